@@ -1,0 +1,19 @@
+"""optim: PyTorch's optimizers for Values, rule for rule.
+
+>>> from minitorch_scalar import Value
+>>> from optim import SGD
+>>> w = Value(1.0)
+>>> opt = SGD([w], lr=0.1)
+>>> loss = (w - 3) ** 2
+>>> opt.zero_grad()
+>>> loss.backward()
+>>> opt.step()
+>>> round(w.data, 12)  # 1 - 0.1 * 2 * (1 - 3)
+1.4
+"""
+
+from .adam import Adam
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["SGD", "Adam", "Optimizer"]
