@@ -1,0 +1,44 @@
+"""Run the example scripts as a user would, and let tests import their modules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+sys.path.insert(0, str(EXAMPLES))  # the scripts import their helper modules by name
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def run_script(tmp_path: Path) -> Runner:
+    """`python examples/<name> *args`, run from an empty folder, output captured as text."""
+
+    def run(name: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(EXAMPLES / name), *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture
+def assert_usage_error() -> Callable[[subprocess.CompletedProcess], None]:
+    """A check of argparse's way out: exit code 2, a usage line, no traceback."""
+
+    def check(result: subprocess.CompletedProcess) -> None:
+        assert result.returncode == 2, result.stderr
+        assert "usage:" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    return check
