@@ -1,0 +1,38 @@
+"""nn: neurons, layers and MLPs on the scalar engine, with losses and saved weights.
+
+micrograd's `Neuron`, `Layer` and `MLP` (same signatures, same parameter order), with
+a choice of activation, reproducible initialisation, and PyTorch's `state_dict` keys:
+
+>>> import nn
+>>> model = nn.MLP(2, [16, 16, 1], seed=0)
+>>> score = model([0.5, -1.0])
+>>> loss = nn.hinge_loss([score], [1])
+>>> loss.backward()
+>>> len(model.parameters())
+337
+"""
+
+from . import losses
+from .layers import MLP, Layer, Neuron
+from .losses import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    l2_penalty,
+    mse_loss,
+)
+from .module import Module, ParameterGroup
+
+__all__ = [
+    "MLP",
+    "Layer",
+    "Module",
+    "Neuron",
+    "ParameterGroup",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge_loss",
+    "l2_penalty",
+    "losses",
+    "mse_loss",
+]

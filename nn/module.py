@@ -1,0 +1,181 @@
+"""`Module`: parameters, gradients, calling, and weights in and out of a model.
+
+Every model is a list of parameters (Values) that training updates in place, and a
+set of named arrays that `state_dict()` shows them as. A subclass says both once,
+in `_parameters` and `parameter_groups()`; saving, loading and naming follow here.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from minitorch_scalar import Value
+
+from ._checks import number_list
+
+
+class ParameterGroup(NamedTuple):
+    """One named array of parameters, as PyTorch stores it.
+
+    `values` holds the array's Values in row-major (C) order: for a weight of shape
+    (out, in), the `in` weights of output 0, then those of output 1, and so on.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    values: list[Value]
+
+
+class Module(ABC):
+    """The base of `Neuron`, `Layer` and `MLP`.
+
+    A subclass sets `nin` (how many inputs it takes) and `_parameters` (its Values, in
+    the order `parameters()` returns them), and implements `forward` and
+    `parameter_groups`. Parameters are fixed Value objects: training and
+    `load_state_dict` change their `.data` in place, never replace them.
+    """
+
+    nin: int
+    _parameters: tuple[Value, ...]
+
+    @abstractmethod
+    def forward(self, x: list) -> Value | list[Value]:
+        """The output for `x`, a list of `nin` Values or Python numbers (not checked)."""
+
+    @abstractmethod
+    def parameter_groups(self) -> list[ParameterGroup]:
+        """The parameters as named arrays, the entries of `state_dict()`."""
+
+    def __call__(self, x: Any) -> Value | list[Value]:
+        """Check `x` once, then run `forward`; a single output comes back as a Value.
+
+        `x`: a sequence of `nin` real numbers (numpy scalars too) or Values, or a 1-D
+        numpy array. ValueError for the wrong width ("MLP expects 2 inputs, got 3"),
+        TypeError for anything that is not a number or a Value.
+        """
+        name = type(self).__name__
+        x = number_list(x, name)
+        if len(x) != self.nin:
+            raise ValueError(f"{name} expects {self.nin} inputs, got {len(x)}")
+        out = self.forward(x)
+        return out[0] if type(out) is list and len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        """Every trainable Value, in a fixed order (micrograd's: see the subclasses)."""
+        return list(self._parameters)
+
+    def zero_grad(self) -> None:
+        """Set the gradient of every parameter to 0."""
+        for p in self._parameters:
+            p.grad = 0.0
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(name, Value) for each parameter, in the order of `parameters()`.
+
+        A name is the parameter's place in `state_dict()`: ``"layers.0.weight[3, 1]"``
+        is ``state_dict()["layers.0.weight"][3, 1]``; a 0-d entry is named as it is.
+        """
+        names: dict[Value, str] = {}
+        for group in self.parameter_groups():
+            for index, value in zip(np.ndindex(group.shape), group.values):
+                names[value] = (
+                    f"{group.name}[{', '.join(map(str, index))}]" if index else group.name
+                )
+        return [(names[p], p) for p in self._parameters]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of the weights: name -> float64 array, shaped as PyTorch's nn.Linear."""
+        return {
+            group.name: np.array([v.data for v in group.values], dtype=np.float64).reshape(
+                group.shape
+            )
+            for group in self.parameter_groups()
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set every parameter from `state`, a mapping like the one `state_dict()` returns.
+
+        Everything is checked before anything changes: KeyError for missing or
+        unexpected keys; TypeError for an entry that is not an array of real numbers;
+        ValueError for the wrong shape or a value that is not finite. Each names the
+        key; on any of them the model is left as it was. Arrays may be numpy arrays,
+        nested lists, or anything else `numpy.asarray` takes.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"load_state_dict expects a mapping of name -> array, got {type(state).__name__}"
+            )
+        groups = self.parameter_groups()
+        expected = [group.name for group in groups]
+        missing = [name for name in expected if name not in state]
+        unexpected = [key for key in state if key not in expected]
+        if missing or unexpected:
+            raise KeyError(
+                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}; "
+                f"expected exactly {expected}"
+            )
+        arrays = [_checked_array(state[group.name], group) for group in groups]
+        for group, array in zip(groups, arrays):
+            for value, number in zip(group.values, array.ravel().tolist()):
+                value.data = number
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write `state_dict()` to `path` (exactly that name) as numpy's .npz archive.
+
+        The file loads back with `load`, or with ``numpy.load(path)`` anywhere.
+        """
+        with open(path, "wb") as file:
+            np.savez(file, **self.state_dict())
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Set the weights from an .npz archive written by `save`.
+
+        Read with ``allow_pickle=False``: the file can hold numbers, never code. A
+        missing or unreadable file raises OSError; a file that is not an .npz archive
+        of numeric arrays, or whose arrays do not fit this model, raises ValueError.
+        Both name the path and the reason, and leave the model as it was.
+        """
+        try:
+            contents = np.load(path, allow_pickle=False)
+            if not isinstance(contents, np.lib.npyio.NpzFile):
+                raise ValueError("it holds a single array, not an .npz archive")
+            with contents:
+                state = {name: contents[name] for name in contents.files}
+        except (ValueError, EOFError, zipfile.BadZipFile) as error:
+            raise ValueError(f"load: {os.fspath(path)!r} is not a weights file: {error}") from error
+        try:
+            self.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(
+                f"load: {os.fspath(path)!r} does not fit this model: {error.args[0]}"
+            ) from error
+
+
+def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:
+    """`entry` as a float64 array of `group`'s shape, all finite, or an error naming it."""
+    name = group.name
+    try:
+        array = np.asarray(entry)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"load_state_dict: {name!r} is not an array of numbers: {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"load_state_dict: {name!r} expects real numbers, got dtype {array.dtype}")
+    if array.shape != group.shape:
+        raise ValueError(
+            f"load_state_dict: {name!r} expects shape {group.shape}, got {array.shape}"
+        )
+    array = array.astype(np.float64)
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        bad = float(array[index])
+        raise ValueError(
+            f"load_state_dict: {name!r} expects finite numbers, got {bad!r} at {index}"
+        )
+    return array
