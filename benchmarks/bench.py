@@ -1,0 +1,387 @@
+"""Speed and memory of minitorch_scalar beside micrograd and PyTorch, measured in one run.
+
+    python benchmarks/bench.py            # the full run (about a minute)
+    python benchmarks/bench.py --quick    # fewer steps, a shorter expression
+    python benchmarks/bench.py --json     # results as JSON on stdout
+    python benchmarks/bench.py --profile  # also cProfile our side of parts 1 and 2
+
+1. micrograd's moons demo: mean time per training step, micrograd's code vs ours
+   (`nn.MLP`, `optim.SGD`), from the same weights; their losses must agree.
+   PyTorch, vectorised, is shown as a reference.
+2. micrograd's own model code on micrograd's Value and on ours: the gain of changing
+   only the import.
+3. Bytes per recorded op of a long expression (tracemalloc), ours vs micrograd.
+4. A chain a million nodes deep: forward and backward (micrograd's recursive backward
+   cannot; the depth where it fails is shown).
+
+micrograd (the `parity` extra) and PyTorch are optional: what needs them is skipped
+with a note. Progress goes to stderr. These are measurements, not tests: each target
+is printed with PASS or MISS beside the measured figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import os
+import platform
+import pstats
+import re
+import sys
+from importlib import metadata
+from types import ModuleType
+from typing import Any
+
+import workloads as wl
+
+import minitorch_scalar
+import nn
+import optim
+
+DEMO_SPEEDUP = 80.0  # ours vs micrograd, moons demo step
+IMPORT_SPEEDUP = 6.0  # micrograd's code on our Value vs on its own
+MAX_BYTES_PER_OP = 185.0
+MAX_CHAIN_SECONDS = 5.0  # "a few seconds", forward + backward
+LOSS_AGREEMENT = 1e-9  # max relative difference of the per-step losses
+CHAIN_DEPTH = 1_000_000
+MICROGRAD_DEPTH_PROBE = 2_000
+
+# (timed steps, warm-up steps) per run, and links of the traced expression
+FULL = {"ours": (20, 1), "micrograd": (8, 1), "import": (10, 1), "torch": (100, 5), "links": 25_000}
+QUICK = {"ours": (5, 1), "micrograd": (2, 1), "import": (3, 1), "torch": (20, 2), "links": 5_000}
+PROFILED_STEPS = 5
+TORCH_THREADS = 1  # batches of 100 x 16: more threads only add overhead and noise
+
+
+def optional(name: str) -> ModuleType | None:
+    """The module `name`, or None when it is not installed."""
+    try:
+        return __import__(name, fromlist=["_"])
+    except ImportError:
+        return None
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "cpus": os.cpu_count(),
+    }
+    for package in ("micrograd", "torch"):
+        try:
+            info[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            info[package] = None
+    return info
+
+
+def verdict(ok: bool | None) -> str:
+    """PASS, MISS, or n/a when the figure could not be measured."""
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+# --------------------------------------------------------------------- the parts
+
+
+def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -> dict:
+    """Parts 1 and 2: every dialect of the moons demo, from the same initial weights."""
+    points, labels = wl.moons()
+    weights = wl.initial_weights()
+    runs: dict[str, wl.Run | None] = dict.fromkeys(["micrograd", "ours", "import", "torch"])
+
+    gc.collect()
+    model, optimizer = wl.ours_model(weights)
+    progress("part 1: ours (nn.MLP, optim.SGD)")
+    runs["ours"] = wl.train(
+        lambda k: wl.ours_demo_step(model, optimizer, points, labels, k), *config["ours"], "ours"
+    )
+    if micrograd is not None:
+        engine, micrograd_nn = micrograd
+        for key, value, name in (
+            ("micrograd", engine.Value, "micrograd"),
+            ("import", minitorch_scalar.Value, "micrograd's code on our Value"),
+        ):
+            gc.collect()
+            mg_model = wl.micrograd_model(micrograd_nn, value, weights)
+            progress(f"part {1 if key == 'micrograd' else 2}: {name}")
+            runs[key] = wl.train(
+                lambda k, m=mg_model, v=value: wl.micrograd_demo_step(m, v, points, labels, k),
+                *config[key],
+                name,
+            )
+    if torch is not None:
+        gc.collect()
+        t_model, t_optimizer = wl.torch_model(torch, weights)
+        t_points = torch.tensor(points, dtype=torch.float64)
+        t_labels = torch.tensor(labels, dtype=torch.float64)
+        progress("part 1: PyTorch, vectorised")
+        runs["torch"] = wl.train(
+            lambda k: wl.torch_demo_step(torch, t_model, t_optimizer, t_points, t_labels, k),
+            *config["torch"],
+            "torch",
+        )
+    return runs
+
+
+def run_summary(run: wl.Run | None) -> dict | None:
+    """The figures of a run for the report."""
+    if run is None:
+        return None
+    return {
+        "mean_step_s": run.mean_step,
+        "timed_steps": len(run.times) - run.warmup,
+        "warmup_steps": run.warmup,
+        "final_loss": run.losses[-1],
+        "final_accuracy": run.accuracies[-1],
+    }
+
+
+def comparison(ours: wl.Run | None, reference: wl.Run | None) -> dict:
+    """Both runs' figures, reference / ours mean step time, and how far their losses differ."""
+    both = ours is not None and reference is not None
+    return {
+        "ours": run_summary(ours),
+        "reference": run_summary(reference),
+        "speedup": reference.mean_step / ours.mean_step if both else None,
+        "loss_max_rel_diff": wl.max_relative_difference(ours.losses, reference.losses)
+        if both
+        else None,
+    }
+
+
+def speedup_part(ours: wl.Run | None, reference: wl.Run | None, target: float) -> dict:
+    """`comparison` with its targets: a speedup of at least `target`, losses that agree."""
+    result = comparison(ours, reference)
+    speedup, difference = result["speedup"], result["loss_max_rel_diff"]
+    return result | {
+        "speedup_target": target,
+        "speedup_pass": None if speedup is None else speedup >= target,
+        "loss_target": LOSS_AGREEMENT,
+        "loss_pass": None if difference is None else difference <= LOSS_AGREEMENT,
+    }
+
+
+def memory_part(config: dict, micrograd: tuple | None) -> dict:
+    """Part 3: bytes per recorded op, ours and micrograd's."""
+    links = config["links"]
+    progress(f"part 3: tracing {wl.OPS_PER_LINK * links} ops")
+    gc.collect()
+    ours = wl.bytes_per_op(minitorch_scalar.Value, links)
+    theirs = wl.bytes_per_op(micrograd[0].Value, links) if micrograd else None
+    return {
+        "ops": wl.OPS_PER_LINK * links,
+        "ours": ours,
+        "micrograd": theirs,
+        "ratio": theirs / ours if theirs else None,
+        "target": MAX_BYTES_PER_OP,
+        "pass": ours <= MAX_BYTES_PER_OP,
+    }
+
+
+def depth_part(micrograd: tuple | None) -> dict:
+    """Part 4: a million-node chain, ours; the depth where micrograd's backward fails."""
+    progress(f"part 4: a chain {CHAIN_DEPTH} nodes deep")
+    gc.collect()
+    try:
+        chain = wl.deep_chain(minitorch_scalar.Value, CHAIN_DEPTH)
+        ours: dict[str, Any] = vars(chain) | {"error": None}
+        total = chain.forward + chain.backward
+    except RecursionError as error:  # reported as the figure it is, not a crash
+        ours, total = {"error": f"RecursionError: {error}"}, None
+    failure = None
+    if micrograd is not None:
+        failure = wl.first_recursion_failure(micrograd[0].Value, MICROGRAD_DEPTH_PROBE)
+    return {
+        "ours": ours,
+        "forward_backward_s": total,
+        "target_s": MAX_CHAIN_SECONDS,
+        "pass": total is not None and total <= MAX_CHAIN_SECONDS,
+        "micrograd_probe_depth": MICROGRAD_DEPTH_PROBE if micrograd else None,
+        "micrograd_recursion_error_at": failure,
+        "recursion_limit": sys.getrecursionlimit(),
+    }
+
+
+def profile_ours(micrograd: tuple | None) -> None:
+    """cProfile a few steps of our side of parts 1 and 2; print our functions by tottime."""
+    points, labels = wl.moons()
+    weights = wl.initial_weights()
+    model, optimizer = wl.ours_model(weights)
+    steps = {"part 1, ours": lambda k: wl.ours_demo_step(model, optimizer, points, labels, k)}
+    if micrograd is not None:
+        mg_model = wl.micrograd_model(micrograd[1], minitorch_scalar.Value, weights)
+        steps["part 2, micrograd's code on our Value"] = lambda k: wl.micrograd_demo_step(
+            mg_model, minitorch_scalar.Value, points, labels, k
+        )
+    ours = "|".join(
+        re.escape(os.path.dirname(package.__file__)) for package in (minitorch_scalar, nn, optim)
+    )
+    for name, step in steps.items():
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for k in range(PROFILED_STEPS):
+            step(k)
+        profiler.disable()
+        print(f"\n== profile: {name}, {PROFILED_STEPS} steps, our code only ==", file=sys.stderr)
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(ours, 15)
+
+
+# ------------------------------------------------------------------------ report
+
+
+def seconds(s: float | None) -> str:
+    """A duration with a unit that suits it."""
+    if s is None:
+        return "-"
+    return f"{s * 1e3:.2f} ms" if s < 1.0 else f"{s:.2f} s"
+
+
+def table(results: dict) -> str:
+    """The results as an aligned table, one row per figure, targets with PASS/MISS."""
+    demo, port, memory, depth = (results[k] for k in ("demo", "import", "memory", "depth"))
+
+    def row(*cells: str) -> list[str]:
+        return [*cells, *[""] * (6 - len(cells))]
+
+    def times(part: dict, what: str) -> list[str]:
+        ours, reference, target = part["ours"], part["reference"], part.get("speedup_target")
+        return row(
+            what,
+            seconds(ours and ours["mean_step_s"]),
+            seconds(reference and reference["mean_step_s"]),
+            "-" if part["speedup"] is None else f"{part['speedup']:.1f}x",
+            "(info)" if target is None else f">= {target:g}x",
+            verdict(part["speedup_pass"]) if target else "",
+        )
+
+    def losses(part: dict, against: str) -> list[str]:
+        diff, target = part["loss_max_rel_diff"], part.get("loss_target")
+        return row(
+            f"  per-step losses vs {against}, max rel diff",
+            "-" if diff is None else f"{diff:.1e}",
+            "",
+            "",
+            "(info)" if target is None else f"<= {target:g}",
+            verdict(part["loss_pass"]) if target else "",
+        )
+
+    chain, failure = depth["ours"], depth["micrograd_recursion_error_at"]
+    if depth["micrograd_probe_depth"] is None:
+        micrograd_chain = "-"
+    elif failure is None:
+        micrograd_chain = f"ok at {depth['micrograd_probe_depth']}"
+    else:
+        micrograd_chain = f"RecursionError at {failure}"
+    rows = [
+        row("measure", "ours", "micrograd", "ratio", "target", "result"),
+        times(demo, "1 moons demo, mean step (micrograd / ours)"),
+        losses(demo, "micrograd"),
+        times(port, "2 micrograd's code, its Value / our Value"),
+        losses(port, "micrograd"),
+        row(
+            f"3 bytes per recorded op ({memory['ops']} ops)",
+            f"{memory['ours']:.0f} B",
+            "-" if memory["micrograd"] is None else f"{memory['micrograd']:.0f} B",
+            "-" if memory["ratio"] is None else f"{memory['ratio']:.1f}x",
+            f"<= {memory['target']:g} B",
+            verdict(memory["pass"]),
+        ),
+        row(
+            f"4 chain {CHAIN_DEPTH} deep, forward + backward",
+            chain["error"] or seconds(depth["forward_backward_s"]),
+            micrograd_chain,
+            "",
+            f"<= {depth['target_s']:g} s",
+            verdict(depth["pass"]),
+        ),
+    ]
+    if chain["error"] is None:
+        rows += [row(f"  {k}", seconds(chain[k])) for k in ("forward", "backward", "free")]
+    if results["torch"] is not None:
+        rows += [
+            row("", "ours", "PyTorch", "torch / ours"),
+            times(results["torch"], "1 moons demo, mean step, vectorised"),
+            losses(results["torch"], "PyTorch"),
+        ]
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))
+        ).rstrip()
+        for r in rows
+    )
+
+
+def header(results: dict) -> str:
+    """The machine and the run's settings."""
+    m = results["machine"]
+    versions = ", ".join(f"{p} {m[p] or 'absent'}" for p in ("micrograd", "torch"))
+    if m["torch"]:
+        versions += f" ({TORCH_THREADS} thread)"
+    lines = [
+        f"minitorch_scalar benchmarks ({'quick' if results['quick'] else 'full'} run)",
+        f"{m['platform']}, {m['python']}, {m['cpus']} CPUs; {versions}",
+        "times: mean wall time per training step, warm-up excluded, gc enabled",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the flags, run every part, print the table (or JSON)."""
+    parser = argparse.ArgumentParser(
+        description="Benchmark minitorch_scalar beside micrograd and PyTorch (not a test)."
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer steps, a shorter run")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--profile", action="store_true", help="also cProfile our side of parts 1 and 2 (stderr)"
+    )
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+
+    engine, micrograd_nn = optional("micrograd.engine"), optional("micrograd.nn")
+    micrograd = (engine, micrograd_nn) if engine and micrograd_nn else None
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(TORCH_THREADS)
+    notes = []
+    if micrograd is None:
+        notes.append("micrograd is not installed (pip install -e '.[parity]'): its columns skipped")
+    if torch is None:
+        notes.append("PyTorch is not installed: the vectorised reference skipped")
+
+    runs = demo_runs(config, micrograd, torch)
+    results = {
+        "machine": machine(),
+        "quick": args.quick,
+        "demo": speedup_part(runs["ours"], runs["micrograd"], DEMO_SPEEDUP),
+        "import": speedup_part(runs["import"], runs["micrograd"], IMPORT_SPEEDUP),
+        "torch": comparison(runs["ours"], runs["torch"]) if torch else None,
+        "memory": memory_part(config, micrograd),
+        "depth": depth_part(micrograd),
+        "notes": notes,
+    }
+    if args.profile:
+        profile_ours(micrograd)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(header(results))
+        print()
+        print(table(results))
+        for note in notes:
+            print(f"note: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
