@@ -136,7 +136,8 @@ class MLP(Module):
     Parameters, in order: layer by layer, neuron by neuron, its weights then its bias
     (micrograd's order, so a micrograd model's weights copy over one to one). In
     `state_dict()`: ``layers.{i}.weight`` (out, in) and ``layers.{i}.bias`` (out,),
-    the keys of a PyTorch ``nn.Sequential`` of nn.Linear held as ``layers``.
+    the keys of a PyTorch module holding its nn.Linear layers in an
+    ``nn.ModuleList`` named ``layers``.
     """
 
     def __init__(

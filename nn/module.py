@@ -117,7 +117,7 @@ class Module(ABC):
         unexpected = [key for key in state if key not in expected]
         if missing or unexpected:
             raise KeyError(
-                f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}; "
+                f"state_dict keys: missing {missing}, unexpected {unexpected}; "
                 f"expected exactly {expected}"
             )
         arrays = [_checked_array(state[group.name], group) for group in groups]
@@ -159,23 +159,19 @@ class Module(ABC):
 
 def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:
     """`entry` as a float64 array of `group`'s shape, all finite, or an error naming it."""
-    name = group.name
+    name = f"state_dict[{group.name!r}]"
     try:
         array = np.asarray(entry)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"load_state_dict: {name!r} is not an array of numbers: {error}") from None
+    except ValueError as error:  # a ragged nested list
+        raise ValueError(f"{name} is not a rectangular array: {error}") from error
     if array.dtype.kind not in "iuf":
-        raise TypeError(f"load_state_dict: {name!r} expects real numbers, got dtype {array.dtype}")
+        raise TypeError(f"{name} expects real numbers, got dtype {array.dtype}")
     if array.shape != group.shape:
-        raise ValueError(
-            f"load_state_dict: {name!r} expects shape {group.shape}, got {array.shape}"
-        )
+        raise ValueError(f"{name} expects shape {group.shape}, got {array.shape}")
     array = array.astype(np.float64)
     finite = np.isfinite(array)
     if not finite.all():
         index = tuple(int(i) for i in np.argwhere(~finite)[0])
         bad = float(array[index])
-        raise ValueError(
-            f"load_state_dict: {name!r} expects finite numbers, got {bad!r} at {index}"
-        )
+        raise ValueError(f"{name} expects finite numbers, got {bad!r} at {index}")
     return array
