@@ -36,6 +36,10 @@ class Adam(Optimizer):
     Convergence of Adam and Beyond" (2018). Every parameter steps every time, so one
     step count t serves them all.
 
+    One deliberate difference: with ``eps=0`` a parameter whose second moment is 0 (one
+    that has had no gradient yet) has a denominator of 0. It then stays where it is,
+    the limit of the rule as eps -> 0, where PyTorch writes nan (or inf) into it.
+
     Args:
         params: the leaf Values to optimize (see `Optimizer`).
         lr: learning rate, >= 0; live: ``opt.lr = ...`` takes effect at the next step.
@@ -97,7 +101,9 @@ class Adam(Optimizer):
             v = vs[i] = beta2 * vs[i] + (1.0 - beta2) * g * g
             if amsgrad:
                 v = vmaxes[i] = max(vmaxes[i], v)
-            p.data -= step_size * m / (math.sqrt(v) / sqrt_correction2 + eps)
+            denominator = math.sqrt(v) / sqrt_correction2 + eps
+            if denominator:  # 0 only if eps == 0 and v == 0: then no step (see the docstring)
+                p.data -= step_size * m / denominator
 
 
 def beta_pair(betas: object) -> tuple[float, float]:

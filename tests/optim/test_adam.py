@@ -125,6 +125,16 @@ def test_a_parameter_whose_gradient_is_always_zero_stays_put():
     assert (opt.exp_avgs, opt.exp_avg_sqs) == ([0.0], [0.0])
 
 
+def test_with_eps_zero_a_zero_denominator_means_no_step_not_nan():
+    # a has had no gradient: m = v = 0, so lr m / (sqrt(vhat) + 0) is 0 / 0; it stays
+    # put (PyTorch would make it nan) while b steps by lr as usual
+    a, b = Value(1.0), Value(1.0)
+    opt = Adam([a, b], lr=0.1, eps=0.0)
+    a.grad, b.grad = 0.0, 2.0
+    opt.step()
+    assert (a.data, b.data) == approx((1.0, 0.9))
+
+
 def test_eps_is_added_to_the_root_of_the_second_moment():
     # t = 1, g = 1e-3, eps = 1e-3: step = lr g / (sqrt(g^2) + eps) = lr / 2
     # (added to vhat instead, it would be lr g / sqrt(g^2 + eps), about lr / 31.6)
