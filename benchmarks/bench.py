@@ -24,12 +24,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import importlib
 import json
 import os
 import platform
 import pstats
 import re
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -52,13 +54,14 @@ MICROGRAD_DEPTH_PROBE = 2_000
 FULL = {"ours": (20, 1), "micrograd": (8, 1), "import": (10, 1), "torch": (100, 5), "links": 25_000}
 QUICK = {"ours": (5, 1), "micrograd": (2, 1), "import": (3, 1), "torch": (20, 2), "links": 5_000}
 PROFILED_STEPS = 5
+Step = Callable[[int], tuple[float, float]]  # step(k) trains once, gives (loss, accuracy)
 TORCH_THREADS = 1  # batches of 100 x 16: more threads only add overhead and noise
 
 
 def optional(name: str) -> ModuleType | None:
     """The module `name`, or None when it is not installed."""
     try:
-        return __import__(name, fromlist=["_"])
+        return importlib.import_module(name)
     except ImportError:
         return None
 
@@ -74,6 +77,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "cpus": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
     }
     for package in ("micrograd", "torch"):
         try:
@@ -91,43 +95,46 @@ def verdict(ok: bool | None) -> str:
 # --------------------------------------------------------------------- the parts
 
 
-def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -> dict:
-    """Parts 1 and 2: every dialect of the moons demo, from the same initial weights."""
+DIALECTS = {  # the demo's runs: key -> what is run
+    "ours": "part 1, ours (nn.MLP, optim.SGD)",
+    "micrograd": "part 1, micrograd",
+    "import": "part 2, micrograd's code on our Value",
+    "torch": "part 1, PyTorch vectorised",
+}
+
+
+def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, Step]:
+    """A training step of each dialect of the moons demo, fresh models, the same weights."""
     points, labels = wl.moons()
     weights = wl.initial_weights()
-    runs: dict[str, wl.Run | None] = dict.fromkeys(["micrograd", "ours", "import", "torch"])
-
-    gc.collect()
     model, optimizer = wl.ours_model(weights)
-    progress("part 1: ours (nn.MLP, optim.SGD)")
-    runs["ours"] = wl.train(
-        lambda k: wl.ours_demo_step(model, optimizer, points, labels, k), *config["ours"], "ours"
-    )
+    steps: dict[str, Step] = {
+        "ours": lambda k: wl.ours_demo_step(model, optimizer, points, labels, k)
+    }
     if micrograd is not None:
         engine, micrograd_nn = micrograd
-        for key, value, name in (
-            ("micrograd", engine.Value, "micrograd"),
-            ("import", minitorch_scalar.Value, "micrograd's code on our Value"),
-        ):
-            gc.collect()
+        for key, value in (("micrograd", engine.Value), ("import", minitorch_scalar.Value)):
             mg_model = wl.micrograd_model(micrograd_nn, value, weights)
-            progress(f"part {1 if key == 'micrograd' else 2}: {name}")
-            runs[key] = wl.train(
-                lambda k, m=mg_model, v=value: wl.micrograd_demo_step(m, v, points, labels, k),
-                *config[key],
-                name,
+            steps[key] = lambda k, m=mg_model, v=value: wl.micrograd_demo_step(
+                m, v, points, labels, k
             )
     if torch is not None:
-        gc.collect()
         t_model, t_optimizer = wl.torch_model(torch, weights)
         t_points = torch.tensor(points, dtype=torch.float64)
         t_labels = torch.tensor(labels, dtype=torch.float64)
-        progress("part 1: PyTorch, vectorised")
-        runs["torch"] = wl.train(
-            lambda k: wl.torch_demo_step(torch, t_model, t_optimizer, t_points, t_labels, k),
-            *config["torch"],
-            "torch",
+        steps["torch"] = lambda k: wl.torch_demo_step(
+            torch, t_model, t_optimizer, t_points, t_labels, k
         )
+    return steps
+
+
+def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -> dict:
+    """Parts 1 and 2: every dialect of the moons demo, timed; None for what is absent."""
+    runs: dict[str, wl.Run | None] = dict.fromkeys(DIALECTS)
+    for key, step in demo_steps(micrograd, torch).items():
+        gc.collect()  # each run starts without the garbage of the one before
+        progress(DIALECTS[key])
+        runs[key] = wl.train(step, *config[key], key)
     return runs
 
 
@@ -137,6 +144,7 @@ def run_summary(run: wl.Run | None) -> dict | None:
         return None
     return {
         "mean_step_s": run.mean_step,
+        "mean_step_cpu_s": run.mean_step_cpu,
         "timed_steps": len(run.times) - run.warmup,
         "warmup_steps": run.warmup,
         "final_loss": run.losses[-1],
@@ -151,6 +159,7 @@ def comparison(ours: wl.Run | None, reference: wl.Run | None) -> dict:
         "ours": run_summary(ours),
         "reference": run_summary(reference),
         "speedup": reference.mean_step / ours.mean_step if both else None,
+        "speedup_cpu": reference.mean_step_cpu / ours.mean_step_cpu if both else None,
         "loss_max_rel_diff": wl.max_relative_difference(ours.losses, reference.losses)
         if both
         else None,
@@ -212,25 +221,22 @@ def depth_part(micrograd: tuple | None) -> dict:
 
 def profile_ours(micrograd: tuple | None) -> None:
     """cProfile a few steps of our side of parts 1 and 2; print our functions by tottime."""
-    points, labels = wl.moons()
-    weights = wl.initial_weights()
-    model, optimizer = wl.ours_model(weights)
-    steps = {"part 1, ours": lambda k: wl.ours_demo_step(model, optimizer, points, labels, k)}
-    if micrograd is not None:
-        mg_model = wl.micrograd_model(micrograd[1], minitorch_scalar.Value, weights)
-        steps["part 2, micrograd's code on our Value"] = lambda k: wl.micrograd_demo_step(
-            mg_model, minitorch_scalar.Value, points, labels, k
-        )
+    steps = demo_steps(micrograd, None)
     ours = "|".join(
         re.escape(os.path.dirname(package.__file__)) for package in (minitorch_scalar, nn, optim)
     )
-    for name, step in steps.items():
+    for key in ("ours", "import"):
+        if key not in steps:
+            continue
         profiler = cProfile.Profile()
         profiler.enable()
         for k in range(PROFILED_STEPS):
-            step(k)
+            steps[key](k)
         profiler.disable()
-        print(f"\n== profile: {name}, {PROFILED_STEPS} steps, our code only ==", file=sys.stderr)
+        print(
+            f"\n== profile: {DIALECTS[key]}, {PROFILED_STEPS} steps, our code only ==",
+            file=sys.stderr,
+        )
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(ours, 15)
 
@@ -252,16 +258,29 @@ def table(results: dict) -> str:
     def row(*cells: str) -> list[str]:
         return [*cells, *[""] * (6 - len(cells))]
 
-    def times(part: dict, what: str) -> list[str]:
+    def times(part: dict, what: str, inverted: bool = False) -> list[list[str]]:
+        """Mean steps and reference / ours, or ours / reference when `inverted`."""
         ours, reference, target = part["ours"], part["reference"], part.get("speedup_target")
-        return row(
-            what,
-            seconds(ours and ours["mean_step_s"]),
-            seconds(reference and reference["mean_step_s"]),
-            "-" if part["speedup"] is None else f"{part['speedup']:.1f}x",
-            "(info)" if target is None else f">= {target:g}x",
-            verdict(part["speedup_pass"]) if target else "",
-        )
+
+        def ratio(x: float | None) -> str:
+            return "-" if x is None else f"{1 / x if inverted else x:.1f}x"
+
+        return [
+            row(
+                what,
+                seconds(ours and ours["mean_step_s"]),
+                seconds(reference and reference["mean_step_s"]),
+                ratio(part["speedup"]),
+                "(info)" if target is None else f">= {target:g}x",
+                verdict(part["speedup_pass"]) if target else "",
+            ),
+            row(
+                "  the same in CPU time of this process",
+                seconds(ours and ours["mean_step_cpu_s"]),
+                seconds(reference and reference["mean_step_cpu_s"]),
+                ratio(part["speedup_cpu"]),
+            ),
+        ]
 
     def losses(part: dict, against: str) -> list[str]:
         diff, target = part["loss_max_rel_diff"], part.get("loss_target")
@@ -283,9 +302,9 @@ def table(results: dict) -> str:
         micrograd_chain = f"RecursionError at {failure}"
     rows = [
         row("measure", "ours", "micrograd", "ratio", "target", "result"),
-        times(demo, "1 moons demo, mean step (micrograd / ours)"),
+        *times(demo, "1 moons demo, mean step (micrograd / ours)"),
         losses(demo, "micrograd"),
-        times(port, "2 micrograd's code, its Value / our Value"),
+        *times(port, "2 micrograd's code, its Value / our Value"),
         losses(port, "micrograd"),
         row(
             f"3 bytes per recorded op ({memory['ops']} ops)",
@@ -308,8 +327,8 @@ def table(results: dict) -> str:
         rows += [row(f"  {k}", seconds(chain[k])) for k in ("forward", "backward", "free")]
     if results["torch"] is not None:
         rows += [
-            row("", "ours", "PyTorch", "torch / ours"),
-            times(results["torch"], "1 moons demo, mean step, vectorised"),
+            row("", "ours", "PyTorch", "ours / torch"),
+            *times(results["torch"], "1 moons demo, mean step, vectorised", inverted=True),
             losses(results["torch"], "PyTorch"),
         ]
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
@@ -330,6 +349,8 @@ def header(results: dict) -> str:
     lines = [
         f"minitorch_scalar benchmarks ({'quick' if results['quick'] else 'full'} run)",
         f"{m['platform']}, {m['python']}, {m['cpus']} CPUs; {versions}",
+        f"load average (1 min) at the start: {m['load_average_1min']:.2f}, "
+        f"at the end: {results['load_average_at_end']:.2f}",
         "times: mean wall time per training step, warm-up excluded, gc enabled",
     ]
     return "\n".join(lines)
@@ -359,9 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     if torch is None:
         notes.append("PyTorch is not installed: the vectorised reference skipped")
 
+    host = machine()  # before the runs: its load average is the one at the start
     runs = demo_runs(config, micrograd, torch)
     results = {
-        "machine": machine(),
+        "machine": host,
         "quick": args.quick,
         "demo": speedup_part(runs["ours"], runs["micrograd"], DEMO_SPEEDUP),
         "import": speedup_part(runs["import"], runs["micrograd"], IMPORT_SPEEDUP),
@@ -369,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": memory_part(config, micrograd),
         "depth": depth_part(micrograd),
         "notes": notes,
+        "load_average_at_end": os.getloadavg()[0],
     }
     if args.profile:
         profile_ours(micrograd)

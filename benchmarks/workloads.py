@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
-from time import perf_counter
+from time import perf_counter, process_time
 from types import ModuleType
 from typing import Any
 
@@ -72,17 +72,28 @@ def load_weights(parameters: list[Any], weights: list[float]) -> None:
 
 @dataclass
 class Run:
-    """A training run: the time of each step and the loss and accuracy it reported."""
+    """A training run: each step's wall and CPU time, and the loss and accuracy it reported.
+
+    CPU time (this process only) is a cross-check for a busy machine, where other
+    processes inflate wall time.
+    """
 
     warmup: int
     times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
 
     @property
     def mean_step(self) -> float:
-        """Mean seconds per step, warm-up steps left out."""
+        """Mean wall seconds per step, warm-up steps left out."""
         timed = self.times[self.warmup :]
+        return sum(timed) / len(timed)
+
+    @property
+    def mean_step_cpu(self) -> float:
+        """Mean CPU seconds per step, warm-up steps left out."""
+        timed = self.cpu_times[self.warmup :]
         return sum(timed) / len(timed)
 
 
@@ -100,9 +111,10 @@ def train(
     run = Run(warmup)
     total = warmup + steps
     for k in range(total):
-        start = perf_counter()
+        start, start_cpu = perf_counter(), process_time()
         loss, accuracy = step(k)
         run.times.append(perf_counter() - start)
+        run.cpu_times.append(process_time() - start_cpu)
         run.losses.append(loss)
         run.accuracies.append(accuracy)
         print(
