@@ -1,5 +1,6 @@
 """Neuron, Layer and MLP: forward and backward against hand computations, init, inputs."""
 
+import doctest
 import itertools
 import math
 import random
@@ -360,3 +361,7 @@ def test_exports():
     assert issubclass(nn.MLP, nn.Module)
     assert issubclass(nn.Layer, nn.Module)
     assert issubclass(nn.Neuron, nn.Module)
+
+
+def test_the_package_docstring_example_runs():
+    assert doctest.testmod(nn).failed == 0
