@@ -1,0 +1,115 @@
+"""no_grad(): a context manager and a decorator under which ops record no graph."""
+
+import pytest
+
+import minitorch_scalar as ms
+from minitorch_scalar import Value, is_grad_enabled, no_grad
+from minitorch_scalar import engine as engine_module
+
+OPS = {
+    "add": lambda x, y: x + y,
+    "radd": lambda x, y: 1 + x,
+    "sub": lambda x, y: x - y,
+    "rsub": lambda x, y: 1 - x,
+    "mul": lambda x, y: x * y,
+    "div": lambda x, y: x / y,
+    "rdiv": lambda x, y: 1 / x,
+    "pow": lambda x, y: x**y,
+    "pow number": lambda x, y: x**2,
+    "rpow": lambda x, y: 2**x,
+    "neg": lambda x, y: -x,
+    "relu": lambda x, y: x.relu(),
+    "tanh": lambda x, y: x.tanh(),
+    "exp": lambda x, y: x.exp(),
+    "log": lambda x, y: x.log(),
+    "sigmoid": lambda x, y: x.sigmoid(),
+    "sum": lambda x, y: ms.sum([x, y]),
+    "dot Values": lambda x, y: ms.dot([x], [y], bias=x),
+    "dot numbers": lambda x, y: ms.dot([x, y], [1.0, 2.0]),
+    "dot mixed": lambda x, y: ms.dot([x, 2.0], [y, x]),
+}
+
+
+@pytest.mark.parametrize("op", OPS.values(), ids=OPS.keys())
+def test_ops_under_no_grad_give_leaves_with_the_same_data(op) -> None:
+    x, y = Value(1.5), Value(0.5)
+    recorded = op(x, y)
+    with no_grad():
+        assert not is_grad_enabled()
+        out = op(x, y)
+    assert recorded.op != ""  # the same op records a node outside no_grad
+    assert (out.op, out.parents, out.grad) == ("", (), 0.0)
+    assert out.data == recorded.data
+    out.backward()
+    assert (x.grad, y.grad) == (0.0, 0.0)  # nothing to flow back through
+
+
+def test_grad_mode_is_restored_after_the_block() -> None:
+    assert is_grad_enabled()
+    with no_grad():
+        pass
+    assert is_grad_enabled()
+    x = Value(2.0)
+    assert (x * x).parents == (x, x)
+
+
+def test_nested_blocks_restore_the_mode_each_one_found() -> None:
+    with no_grad():
+        with no_grad():
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()  # the inner exit restores the outer's "off"
+    assert is_grad_enabled()
+
+
+def test_grad_mode_is_restored_after_an_exception() -> None:
+    with pytest.raises(KeyError), no_grad():
+        raise KeyError("boom")
+    assert is_grad_enabled()
+
+
+def test_as_a_decorator_the_function_records_no_graph_and_the_mode_comes_back() -> None:
+    @no_grad()
+    def predict(w: Value, x: float) -> Value:
+        assert not is_grad_enabled()
+        return (w * x).tanh()
+
+    w = Value(0.5)
+    y = predict(w, 2.0)
+    assert (y.op, y.parents) == ("", ())
+    assert is_grad_enabled()
+    assert predict.__name__ == "predict"  # functools.wraps keeps the name
+
+
+def test_decorated_function_that_raises_restores_the_mode() -> None:
+    @no_grad()
+    def fail() -> None:
+        raise RuntimeError("inside")
+
+    with pytest.raises(RuntimeError):
+        fail()
+    assert is_grad_enabled()
+
+
+def test_a_graph_built_before_no_grad_still_backpropagates() -> None:
+    x = Value(3.0)
+    y = x * x
+    with no_grad():
+        y.backward()
+    assert x.grad == 6.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="engine bug: a decorated no_grad reuses one instance whose __enter__ overwrites "
+    "self._previous, so a recursive (or re-entered) decorated call leaves grad mode off",
+)
+def test_a_recursive_decorated_function_restores_the_mode(monkeypatch) -> None:
+    monkeypatch.setattr(engine_module, "_recording", True)  # undone at teardown if it leaks
+
+    @no_grad()
+    def depth(n: int) -> int:
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(2) == 2
+    assert is_grad_enabled()
