@@ -9,8 +9,17 @@
 64.0
 """
 
-from .engine import Value, is_grad_enabled, no_grad
+from .engine import Value, is_grad_enabled, no_grad, topological_order
 from .fused import dot, sum
 from .gradcheck import GradcheckError, gradcheck
 
-__all__ = ["GradcheckError", "Value", "dot", "gradcheck", "is_grad_enabled", "no_grad", "sum"]
+__all__ = [
+    "GradcheckError",
+    "Value",
+    "dot",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "sum",
+    "topological_order",
+]

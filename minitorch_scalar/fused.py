@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
-from itertools import chain
-from operator import attrgetter, mul
+from itertools import repeat
+from operator import mul
 
 from .engine import Number, Value, _constant, _node
 
-_data = attrgetter("data")
 _PLAIN_NUMBERS = {float, int}
 
 
@@ -27,23 +26,25 @@ def sum(values: Iterable[Value | Number], start: Value | Number = 0.0) -> Value:
     """
     terms = list(values)
     constant = 0.0
-    if set(map(type, terms)) <= {Value}:
+    data = _data_if_all_values(terms)
+    if data is not None:
         parents = terms
     else:
-        parents = []
+        parents, data = [], []
         for index, term in enumerate(terms):
             if type(term) is Value:
                 parents.append(term)
+                data.append(term.data)
             else:
                 constant += _number(term, "sum", f"values[{index}]")
     if type(start) is Value:
         parents.insert(0, start)
+        data.insert(0, start.data)
     else:
         constant += _number(start, "sum", "start")
-    data = builtins.sum(map(_data, parents), constant)
     if not parents:
-        return Value(data)
-    return _node(data, "sum", _interleave(parents, [1.0] * len(parents)))
+        return Value(constant)
+    return _node(builtins.sum(data, constant), "sum", (*parents, *repeat(1.0, len(parents))))
 
 
 def dot(
@@ -61,56 +62,60 @@ def dot(
             f"dot expects weights and inputs of the same length, "
             f"got {len(weights)} weights and {len(inputs)} inputs"
         )
-    if bias is None:
-        bias = 0.0
-    if set(map(type, weights)) <= {Value}:
-        if type(bias) is Value:
-            start, tail = bias.data, (bias, 1.0)
-        else:
-            start, tail = _number(bias, "dot", "bias"), ()
-        input_kinds = set(map(type, inputs))
-        w_data = list(map(_data, weights))
-        if input_kinds <= {Value}:  # a hidden layer: every weight and input is a node
-            x_data = list(map(_data, inputs))
-            edges = _interleave(weights, x_data, inputs, w_data, tail=tail)
-        elif input_kinds <= _PLAIN_NUMBERS:  # a first layer: the inputs are data
-            x_data = list(map(float, inputs))
-            edges = _interleave(weights, x_data, tail=tail)
-        else:
-            return _dot_mixed(weights, inputs, bias)
-        if not edges:
-            return Value(start)
-        return _node(builtins.sum(map(mul, w_data, x_data), start), "dot", edges)
+    # Fast paths: Value weights (a neuron), with inputs that are all Values (a hidden
+    # layer) or all plain numbers (a first layer fed with data).
+    if len(weights) and (type(bias) is Value or bias is None or type(bias) in _PLAIN_NUMBERS):
+        w_data = _data_if_all_values(weights)
+        if w_data is not None:
+            if type(bias) is Value:
+                start, bias_edge, bias_grad = bias.data, (bias,), (1.0,)
+            else:
+                start, bias_edge, bias_grad = float(bias or 0.0), (), ()
+            if type(inputs[0]) is Value:
+                x_data = _data_if_all_values(inputs)
+                if x_data is not None:
+                    edges = (*weights, *inputs, *bias_edge, *x_data, *w_data, *bias_grad)
+                    return _node(builtins.sum(map(mul, w_data, x_data), start), "dot", edges)
+            else:
+                x_data = [float(x) for x in inputs if type(x) in _PLAIN_NUMBERS]
+                if len(x_data) == len(inputs):
+                    edges = (*weights, *bias_edge, *x_data, *bias_grad)
+                    return _node(builtins.sum(map(mul, w_data, x_data), start), "dot", edges)
     return _dot_mixed(weights, inputs, bias)
 
 
 def _dot_mixed(
-    weights: Sequence[Value | Number], inputs: Sequence[Value | Number], bias: Value | Number
+    weights: Sequence[Value | Number], inputs: Sequence[Value | Number], bias: Value | Number | None
 ) -> Value:
     """`dot` for any mix of Values and numbers, one term at a time."""
-    edges: list[Value | float] = []
+    parents: list[Value] = []
+    local_grads: list[float] = []
     if type(bias) is Value:
         data = bias.data
-        edges += (bias, 1.0)
+        parents.append(bias)
+        local_grads.append(1.0)
     else:
-        data = _number(bias, "dot", "bias")
+        data = 0.0 if bias is None else _number(bias, "dot", "bias")
     for index, (w, x) in enumerate(zip(weights, inputs)):
         w_is_node, x_is_node = type(w) is Value, type(x) is Value
         wd = w.data if w_is_node else _number(w, "dot", f"weights[{index}]")
         xd = x.data if x_is_node else _number(x, "dot", f"inputs[{index}]")
         data += wd * xd
         if w_is_node:
-            edges += (w, xd)
+            parents.append(w)
+            local_grads.append(xd)
         if x_is_node:
-            edges += (x, wd)
-    if not edges:
+            parents.append(x)
+            local_grads.append(wd)
+    if not parents:
         return Value(data)
-    return _node(data, "dot", tuple(edges))
+    return _node(data, "dot", (*parents, *local_grads))
 
 
-def _interleave(*columns: Sequence, tail: tuple = ()) -> tuple:
-    """(a0, b0, ..., a1, b1, ..., *tail): the flat edge layout of `Value`."""
-    return (*chain.from_iterable(zip(*columns)), *tail)
+def _data_if_all_values(items: Sequence) -> list[float] | None:
+    """Each item's `.data` if every item is a Value, else None."""
+    data = [item.data for item in items if type(item) is Value]
+    return data if len(data) == len(items) else None
 
 
 def _number(x: object, op: str, where: str) -> float:

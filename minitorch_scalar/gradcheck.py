@@ -52,7 +52,8 @@ def gradcheck(
     mismatches = []
     for index, x in enumerate(inputs):
         numerical = _central_difference(fn, inputs, x, eps)
-        if abs(analytic[index] - numerical) > atol + rtol * abs(numerical):
+        # written as "not <=" so that a nan on either side is a disagreement
+        if not abs(analytic[index] - numerical) <= atol + rtol * abs(numerical):
             name = f" ({x.label})" if x.label else ""
             mismatches.append(
                 f"input {index}{name}: backward {analytic[index]!r}, numerical {numerical!r}"

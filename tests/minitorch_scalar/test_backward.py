@@ -22,14 +22,6 @@ def test_backward_twice_doubles_leaves_and_leaves_interior_nodes_unchanged() -> 
     assert y.grad == first["y"] == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine deviation from the spec's 'exactly twice': backward adds each edge's "
-    "term straight into leaf.grad, so on the second call a leaf with several uses adds its "
-    "terms one by one to the old total and rounds differently (PyTorch sums a call's terms "
-    "first, then adds them to .grad once, and gets exactly 2x)",
-)
 def test_backward_twice_doubles_a_leaf_with_several_uses_exactly() -> None:
     """b is used three times in y = b + a / (b * b + 1); found by test_properties."""
     a, b = Value(1.25), Value(0.375)

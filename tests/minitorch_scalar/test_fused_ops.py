@@ -118,25 +118,13 @@ def _bias_as_kind(kind: str):
 KINDS = ["Values", "floats", "numpy", "numpy scalars", "mixed"]
 
 
-NUMPY_WEIGHTS_VALUE_BIAS_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="engine bug: dot() tests `bias is Value and weights`, and the truth value of a "
-    "numpy array of weights is ambiguous (ValueError) when the bias is a Value",
-)
-
-
 def _dot_mix_params() -> list:
     params = []
     for weights_kind in KINDS:
         for inputs_kind in KINDS:
             for bias_kind in ("None", "float", "numpy", "Value"):
-                buggy = weights_kind == "numpy" and bias_kind == "Value"
-                marks = [NUMPY_WEIGHTS_VALUE_BIAS_BUG] if buggy else []
                 ids = f"w={weights_kind}, x={inputs_kind}, bias={bias_kind}"
-                params.append(
-                    pytest.param(weights_kind, inputs_kind, bias_kind, marks=marks, id=ids)
-                )
+                params.append(pytest.param(weights_kind, inputs_kind, bias_kind, id=ids))
     return params
 
 

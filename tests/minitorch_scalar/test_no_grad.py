@@ -98,12 +98,6 @@ def test_a_graph_built_before_no_grad_still_backpropagates() -> None:
     assert x.grad == 6.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine bug: a decorated no_grad reuses one instance whose __enter__ overwrites "
-    "self._previous, so a recursive (or re-entered) decorated call leaves grad mode off",
-)
 def test_a_recursive_decorated_function_restores_the_mode(monkeypatch) -> None:
     monkeypatch.setattr(engine_module, "_recording", True)  # undone at teardown if it leaks
 
