@@ -21,8 +21,7 @@ from pathlib import Path
 
 from script_args import make_out_dir
 
-from minitorch_scalar import Value
-from minitorch_scalar.engine import _interior_nodes_parents_first
+from minitorch_scalar import Value, topological_order
 from minitorch_scalar.graph import draw_graph
 
 GRAPH_FILE = "seed_graph.png"
@@ -48,12 +47,11 @@ def walk_through_backward(root: Value) -> list[Value]:
     """Run ``root.backward()`` and print what it does, node by node; return its visits.
 
     Backward visits each node after every node that uses it, and pushes the node's
-    gradient to each parent with formula 6. The gradients printed are the engine's;
-    the running sums show how each one builds up.
+    gradient to each parent with formula 6; leaves have no parents, nothing to push.
+    The gradients printed are the engine's; the running sums show how each builds up.
     """
-    parents_first = _interior_nodes_parents_first(root)  # before backward: it resets grads
     root.backward()
-    visits = parents_first[::-1]
+    visits = [node for node in reversed(topological_order(root)) if node.parents]
     running: defaultdict[Value, float] = defaultdict(float)
     print(f"backward sets grad({root.label}) = 1, then visits the nodes in this order:")
     for node in visits:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .engine import Value
+from .engine import Value, topological_order
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -87,7 +87,7 @@ def draw_graph(
 
     boxes = {}
     for node in nodes:
-        colour = "#f4c7c3" if node is root else "#cfe2f3" if not node._edges else "#fff2cc"
+        colour = "#f4c7c3" if node is root else "#cfe2f3" if not node.parents else "#fff2cc"
         name, numbers = _node_text(node)
         boxes[node] = axes.text(
             *positions[node],
@@ -132,32 +132,17 @@ def draw_graph(
 def _graph(root: Value) -> tuple[list[Value], list[Edge]]:
     """Every node `root` depends on, leaves included, each after all of its parents;
     and every (parent, node, d node / d parent) edge, one per pair.
-
-    An iterative depth-first walk (an explicit stack), so deep graphs are fine. Nothing
-    is changed on the nodes: gradients stay as backward left them.
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected root to be a Value, got {type(root).__name__}")
-    order: list[Value] = []
-    seen = {root}
-    stack = [(root, iter(root.parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append((parent, iter(parent.parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+    nodes = topological_order(root)
     edges: list[Edge] = []
-    for node in order:
+    for node in nodes:
         locals_by_parent: dict[Value, float] = {}
         for parent, local in zip(node.parents, node.local_grads):
             locals_by_parent[parent] = locals_by_parent.get(parent, 0.0) + local
         edges.extend((parent, node, local) for parent, local in locals_by_parent.items())
-    return order, edges
+    return nodes, edges
 
 
 def _layout(nodes: list[Value], edges: list[Edge]) -> tuple[dict[Value, Point], list[list[Point]]]:

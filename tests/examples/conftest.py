@@ -42,3 +42,8 @@ def assert_usage_error() -> Callable[[subprocess.CompletedProcess], None]:
         assert "Traceback" not in result.stderr
 
     return check
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `slow` mark: ``-m "not slow"`` skips the full-size training run."""
+    config.addinivalue_line("markers", "slow: trains with the full defaults (several seconds)")
