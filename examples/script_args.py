@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 
@@ -17,9 +18,16 @@ def positive_int(text: str) -> int:
     return _int_at_least(text, 1)
 
 
-def nonnegative_int(text: str) -> int:
-    """An int >= 0."""
-    return _int_at_least(text, 0)
+def numpy_seed(text: str) -> int:
+    """An int in [0, 2**32 - 2].
+
+    numpy's RandomState takes seeds below 2**32, and a script may draw a second data
+    set with seed + 1.
+    """
+    value = _int_at_least(text, 0)
+    if value > 2**32 - 2:
+        raise argparse.ArgumentTypeError(f"expected an integer <= {2**32 - 2}, got {text!r}")
+    return value
 
 
 def positive_float(text: str) -> float:
@@ -47,11 +55,13 @@ def momentum(text: str) -> float:
 
 
 def make_out_dir(parser: argparse.ArgumentParser, out_dir: Path) -> Path:
-    """`out_dir`, created if missing; a usage error (exit 2) if it cannot be."""
+    """`out_dir`, created if missing; a usage error (exit 2) if it cannot be written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         parser.error(f"argument --out-dir: cannot create {str(out_dir)!r}: {error.strerror}")
+    if not os.access(out_dir, os.W_OK):
+        parser.error(f"argument --out-dir: cannot write into {str(out_dir)!r}")
     return out_dir
 
 

@@ -20,7 +20,14 @@ from pathlib import Path
 
 import numpy as np
 from moons_plots import plot_decision_boundary, plot_training_curves
-from script_args import make_out_dir, momentum, nonnegative_float, positive_float, positive_int
+from script_args import (
+    make_out_dir,
+    momentum,
+    nonnegative_float,
+    numpy_seed,
+    positive_float,
+    positive_int,
+)
 from sklearn.datasets import make_moons
 
 import nn
@@ -111,7 +118,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     model.add_argument(
         "--seed",
-        type=int,
+        type=numpy_seed,
         default=1337,
         help="seed of the data, the weights and the batches (default: %(default)s)",
     )
@@ -139,6 +146,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         )
     if args.save_model is not None and not args.save_model.parent.is_dir():
         parser.error(f"argument --save-model: no folder {str(args.save_model.parent)!r}")
+    if args.save_model is not None and args.save_model.is_dir():
+        parser.error(f"argument --save-model: {str(args.save_model)!r} is a folder")
     if args.lr is None:
         args.lr = DEFAULT_LR[args.optimizer]
     args.out_dir = make_out_dir(parser, args.out_dir)

@@ -120,6 +120,9 @@ def test_defaults_reach_full_training_accuracy(tmp_path, capsys):
         ["--samples", "10", "--batch-size", "11"],
         ["--loss", "mse"],
         ["--save-model", "no/such/folder/model.npz"],
+        ["--save-model", "."],
+        ["--seed", "-1"],
+        ["--seed", str(2**32 - 1)],
     ],
 )
 def test_bad_values_are_usage_errors(flags, tmp_path, capsys):
