@@ -181,7 +181,9 @@ def accuracy(scores: Sequence[Value], labels: np.ndarray) -> float:
     return float(np.mean(predictions == (labels == 1)))
 
 
-def train(args: argparse.Namespace, model: nn.MLP, points: np.ndarray, labels: np.ndarray) -> dict:
+def train(
+    args: argparse.Namespace, model: nn.MLP, points: np.ndarray, labels: np.ndarray
+) -> dict[str, list[float]]:
     """Train `model` in place; return the loss and accuracy of every step.
 
     At step k of K the learning rate is lr * (1 - (1 - FINAL_LR_FRACTION) * k / K). A
