@@ -8,7 +8,9 @@
 - A chain a million nodes deep, forward and backward.
 
 A timed training step includes everything a user meets: building the graph, backward,
-the update, and freeing the graph of the step before (collection included, gc enabled).
+the update, and dropping the graph. Ours is freed at once by reference counting;
+micrograd's graphs are reference cycles (each node's closure holds the node), left to
+the cyclic collector, which runs during later steps: gc stays enabled, as users have it.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ def initial_weights(seed: int = 1337) -> list[float]:
 def load_weights(parameters: list[Any], weights: list[float]) -> None:
     """Set each scalar parameter's ``.data`` from `weights`, in order."""
     if len(parameters) != len(weights):
-        raise ValueError(f"expected {len(weights)} parameters, got {len(parameters)}")
+        raise ValueError(
+            f"load_weights expects one parameter per weight ({len(weights)}), "
+            f"got {len(parameters)} parameters"
+        )
     for p, w in zip(parameters, weights):
         p.data = w
 
