@@ -143,8 +143,9 @@ def run_summary(run: wl.Run | None) -> dict | None:
     if run is None:
         return None
     return {
-        "mean_step_s": run.mean_step,
-        "mean_step_cpu_s": run.mean_step_cpu,
+        "mean_step_s": run.mean(run.times),
+        "mean_step_cpu_s": run.mean(run.cpu_times),
+        "mean_step_in_collector_s": run.mean(run.collector_times),
         "timed_steps": len(run.times) - run.warmup,
         "warmup_steps": run.warmup,
         "final_loss": run.losses[-1],
@@ -158,8 +159,10 @@ def comparison(ours: wl.Run | None, reference: wl.Run | None) -> dict:
     return {
         "ours": run_summary(ours),
         "reference": run_summary(reference),
-        "speedup": reference.mean_step / ours.mean_step if both else None,
-        "speedup_cpu": reference.mean_step_cpu / ours.mean_step_cpu if both else None,
+        "speedup": reference.mean(reference.times) / ours.mean(ours.times) if both else None,
+        "speedup_cpu": reference.mean(reference.cpu_times) / ours.mean(ours.cpu_times)
+        if both
+        else None,
         "loss_max_rel_diff": wl.max_relative_difference(ours.losses, reference.losses)
         if both
         else None,
@@ -280,6 +283,11 @@ def table(results: dict) -> str:
                 seconds(reference and reference["mean_step_cpu_s"]),
                 ratio(part["speedup_cpu"]),
             ),
+            row(
+                "  of the wall time, in the cyclic collector",
+                seconds(ours and ours["mean_step_in_collector_s"]),
+                seconds(reference and reference["mean_step_in_collector_s"]),
+            ),
         ]
 
     def losses(part: dict, against: str) -> list[str]:
@@ -324,7 +332,13 @@ def table(results: dict) -> str:
         ),
     ]
     if chain["error"] is None:
-        rows += [row(f"  {k}", seconds(chain[k])) for k in ("forward", "backward", "free")]
+        phases = {
+            "forward": "forward",
+            "backward": "backward",
+            "free": "free the graph",
+            "collector": "of these, in the cyclic collector",
+        }
+        rows += [row(f"  {label}", seconds(chain[key])) for key, label in phases.items()]
     if results["torch"] is not None:
         rows += [
             row("", "ours", "PyTorch", "ours / torch"),

@@ -75,30 +75,52 @@ def load_weights(parameters: list[Any], weights: list[float]) -> None:
 # ------------------------------------------------------------------ timed training
 
 
+class CollectorClock:
+    """Seconds spent in the cyclic garbage collector while the clock is on (gc.callbacks).
+
+    >>> with CollectorClock() as clock:
+    ...     _ = gc.collect()
+    >>> clock.seconds > 0.0
+    True
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> CollectorClock:
+        gc.callbacks.append(self._tick)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._tick)
+
+    def _tick(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = perf_counter()
+        else:
+            self.seconds += perf_counter() - self._started
+
+
 @dataclass
 class Run:
-    """A training run: each step's wall and CPU time, and the loss and accuracy it reported.
+    """A training run: each step's times, and the loss and accuracy it reported.
 
-    CPU time (this process only) is a cross-check for a busy machine, where other
-    processes inflate wall time.
+    Times per step: wall (perf_counter), CPU of this process (process_time, a
+    cross-check on a busy machine, where other processes inflate wall time), and wall
+    time inside the cyclic garbage collector.
     """
 
     warmup: int
     times: list[float] = field(default_factory=list)
     cpu_times: list[float] = field(default_factory=list)
+    collector_times: list[float] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
 
-    @property
-    def mean_step(self) -> float:
-        """Mean wall seconds per step, warm-up steps left out."""
-        timed = self.times[self.warmup :]
-        return sum(timed) / len(timed)
-
-    @property
-    def mean_step_cpu(self) -> float:
-        """Mean CPU seconds per step, warm-up steps left out."""
-        timed = self.cpu_times[self.warmup :]
+    def mean(self, times: list[float]) -> float:
+        """The mean of one of the lists of times, warm-up steps left out."""
+        timed = times[self.warmup :]
         return sum(timed) / len(timed)
 
 
@@ -108,24 +130,27 @@ def train(
     warmup: int,
     name: str,
 ) -> Run:
-    """Run ``step(k)`` for k = 0 .. warmup + steps - 1, timing each with perf_counter.
+    """Run ``step(k)`` for k = 0 .. warmup + steps - 1, timing each (see `Run`).
 
     Warm-up steps are real training steps (their losses are kept for the comparison)
     but are not timed. A progress line per step goes to stderr.
     """
     run = Run(warmup)
     total = warmup + steps
-    for k in range(total):
-        start, start_cpu = perf_counter(), process_time()
-        loss, accuracy = step(k)
-        run.times.append(perf_counter() - start)
-        run.cpu_times.append(process_time() - start_cpu)
-        run.losses.append(loss)
-        run.accuracies.append(accuracy)
-        print(
-            f"  {name}: step {k + 1}/{total}  {run.times[-1] * 1e3:9.2f} ms  loss {loss:.6f}",
-            file=sys.stderr,
-        )
+    with CollectorClock() as clock:
+        for k in range(total):
+            start, start_cpu, start_collector = perf_counter(), process_time(), clock.seconds
+            loss, accuracy = step(k)
+            run.times.append(perf_counter() - start)
+            run.cpu_times.append(process_time() - start_cpu)
+            run.collector_times.append(clock.seconds - start_collector)
+            run.losses.append(loss)
+            run.accuracies.append(accuracy)
+            print(
+                f"  {name}: step {k + 1}/{total}  {run.times[-1] * 1e3:9.2f} ms"
+                f"  (collector {run.collector_times[-1] * 1e3:8.2f} ms)  loss {loss:.6f}",
+                file=sys.stderr,
+            )
     return run
 
 
@@ -270,6 +295,7 @@ class Chain:
     forward: float
     backward: float
     free: float
+    collector: float  # of forward + backward + free, the seconds in the cyclic collector
     grad_error: float  # |x.grad - c**depth| / c**depth
 
 
@@ -279,18 +305,24 @@ def deep_chain(value: type, depth: int) -> Chain:
     dv/dx = c ** depth, which the gradient is checked against.
     """
     x = value(1.0)
-    start = perf_counter()
-    v = x
-    for _ in range(depth):
-        v = v * CHAIN_FACTOR
-    built = perf_counter()
-    v.backward()
-    done = perf_counter()
-    del v
-    freed = perf_counter()
+    with CollectorClock() as clock:
+        start = perf_counter()
+        v = x
+        for _ in range(depth):
+            v = v * CHAIN_FACTOR
+        built = perf_counter()
+        v.backward()
+        done = perf_counter()
+        del v
+        freed = perf_counter()
     expected = CHAIN_FACTOR**depth
     return Chain(
-        depth, built - start, done - built, freed - done, abs(x.grad - expected) / expected
+        depth,
+        built - start,
+        done - built,
+        freed - done,
+        clock.seconds,
+        abs(x.grad - expected) / expected,
     )
 
 
