@@ -62,26 +62,55 @@ def dot(
             f"dot expects weights and inputs of the same length, "
             f"got {len(weights)} weights and {len(inputs)} inputs"
         )
-    # Fast paths: Value weights (a neuron), with inputs that are all Values (a hidden
-    # layer) or all plain numbers (a first layer fed with data).
-    if len(weights) and (type(bias) is Value or bias is None or type(bias) in _PLAIN_NUMBERS):
-        w_data = _data_if_all_values(weights)
-        if w_data is not None:
-            if type(bias) is Value:
-                start, bias_edge, bias_grad = bias.data, (bias,), (1.0,)
-            else:
-                start, bias_edge, bias_grad = float(bias or 0.0), (), ()
-            if type(inputs[0]) is Value:
-                x_data = _data_if_all_values(inputs)
-                if x_data is not None:
-                    edges = (*weights, *inputs, *bias_edge, *x_data, *w_data, *bias_grad)
-                    return _node(builtins.sum(map(mul, w_data, x_data), start), "dot", edges)
-            else:
-                x_data = [float(x) for x in inputs if type(x) in _PLAIN_NUMBERS]
-                if len(x_data) == len(inputs):
-                    edges = (*weights, *bias_edge, *x_data, *bias_grad)
-                    return _node(builtins.sum(map(mul, w_data, x_data), start), "dot", edges)
-    return _dot_mixed(weights, inputs, bias)
+    return linear((weights,), inputs, (bias,))[0]
+
+
+def linear(
+    weight_rows: Sequence[Sequence[Value | Number]],
+    inputs: Sequence[Value | Number],
+    biases: Sequence[Value | Number | None] | None = None,
+) -> list[Value]:
+    """[dot(row, inputs, bias) for each row of weights and its bias]: a layer's neurons.
+
+    The same nodes as one `dot` per row. The inputs, shared by every row, are checked
+    and read once: for a small neuron that is most of the cost of its node.
+    """
+    if biases is None:
+        biases = [None] * len(weight_rows)
+    elif len(biases) != len(weight_rows):
+        raise ValueError(
+            f"linear expects one bias per row of weights, "
+            f"got {len(biases)} biases for {len(weight_rows)} rows"
+        )
+    # The inputs as parents and their data: all Values (a hidden layer), all plain
+    # numbers (a first layer fed with data: constants, no parents), or a mix (None).
+    input_nodes: Sequence[Value] = inputs
+    x_data = _data_if_all_values(inputs)
+    if x_data is None:
+        input_nodes = ()
+        x_data = [float(x) for x in inputs if type(x) in _PLAIN_NUMBERS]
+        if len(x_data) != len(inputs):
+            x_data = None
+    n = len(inputs)
+    nodes = []
+    for index, (row, bias) in enumerate(zip(weight_rows, biases)):
+        if len(row) != n:
+            raise ValueError(
+                f"linear expects rows of {n} weights, one per input, got {len(row)} in row {index}"
+            )
+        w_data = [w.data for w in row if type(w) is Value]  # as _data_if_all_values, inline
+        if x_data is None or len(w_data) != n or not n:
+            nodes.append(_dot_mixed(row, inputs, bias))
+            continue
+        w_grads = w_data if input_nodes else ()
+        if type(bias) is Value:
+            edges = (*row, *input_nodes, bias, *x_data, *w_grads, 1.0)
+            start = bias.data
+        else:
+            edges = (*row, *input_nodes, *x_data, *w_grads)
+            start = _number(bias, "dot", "bias") if bias is not None else 0.0
+        nodes.append(_node(builtins.sum(map(mul, w_data, x_data), start), "dot", edges))
+    return nodes
 
 
 def _dot_mixed(

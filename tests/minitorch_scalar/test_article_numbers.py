@@ -66,3 +66,13 @@ def test_formula_6_accumulates_into_the_old_gradient() -> None:
     assert x0.grad == 2.0
     (2 * x0 - x1).backward(3)
     assert x0.grad == 8.0
+
+
+def test_the_package_docstring_runs_the_article_program() -> None:
+    import doctest
+
+    import minitorch_scalar
+
+    result = doctest.testmod(minitorch_scalar)
+    assert result.attempted >= 7
+    assert result.failed == 0

@@ -227,3 +227,49 @@ def test_fused_ops_equal_the_chained_ops() -> None:
     chained.backward()
     assert fused.data == pytest.approx(chained.data, rel=1e-15)
     assert fused_grads == pytest.approx([v.grad for v in (*w, *x)], rel=1e-15)
+
+
+# ------------------------------------------------------------------------- linear
+
+
+@pytest.mark.parametrize("inputs_kind", ["Values", "floats", "mixed"])
+@pytest.mark.parametrize("bias_kind", ["None", "float", "Value"])
+def test_linear_builds_exactly_the_nodes_of_one_dot_per_row(inputs_kind, bias_kind) -> None:
+    rows = [[Value(0.5 * r - 0.25 * c) for c in range(3)] for r in range(4)]
+    inputs = _as_kind([1.5, -2.0, 0.25], inputs_kind)
+    biases = [_bias_as_kind(bias_kind) for _ in rows]
+    layer = ms.linear(rows, inputs, biases)
+    singles = [ms.dot(row, inputs, bias) for row, bias in zip(rows, biases)]
+    for node, single, row, bias in zip(layer, singles, rows, biases):
+        expected = sum(w.data * float(x) for w, x in zip(row, inputs))
+        expected += 0.0 if bias is None else float(bias)
+        assert node.data == pytest.approx(expected, rel=1e-15)
+        assert (node.op, node.data) == (single.op, single.data)
+        assert node.parents == single.parents
+        assert node.local_grads == single.local_grads
+
+
+def test_linear_gradients_pass_gradcheck_with_shared_inputs() -> None:
+    def two_neurons(w00, w01, w10, w11, b0, b1, x0, x1):
+        h = ms.linear([[w00, w01], [w10, w11]], [x0, x1], [b0, b1])
+        return (h[0].tanh() * h[1].sigmoid()) + x0 * h[1]
+
+    values = [0.3, -0.7, 1.1, 0.2, 0.05, -0.4, 0.9, -1.3]
+    assert gradcheck(two_neurons, [Value(v) for v in values])
+
+
+def test_linear_rejects_a_row_of_the_wrong_width_naming_the_row() -> None:
+    rows = [[Value(1.0), Value(2.0)], [Value(3.0)]]
+    with pytest.raises(ValueError, match=r"rows of 2 weights.*got 1 in row 1"):
+        ms.linear(rows, [1.0, 2.0])
+
+
+def test_linear_rejects_a_bias_count_that_is_not_one_per_row() -> None:
+    rows = [[Value(1.0)], [Value(2.0)]]
+    with pytest.raises(ValueError, match=r"one bias per row.*got 1 biases for 2 rows"):
+        ms.linear(rows, [1.0], [Value(0.0)])
+
+
+def test_linear_rejects_a_bias_that_is_not_a_number() -> None:
+    with pytest.raises(TypeError, match=r"dot expects Values or real numbers, got str at bias"):
+        ms.linear([[Value(1.0)]], [2.0], ["0"])
