@@ -131,7 +131,13 @@ def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, S
 def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -> dict:
     """Parts 1 and 2: every dialect of the moons demo, timed; None for what is absent."""
     runs: dict[str, wl.Run | None] = dict.fromkeys(DIALECTS)
-    for key, step in demo_steps(micrograd, torch).items():
+    steps = demo_steps(micrograd, torch)
+    # The ~350k objects of the imports (numpy, scikit-learn, torch and what torch loads
+    # when its first model is built) would be traversed by every full collection, on
+    # both sides; a user's script does not carry them all. Freeze them out of it.
+    gc.collect()
+    gc.freeze()
+    for key, step in steps.items():
         gc.collect()  # each run starts without the garbage of the one before
         progress(DIALECTS[key])
         runs[key] = wl.train(step, *config[key], key)
@@ -366,7 +372,7 @@ def header(results: dict) -> str:
         f"load average (1 min) at the start: {m['load_average_1min']:.2f}, "
         f"at the end: {results['load_average_at_end']:.2f}",
         "times: mean wall time per training step, warm-up excluded, gc enabled "
-        "(the objects of the imports frozen out of it)",
+        "(what the imports made frozen out of it)",
     ]
     return "\n".join(lines)
 
@@ -395,9 +401,6 @@ def main(argv: list[str] | None = None) -> int:
     if torch is None:
         notes.append("PyTorch is not installed: the vectorised reference skipped")
 
-    # The ~200k objects of the imports (numpy, scikit-learn, torch) would be traversed by
-    # every full collection, on both sides; a user's script does not carry them all.
-    gc.freeze()
     host = machine()  # before the runs: its load average is the one at the start
     runs = demo_runs(config, micrograd, torch)
     results = {
