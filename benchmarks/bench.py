@@ -134,7 +134,8 @@ def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -
     steps = demo_steps(micrograd, torch)
     # The ~350k objects of the imports (numpy, scikit-learn, torch and what torch loads
     # when its first model is built) would be traversed by every full collection, on
-    # both sides; a user's script does not carry them all. Freeze them out of it.
+    # both sides; a user's script does not carry them all. Freeze them out of it (with
+    # the models, a few thousand long-lived objects that any script would have).
     gc.collect()
     gc.freeze()
     for key, step in steps.items():
@@ -372,7 +373,7 @@ def header(results: dict) -> str:
         f"load average (1 min) at the start: {m['load_average_1min']:.2f}, "
         f"at the end: {results['load_average_at_end']:.2f}",
         "times: mean wall time per training step, warm-up excluded, gc enabled "
-        "(what the imports made frozen out of it)",
+        "(the imports' objects frozen out of it)",
     ]
     return "\n".join(lines)
 
