@@ -8,23 +8,10 @@ import math
 
 import numpy as np
 import pytest
+from optim_steps import approx, run
 
 from minitorch_scalar import Value
 from optim import Adam
-
-
-def approx(x):
-    return pytest.approx(x, rel=1e-12, abs=1e-15)
-
-
-def run(opt, param, grads):
-    """Step once per gradient in `grads`; the parameter's data after each step."""
-    trajectory = []
-    for g in grads:
-        param.grad = g
-        opt.step()
-        trajectory.append(param.data)
-    return trajectory
 
 
 @pytest.mark.parametrize("g", [3.0, -0.25, 1e-3, -7e5])
