@@ -1,6 +1,6 @@
 """Speed and memory of minitorch_scalar beside micrograd and PyTorch, measured in one run.
 
-    python benchmarks/bench.py            # the full run (about a minute)
+    python benchmarks/bench.py            # the full run (one to two minutes)
     python benchmarks/bench.py --quick    # fewer steps, a shorter expression
     python benchmarks/bench.py --json     # results as JSON on stdout
     python benchmarks/bench.py --profile  # also cProfile our side of parts 1 and 2
@@ -13,6 +13,11 @@
 3. Bytes per recorded op of a long expression (tracemalloc), ours vs micrograd.
 4. A chain a million nodes deep: forward and backward (micrograd's recursive backward
    cannot; the depth where it fails is shown).
+
+The runs of parts 1 and 2 are interleaved in rounds (`workloads.train`): the speed of a
+shared machine drifts over seconds, and runs made one after the other would compare two
+different moods of it. Each ratio is also given as the median over rounds of the
+per-round ratio, which drift moves even less.
 
 micrograd (the `parity` extra) and PyTorch are optional: what needs them is skipped
 with a note. Progress goes to stderr. These are measurements, not tests: each target
@@ -30,8 +35,8 @@ import os
 import platform
 import pstats
 import re
+import statistics
 import sys
-from collections.abc import Callable
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -50,11 +55,14 @@ LOSS_AGREEMENT = 1e-9  # max relative difference of the per-step losses
 CHAIN_DEPTH = 1_000_000
 MICROGRAD_DEPTH_PROBE = 2_000
 
-# (timed steps, warm-up steps) per run, and links of the traced expression
-FULL = {"ours": (20, 1), "micrograd": (8, 1), "import": (10, 1), "torch": (100, 5), "links": 25_000}
-QUICK = {"ours": (5, 1), "micrograd": (2, 1), "import": (3, 1), "torch": (20, 2), "links": 5_000}
+# timed rounds of the demo's runs (after one warm-up round), links of the traced expression
+FULL = {"rounds": 20, "links": 25_000}
+QUICK = {"rounds": 4, "links": 5_000}
+# Steps per block, chosen so that each run spends about as long per round as micrograd's
+# one step, as far as the schedule lr_k = 1 - 0.9 k / 100 allows: it is made for ~100
+# steps (lr < 0 from k = 112), so no run goes beyond 5 x 21 = 105 steps.
+BLOCK_STEPS = {"torch": 5, "ours": 5, "micrograd": 1, "import": 5}
 PROFILED_STEPS = 5
-Step = Callable[[int], tuple[float, float]]  # step(k) trains once, gives (loss, accuracy)
 TORCH_THREADS = 1  # batches of 100 x 16: more threads only add overhead and noise
 
 
@@ -95,29 +103,20 @@ def verdict(ok: bool | None) -> str:
 # --------------------------------------------------------------------- the parts
 
 
-DIALECTS = {  # the demo's runs: key -> what is run
+DIALECTS = {  # the demo's runs, in their order in a round: each ratio's sides are neighbours
+    "torch": "part 1, PyTorch vectorised",
     "ours": "part 1, ours (nn.MLP, optim.SGD)",
     "micrograd": "part 1, micrograd",
     "import": "part 2, micrograd's code on our Value",
-    "torch": "part 1, PyTorch vectorised",
 }
 
 
-def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, Step]:
-    """A training step of each dialect of the moons demo, fresh models, the same weights."""
+def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, wl.Step]:
+    """A training step of each dialect of the moons demo (in `DIALECTS` order), fresh
+    models, the same weights."""
     points, labels = wl.moons()
     weights = wl.initial_weights()
-    model, optimizer = wl.ours_model(weights)
-    steps: dict[str, Step] = {
-        "ours": lambda k: wl.ours_demo_step(model, optimizer, points, labels, k)
-    }
-    if micrograd is not None:
-        engine, micrograd_nn = micrograd
-        for key, value in (("micrograd", engine.Value), ("import", minitorch_scalar.Value)):
-            mg_model = wl.micrograd_model(micrograd_nn, value, weights)
-            steps[key] = lambda k, m=mg_model, v=value: wl.micrograd_demo_step(
-                m, v, points, labels, k
-            )
+    steps: dict[str, wl.Step] = {}
     if torch is not None:
         t_model, t_optimizer = wl.torch_model(torch, weights)
         t_points = torch.tensor(points, dtype=torch.float64)
@@ -125,12 +124,21 @@ def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, S
         steps["torch"] = lambda k: wl.torch_demo_step(
             torch, t_model, t_optimizer, t_points, t_labels, k
         )
+    model, optimizer = wl.ours_model(weights)
+    steps["ours"] = lambda k: wl.ours_demo_step(model, optimizer, points, labels, k)
+    if micrograd is not None:
+        engine, micrograd_nn = micrograd
+        for key, value in (("micrograd", engine.Value), ("import", minitorch_scalar.Value)):
+            mg_model = wl.micrograd_model(micrograd_nn, value, weights)
+            steps[key] = lambda k, m=mg_model, v=value: wl.micrograd_demo_step(
+                m, v, points, labels, k
+            )
     return steps
 
 
 def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -> dict:
-    """Parts 1 and 2: every dialect of the moons demo, timed; None for what is absent."""
-    runs: dict[str, wl.Run | None] = dict.fromkeys(DIALECTS)
+    """Parts 1 and 2: every dialect of the moons demo, interleaved and timed (see
+    `workloads.train`); None for what is absent."""
     steps = demo_steps(micrograd, torch)
     # The ~350k objects of the imports (numpy, scikit-learn, torch and what torch loads
     # when its first model is built) would be traversed by every full collection, on
@@ -138,11 +146,8 @@ def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -
     # the models, a few thousand long-lived objects that any script would have).
     gc.collect()
     gc.freeze()
-    for key, step in steps.items():
-        gc.collect()  # each run starts without the garbage of the one before
-        progress(DIALECTS[key])
-        runs[key] = wl.train(step, *config[key], key)
-    return runs
+    progress("parts 1 and 2: " + "; ".join(f"{key} = {DIALECTS[key]}" for key in steps))
+    return dict.fromkeys(DIALECTS) | wl.train(steps, BLOCK_STEPS, config["rounds"])
 
 
 def run_summary(run: wl.Run | None) -> dict | None:
@@ -150,26 +155,39 @@ def run_summary(run: wl.Run | None) -> dict | None:
     if run is None:
         return None
     return {
-        "mean_step_s": run.mean(run.times),
-        "mean_step_cpu_s": run.mean(run.cpu_times),
-        "mean_step_in_collector_s": run.mean(run.collector_times),
-        "timed_steps": len(run.times) - run.warmup,
+        "mean_step_s": run.mean("wall"),
+        "mean_step_cpu_s": run.mean("cpu"),
+        "mean_step_in_collector_s": run.mean("collector"),
+        "timed_steps": sum(block.steps for block in run.blocks),
         "warmup_steps": run.warmup,
+        "timed_rounds": len(run.blocks),
+        "block_steps": run.blocks[0].steps,
+        "round_mean_steps_s": [block.wall / block.steps for block in run.blocks],
         "final_loss": run.losses[-1],
         "final_accuracy": run.accuracies[-1],
     }
 
 
+def round_speedups(ours: wl.Run, reference: wl.Run) -> list[float]:
+    """Per timed round: the reference's mean step in its block / ours in our block."""
+    return [
+        (theirs.wall / theirs.steps) / (mine.wall / mine.steps)
+        for mine, theirs in zip(ours.blocks, reference.blocks)
+    ]
+
+
 def comparison(ours: wl.Run | None, reference: wl.Run | None) -> dict:
-    """Both runs' figures, reference / ours mean step time, and how far their losses differ."""
+    """Both runs' figures, reference / ours mean step time (over all timed steps, and the
+    median over rounds of the per-round ratio), and how far their losses differ."""
     both = ours is not None and reference is not None
+    per_round = round_speedups(ours, reference) if both else None
     return {
         "ours": run_summary(ours),
         "reference": run_summary(reference),
-        "speedup": reference.mean(reference.times) / ours.mean(ours.times) if both else None,
-        "speedup_cpu": reference.mean(reference.cpu_times) / ours.mean(ours.cpu_times)
-        if both
-        else None,
+        "speedup": reference.mean("wall") / ours.mean("wall") if both else None,
+        "speedup_cpu": reference.mean("cpu") / ours.mean("cpu") if both else None,
+        "round_speedups": per_round,
+        "speedup_median_of_rounds": statistics.median(per_round) if both else None,
         "loss_max_rel_diff": wl.max_relative_difference(ours.losses, reference.losses)
         if both
         else None,
@@ -285,6 +303,12 @@ def table(results: dict) -> str:
                 verdict(part["speedup_pass"]) if target else "",
             ),
             row(
+                f"  median over {results['rounds']} rounds of the round's ratio",
+                "",
+                "",
+                ratio(part["speedup_median_of_rounds"]),
+            ),
+            row(
                 "  the same in CPU time of this process",
                 seconds(ours and ours["mean_step_cpu_s"]),
                 seconds(reference and reference["mean_step_cpu_s"]),
@@ -372,7 +396,12 @@ def header(results: dict) -> str:
         f"{m['platform']}, {m['python']}, {m['cpus']} CPUs; {versions}",
         f"load average (1 min) at the start: {m['load_average_1min']:.2f}, "
         f"at the end: {results['load_average_at_end']:.2f}",
-        "times: mean wall time per training step, warm-up excluded, gc enabled "
+        f"times (parts 1, 2): mean wall time per training step; the runs interleaved in "
+        f"{results['rounds']} rounds after 1 of warm-up,",
+        "  each round a block of steps per run ("
+        + ", ".join(f"{key} {n}" for key, n in BLOCK_STEPS.items())
+        + ") closed by gc.collect(),",
+        "  timed with it: each run pays for collecting its own garbage; gc enabled "
         "(the imports' objects frozen out of it)",
     ]
     return "\n".join(lines)
@@ -407,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "machine": host,
         "quick": args.quick,
+        "rounds": config["rounds"],
         "demo": speedup_part(runs["ours"], runs["micrograd"], DEMO_SPEEDUP),
         "import": speedup_part(runs["import"], runs["micrograd"], IMPORT_SPEEDUP),
         "torch": comparison(runs["ours"], runs["torch"]) if torch else None,

@@ -10,7 +10,9 @@
 A timed training step includes everything a user meets: building the graph, backward,
 the update, and dropping the graph. Ours is freed at once by reference counting;
 micrograd's graphs are reference cycles (each node's closure holds the node), left to
-the cyclic collector, which runs during later steps: gc stays enabled, as users have it.
+the cyclic collector: gc stays enabled, as users have it. The dialects are trained in
+interleaved blocks of steps (see `train`), each block closed by a ``gc.collect()`` that
+is timed with it: each dialect pays for collecting its own garbage.
 """
 
 from __future__ import annotations
@@ -102,56 +104,84 @@ class CollectorClock:
             self.seconds += perf_counter() - self._started
 
 
-@dataclass
-class Run:
-    """A training run: each step's times, and the loss and accuracy it reported.
+Step = Callable[[int], tuple[float, float]]  # step(k) trains once, gives (loss, accuracy)
 
-    Times per step: wall (perf_counter), CPU of this process (process_time, a
-    cross-check on a busy machine, where other processes inflate wall time), and wall
-    time inside the cyclic garbage collector.
+
+@dataclass
+class Block:
+    """Consecutive steps of one run, timed together with the ``gc.collect()`` closing them.
+
+    Seconds of wall time (perf_counter), of CPU time of this process (process_time, a
+    cross-check on a busy machine, where other processes inflate wall time), and of
+    wall time inside the cyclic garbage collector.
     """
 
-    warmup: int
-    times: list[float] = field(default_factory=list)
-    cpu_times: list[float] = field(default_factory=list)
-    collector_times: list[float] = field(default_factory=list)
+    steps: int
+    wall: float
+    cpu: float
+    collector: float
+
+
+@dataclass
+class Run:
+    """A training run: every step's loss and accuracy, and the times of its timed blocks."""
+
+    step: Step
+    warmup: int = 0  # steps of the untimed first block
+    blocks: list[Block] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
 
-    def mean(self, times: list[float]) -> float:
-        """The mean of one of the lists of times, warm-up steps left out."""
-        timed = times[self.warmup :]
-        return sum(timed) / len(timed)
+    def mean(self, seconds: str) -> float:
+        """Mean seconds per timed step of a `Block` time: "wall", "cpu" or "collector"."""
+        total = sum(getattr(block, seconds) for block in self.blocks)
+        return total / sum(block.steps for block in self.blocks)
+
+    def advance(self, steps: int, clock: CollectorClock) -> Block:
+        """Train `steps` more steps (k goes on from the last), then ``gc.collect()``; time all."""
+        start, start_cpu, start_collector = perf_counter(), process_time(), clock.seconds
+        for _ in range(steps):
+            loss, accuracy = self.step(len(self.losses))
+            self.losses.append(loss)
+            self.accuracies.append(accuracy)
+        gc.collect()
+        return Block(
+            steps,
+            perf_counter() - start,
+            process_time() - start_cpu,
+            clock.seconds - start_collector,
+        )
 
 
-def train(
-    step: Callable[[int], tuple[float, float]],
-    steps: int,
-    warmup: int,
-    name: str,
-) -> Run:
-    """Run ``step(k)`` for k = 0 .. warmup + steps - 1, timing each (see `Run`).
+def train(steps: dict[str, Step], block_steps: dict[str, int], rounds: int) -> dict[str, Run]:
+    """Train every run of `steps` in rounds, interleaved, so that all meet the same machine.
 
-    Warm-up steps are real training steps (their losses are kept for the comparison)
-    but are not timed. A progress line per step goes to stderr.
+    A round gives each run in turn, in the order of `steps`, a block of
+    ``block_steps[key]`` consecutive steps; each run's step counter k goes on across its
+    blocks, so its schedule and losses are those of an uninterrupted run. Round 0 is the
+    warm-up (real steps, losses kept, not timed), then `rounds` timed rounds. A block ends
+    with ``gc.collect()``, timed with it: each run pays for collecting its own garbage,
+    and none of it is collected during another run's block. A line per block goes to
+    stderr.
     """
-    run = Run(warmup)
-    total = warmup + steps
+    runs = {key: Run(step) for key, step in steps.items()}
     with CollectorClock() as clock:
-        for k in range(total):
-            start, start_cpu, start_collector = perf_counter(), process_time(), clock.seconds
-            loss, accuracy = step(k)
-            run.times.append(perf_counter() - start)
-            run.cpu_times.append(process_time() - start_cpu)
-            run.collector_times.append(clock.seconds - start_collector)
-            run.losses.append(loss)
-            run.accuracies.append(accuracy)
-            print(
-                f"  {name}: step {k + 1}/{total}  {run.times[-1] * 1e3:9.2f} ms"
-                f"  (collector {run.collector_times[-1] * 1e3:8.2f} ms)  loss {loss:.6f}",
-                file=sys.stderr,
-            )
-    return run
+        for r in range(rounds + 1):
+            for key, run in runs.items():
+                block = run.advance(block_steps[key], clock)
+                if r == 0:
+                    run.warmup = block.steps
+                else:
+                    run.blocks.append(block)
+                print(
+                    f"  round {r}/{rounds}{' (warm-up)' if r == 0 else ''}  {key}: "
+                    f"k {len(run.losses) - block.steps}-{len(run.losses) - 1}"
+                    f"  {block.wall / block.steps * 1e3:9.2f} ms/step"
+                    f"  (collector {block.collector / block.steps * 1e3:8.2f} ms)"
+                    f"  loss {run.losses[-1]:.6f}",
+                    file=sys.stderr,
+                )
+    return runs
 
 
 def max_relative_difference(a: list[float], b: list[float]) -> float:
