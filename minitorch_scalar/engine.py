@@ -297,9 +297,9 @@ def _graph_parents_first(root: Value) -> tuple[list[Value], list[Value]]:
     leaves: list[Value] = []
     seen = {root}
     edges = root._edges
-    stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(edges[: len(edges) >> 1]))]
-    while stack:
-        node, parents = stack[-1]
+    node, parents = root, iter(edges[: len(edges) >> 1])
+    stack: list[tuple[Value, Iterator[Value]]] = []  # the nodes `node` was reached from
+    while True:
         for parent in parents:
             if parent in seen:
                 continue
@@ -311,12 +311,15 @@ def _graph_parents_first(root: Value) -> tuple[list[Value], list[Value]]:
             grandparents = edges[: len(edges) >> 1]
             if seen.issuperset(grandparents):
                 interior.append(parent)
-            else:
-                stack.append((parent, iter(grandparents)))
+            else:  # go down to `parent`; come back to `node` when it is placed
+                stack.append((node, parents))
+                node, parents = parent, iter(grandparents)
                 break
         else:
-            stack.pop()
             interior.append(node)
+            if not stack:
+                break
+            node, parents = stack.pop()
     return interior, leaves
 
 
