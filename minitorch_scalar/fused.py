@@ -98,8 +98,8 @@ def linear(
             raise ValueError(
                 f"linear expects rows of {n} weights, one per input, got {len(row)} in row {index}"
             )
-        w_data = [w.data for w in row if type(w) is Value]  # as _data_if_all_values, inline
-        if x_data is None or len(w_data) != n or not n:
+        w_data = _data_if_all_values(row) if x_data is not None and n else None
+        if w_data is None:
             nodes.append(_dot_mixed(row, inputs, bias))
             continue
         w_grads = w_data if input_nodes else ()
