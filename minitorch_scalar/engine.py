@@ -9,9 +9,9 @@ that uses it, and along each edge apply the article's formula 6,
 
 summing over every node that uses the parent (formula 7).
 
-The edges of a node are kept in one flat tuple: its n parents, then the n local
-derivatives, ``(parent_1, ..., parent_n, d_1, ..., d_n)``. One small allocation per
-node instead of two (see `Value` for the memory budget).
+A node keeps its parents in one tuple and the local derivatives, in the same order,
+in another. Derivatives that are the same for every node of an op (1 and 1 for ``+``)
+are one shared tuple, so most nodes allocate a single small tuple of their own.
 Python numbers in an expression are constants: they are folded into the local
 derivatives and never become nodes.
 """
@@ -41,12 +41,13 @@ class Value:
         label: a free name for printing and drawing graphs.
         op: the op that made this node (``"+"``, ``"tanh"``, ...), ``""`` for a leaf.
 
-    Memory: five slots and one flat edge tuple. On CPython 3.11, ``a * b`` records 169
-    bytes (the node, its float, its edges); micrograd's 689, for its ``__dict__``, its
-    set of children and a closure (benchmarks/bench.py measures both).
+    Memory (CPython 3.11, tracemalloc): ``a + b`` records 161 bytes (the node, its
+    float, its tuple of parents; its derivatives are a shared tuple), ``a * b`` 217;
+    micrograd records 689 for either, for its ``__dict__``, its set of children and a
+    closure (benchmarks/bench.py measures both on a long expression).
     """
 
-    __slots__ = ("_edges", "data", "grad", "label", "op")
+    __slots__ = ("_local_grads", "_parents", "data", "grad", "label", "op")
     __array_ufunc__ = None  # numpy defers to our reflected ops: np.float64(2) * v is a Value
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -56,19 +57,20 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""
-        self._edges: tuple = ()
+        self._parents: tuple[Value, ...] = ()
+        self._local_grads: tuple[float, ...] = ()
 
     # ----------------------------------------------------------------- inspection
 
     @property
     def parents(self) -> tuple[Value, ...]:
         """The Values this node was computed from, in the op's argument order."""
-        return self._edges[: len(self._edges) >> 1]
+        return self._parents
 
     @property
     def local_grads(self) -> tuple[float, ...]:
         """d(self)/d(parent) for each parent, as computed in the forward pass."""
-        return self._edges[len(self._edges) >> 1 :]
+        return self._local_grads
 
     def item(self) -> float:
         """The value as a Python float, as ``torch.Tensor.item()``."""
@@ -90,62 +92,62 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         """a + b;  d/da = 1, d/db = 1."""
         if type(other) is Value:
-            return _node(self.data + other.data, "+", (self, other, 1.0, 1.0))
+            return _node(self.data + other.data, "+", (self, other), _ONES)
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _node(self.data + c, "+", (self, 1.0))
+        return _node(self.data + c, "+", (self,), _ONE)
 
     def __radd__(self, other: Number) -> Value:
         """c + a;  d/da = 1."""
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _node(c + self.data, "+", (self, 1.0))
+        return _node(c + self.data, "+", (self,), _ONE)
 
     def __sub__(self, other: Value | Number) -> Value:
         """a - b;  d/da = 1, d/db = -1."""
         if type(other) is Value:
-            return _node(self.data - other.data, "-", (self, other, 1.0, -1.0))
+            return _node(self.data - other.data, "-", (self, other), _ONE_MINUS_ONE)
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _node(self.data - c, "-", (self, 1.0))
+        return _node(self.data - c, "-", (self,), _ONE)
 
     def __rsub__(self, other: Number) -> Value:
         """c - a;  d/da = -1."""
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _node(c - self.data, "-", (self, -1.0))
+        return _node(c - self.data, "-", (self,), _MINUS_ONE)
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b;  d/da = b, d/db = a."""
         if type(other) is Value:
-            return _node(self.data * other.data, "*", (self, other, other.data, self.data))
+            return _node(self.data * other.data, "*", (self, other), (other.data, self.data))
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _node(self.data * c, "*", (self, c))
+        return _node(self.data * c, "*", (self,), (c,))
 
     def __rmul__(self, other: Number) -> Value:
         """c * a;  d/da = c."""
         c = _constant(other)
         if c is None:
             return NotImplemented
-        return _node(c * self.data, "*", (self, c))
+        return _node(c * self.data, "*", (self,), (c,))
 
     def __truediv__(self, other: Value | Number) -> Value:
         """a / b;  d/da = 1/b, d/db = -a/b^2."""
         if type(other) is Value:
             b = other.data
             _check_divisor(self.data, b)
-            return _node(self.data / b, "/", (self, other, 1.0 / b, -self.data / (b * b)))
+            return _node(self.data / b, "/", (self, other), (1.0 / b, -self.data / (b * b)))
         c = _constant(other)
         if c is None:
             return NotImplemented
         _check_divisor(self.data, c)
-        return _node(self.data / c, "/", (self, 1.0 / c))
+        return _node(self.data / c, "/", (self,), (1.0 / c,))
 
     def __rtruediv__(self, other: Number) -> Value:
         """c / a;  d/da = -c/a^2."""
@@ -154,7 +156,7 @@ class Value:
             return NotImplemented
         a = self.data
         _check_divisor(c, a)
-        return _node(c / a, "/", (self, -c / (a * a)))
+        return _node(c / a, "/", (self,), (-c / (a * a),))
 
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b;  d/da = b * a^(b-1), d/db = a^b * ln(a).
@@ -165,11 +167,11 @@ class Value:
         if type(other) is Value:
             a, b = self.data, other.data
             out = _power(a, b)
-            return _node(out, "**", (self, other, _d_base(a, b), _d_exponent(a, b, out)))
+            return _node(out, "**", (self, other), (_d_base(a, b), _d_exponent(a, b, out)))
         b = _constant(other)
         if b is None:
             return NotImplemented
-        return _node(_power(self.data, b), "**", (self, _d_base(self.data, b)))
+        return _node(_power(self.data, b), "**", (self,), (_d_base(self.data, b),))
 
     def __rpow__(self, other: Number) -> Value:
         """c ** a;  d/da = c^a * ln(c)."""
@@ -177,24 +179,24 @@ class Value:
         if c is None:
             return NotImplemented
         out = _power(c, self.data)
-        return _node(out, "**", (self, _d_exponent(c, self.data, out)))
+        return _node(out, "**", (self,), (_d_exponent(c, self.data, out),))
 
     # ---------------------------------------------------------------- unary ops
 
     def __neg__(self) -> Value:
         """-a;  d/da = -1."""
-        return _node(-self.data, "neg", (self, -1.0))
+        return _node(-self.data, "neg", (self,), _MINUS_ONE)
 
     def relu(self) -> Value:
         """max(a, 0);  d/da = 1 if a > 0 else 0 (0 at a == 0, as PyTorch)."""
         if self.data > 0.0:
-            return _node(self.data, "relu", (self, 1.0))
-        return _node(0.0, "relu", (self, 0.0))
+            return _node(self.data, "relu", (self,), _ONE)
+        return _node(0.0, "relu", (self,), _ZERO)
 
     def tanh(self) -> Value:
         """tanh(a) = (e^a - e^-a) / (e^a + e^-a);  d/da = 1 - tanh(a)^2."""
         t = math.tanh(self.data)
-        return _node(t, "tanh", (self, 1.0 - t * t))
+        return _node(t, "tanh", (self,), (1.0 - t * t,))
 
     def exp(self) -> Value:
         """e^a;  d/da = e^a."""
@@ -202,14 +204,14 @@ class Value:
             e = math.exp(self.data)
         except OverflowError:
             raise OverflowError(f"exp: e ** {self.data!r} overflows a float") from None
-        return _node(e, "exp", (self, e))
+        return _node(e, "exp", (self,), (e,))
 
     def log(self) -> Value:
         """ln(a) for a > 0;  d/da = 1/a."""
         a = self.data
         if not a > 0.0:
             raise ValueError(f"log: expected a positive operand, got {a!r}")
-        return _node(math.log(a), "log", (self, 1.0 / a))
+        return _node(math.log(a), "log", (self,), (1.0 / a,))
 
     def sigmoid(self) -> Value:
         """s(a) = 1 / (1 + e^-a);  d/da = s(a) * (1 - s(a)).
@@ -222,7 +224,7 @@ class Value:
         else:
             e = math.exp(a)
             s = e / (1.0 + e)
-        return _node(s, "sigmoid", (self, s * (1.0 - s)))
+        return _node(s, "sigmoid", (self,), (s * (1.0 - s),))
 
     # ----------------------------------------------------------------- backward
 
@@ -238,7 +240,7 @@ class Value:
         that a second call gives exactly twice the gradient.
         """
         seed = _as_float(grad, "backward(grad)")
-        if not self._edges:  # a leaf: it is its own gradient
+        if not self._parents:  # a leaf: it is its own gradient
             self.grad += seed
             return
         with _cyclic_gc_paused():
@@ -251,12 +253,10 @@ class Value:
             self.grad = seed
             for node in reversed(interior):
                 g = node.grad
-                edges = node._edges
-                local_grads = edges[len(edges) >> 1 :]
+                local_grads = node._local_grads
                 if g == 0.0 and math.isfinite(sum(local_grads)):
                     continue  # 0 * a finite derivative adds nothing: skip the node's edges
-                # zip stops at the shorter: pairs each parent with its local derivative
-                for parent, local in zip(edges, local_grads):
+                for parent, local in zip(node._parents, local_grads):
                     parent.grad += local * g
             for leaf, before in zip(leaves, held):
                 leaf.grad += before
@@ -267,8 +267,15 @@ class Value:
 _new_value = object.__new__
 
 
-def _node(data: float, op: str, edges: tuple) -> Value:
-    """The result of an op: a node with `edges`, or a leaf under `no_grad()`.
+# Local derivatives shared by every node of an op: (1, 1) for a + b, (1,) for a relu
+# of a positive input, ...: such nodes allocate no tuple of derivatives of their own.
+_ONE, _ZERO, _MINUS_ONE = (1.0,), (0.0,), (-1.0,)
+_ONES, _ONE_MINUS_ONE = (1.0, 1.0), (1.0, -1.0)
+
+
+def _node(data: float, op: str, parents: tuple, local_grads: tuple) -> Value:
+    """The result of an op: a node with its parents and d(node)/d(parent) for each, or
+    a leaf under `no_grad()`.
 
     Bypasses `Value.__init__`: `data` is already a float and needs no checking.
     """
@@ -278,10 +285,11 @@ def _node(data: float, op: str, edges: tuple) -> Value:
     out.label = ""
     if _recording:
         out.op = op
-        out._edges = edges
+        out._parents = parents
+        out._local_grads = local_grads
     else:
         out.op = ""
-        out._edges = ()
+        out._parents = out._local_grads = ()
     return out
 
 
@@ -296,19 +304,17 @@ def _graph_parents_first(root: Value) -> tuple[list[Value], list[Value]]:
     interior: list[Value] = []
     leaves: list[Value] = []
     seen = {root}
-    edges = root._edges
-    node, parents = root, iter(edges[: len(edges) >> 1])
+    node, parents = root, iter(root._parents)
     stack: list[tuple[Value, Iterator[Value]]] = []  # the nodes `node` was reached from
     while True:
         for parent in parents:
             if parent in seen:
                 continue
             seen.add(parent)
-            edges = parent._edges
-            if not edges:
+            grandparents = parent._parents
+            if not grandparents:
                 leaves.append(parent)
                 continue
-            grandparents = edges[: len(edges) >> 1]
             if seen.issuperset(grandparents):
                 interior.append(parent)
             else:  # go down to `parent`; come back to `node` when it is placed
@@ -331,7 +337,7 @@ def topological_order(root: Value) -> list[Value]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"topological_order expects a Value, got {type(root).__name__}")
-    if not root._edges:
+    if not root._parents:
         return [root]
     interior, leaves = _graph_parents_first(root)
     return leaves + interior

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
-from itertools import repeat
 from operator import mul
 
 from .engine import Number, Value, _constant, _node
@@ -44,7 +43,7 @@ def sum(values: Iterable[Value | Number], start: Value | Number = 0.0) -> Value:
         constant += _number(start, "sum", "start")
     if not parents:
         return Value(constant)
-    return _node(builtins.sum(data, constant), "sum", (*parents, *repeat(1.0, len(parents))))
+    return _node(builtins.sum(data, constant), "sum", tuple(parents), (1.0,) * len(parents))
 
 
 def dot(
@@ -104,12 +103,15 @@ def linear(
             continue
         w_grads = w_data if input_nodes else ()
         if type(bias) is Value:
-            edges = (*row, *input_nodes, bias, *x_data, *w_grads, 1.0)
+            parents = (*row, *input_nodes, bias)
+            local_grads = (*x_data, *w_grads, 1.0)
             start = bias.data
         else:
-            edges = (*row, *input_nodes, *x_data, *w_grads)
+            parents = (*row, *input_nodes)
+            local_grads = (*x_data, *w_grads)
             start = _number(bias, "dot", "bias") if bias is not None else 0.0
-        nodes.append(_node(builtins.sum(map(mul, w_data, x_data), start), "dot", edges))
+        data = builtins.sum(map(mul, w_data, x_data), start)
+        nodes.append(_node(data, "dot", parents, local_grads))
     return nodes
 
 
@@ -138,7 +140,7 @@ def _dot_mixed(
             local_grads.append(wd)
     if not parents:
         return Value(data)
-    return _node(data, "dot", (*parents, *local_grads))
+    return _node(data, "dot", tuple(parents), tuple(local_grads))
 
 
 def _data_if_all_values(items: Sequence) -> list[float] | None:
