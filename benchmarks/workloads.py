@@ -228,10 +228,17 @@ def micrograd_model(micrograd_nn: ModuleType, value: type, weights: list[float])
 
 
 def ours_demo_step(
-    model: Any, optimizer: Any, points: list[list[float]], labels: list[float], k: int
+    model: Any,
+    optimizer: Any,
+    points: list[list[float]],
+    labels: list[float],
+    k: int,
+    batched: bool = True,
 ) -> tuple[float, float]:
-    """The demo step with our `nn` and `optim`, as a PyTorch user would write it."""
-    scores = [model(x) for x in points]
+    """The demo step with our `nn` and `optim`, as a PyTorch user would write it: the
+    model called on the batch, or (`batched` False) once per sample, as micrograd's demo.
+    Both build the same graph."""
+    scores = model(points) if batched else [model(x) for x in points]
     total_loss = nn.hinge_loss(scores, labels) + ALPHA * nn.l2_penalty(model.parameters())
     accuracy = [(yi > 0) == (si.data > 0) for yi, si in zip(labels, scores)]
     optimizer.zero_grad()

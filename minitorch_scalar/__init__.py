@@ -14,7 +14,7 @@ The article's program (x = -2), node by node:
 """
 
 from .engine import Value, is_grad_enabled, no_grad, topological_order
-from .fused import dot, linear, sum
+from .fused import dot, linear, linear_batch, sum
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, to_dot
 
@@ -26,6 +26,7 @@ __all__ = [
     "gradcheck",
     "is_grad_enabled",
     "linear",
+    "linear_batch",
     "no_grad",
     "sum",
     "to_dot",

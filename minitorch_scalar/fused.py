@@ -74,6 +74,19 @@ def linear(
     The same nodes as one `dot` per row. The inputs, shared by every row, are checked
     and read once: for a small neuron that is most of the cost of its node.
     """
+    return linear_batch(weight_rows, (inputs,), biases)[0]
+
+
+def linear_batch(
+    weight_rows: Sequence[Sequence[Value | Number]],
+    input_rows: Sequence[Sequence[Value | Number]],
+    biases: Sequence[Value | Number | None] | None = None,
+) -> list[list[Value]]:
+    """[linear(weight_rows, inputs, biases) for inputs in input_rows]: a layer on a batch.
+
+    The same nodes again. Each row of weights is checked and read once for the whole
+    batch, as each input is once for all the rows.
+    """
     if biases is None:
         biases = [None] * len(weight_rows)
     elif len(biases) != len(weight_rows):
@@ -81,38 +94,44 @@ def linear(
             f"linear expects one bias per row of weights, "
             f"got {len(biases)} biases for {len(weight_rows)} rows"
         )
-    # The inputs as parents and their data: all Values (a hidden layer), all plain
-    # numbers (a first layer fed with data: constants, no parents), or a mix (None).
-    input_nodes: Sequence[Value] = inputs
-    x_data = _data_if_all_values(inputs)
-    if x_data is None:
-        input_nodes = ()
-        x_data = [float(x) for x in inputs if type(x) in _PLAIN_NUMBERS]
-        if len(x_data) != len(inputs):
-            x_data = None
-    n = len(inputs)
-    nodes = []
-    for index, (row, bias) in enumerate(zip(weight_rows, biases)):
-        if len(row) != n:
-            raise ValueError(
-                f"linear expects rows of {n} weights, one per input, got {len(row)} in row {index}"
-            )
-        w_data = _data_if_all_values(row) if x_data is not None and n else None
-        if w_data is None:
-            nodes.append(_dot_mixed(row, inputs, bias))
-            continue
-        w_grads = w_data if input_nodes else ()
+    # Each row of weights once: its data (None unless all Values), and its bias as a
+    # parent with derivative 1 (a Value) or as a constant the sum starts from.
+    rows = []
+    for row, bias in zip(weight_rows, biases):
         if type(bias) is Value:
-            parents = (*row, *input_nodes, bias)
-            local_grads = (*x_data, *w_grads, 1.0)
-            start = bias.data
+            rows.append((row, _data_if_all_values(row), bias, (bias,), (1.0,), bias.data))
         else:
-            parents = (*row, *input_nodes)
-            local_grads = (*x_data, *w_grads)
-            start = _number(bias, "dot", "bias") if bias is not None else 0.0
-        data = builtins.sum(map(mul, w_data, x_data), start)
-        nodes.append(_node(data, "dot", parents, local_grads))
-    return nodes
+            start = 0.0 if bias is None else _number(bias, "dot", "bias")
+            rows.append((row, _data_if_all_values(row), bias, (), (), start))
+    batch = []
+    for inputs in input_rows:
+        n = len(inputs)
+        for index, row in enumerate(weight_rows):
+            if len(row) != n:
+                raise ValueError(
+                    f"linear expects rows of {n} weights, one per input, "
+                    f"got {len(row)} in row {index}"
+                )
+        # The inputs as parents and their data: all Values (a hidden layer), all plain
+        # numbers (a first layer fed with data: constants, no parents), or a mix (None).
+        input_nodes: Sequence[Value] = inputs
+        x_data = _data_if_all_values(inputs)
+        if x_data is None:
+            input_nodes = ()
+            x_data = [float(x) for x in inputs if type(x) in _PLAIN_NUMBERS]
+            if len(x_data) != n:
+                x_data = None
+        nodes = []
+        for row, w_data, bias, bias_parent, bias_grad, start in rows:
+            if w_data is None or x_data is None or not n:
+                nodes.append(_dot_mixed(row, inputs, bias))
+                continue
+            parents = (*row, *input_nodes, *bias_parent)
+            local_grads = (*x_data, *(w_data if input_nodes else ()), *bias_grad)
+            data = builtins.sum(map(mul, w_data, x_data), start)
+            nodes.append(_node(data, "dot", parents, local_grads))
+        batch.append(nodes)
+    return batch
 
 
 def _dot_mixed(

@@ -22,6 +22,13 @@ def positive_int(n: object, where: str) -> int:
     return int(n)
 
 
+def is_batch(x: object) -> bool:
+    """True for a batch of input rows: a 2-D numpy array, or a list or tuple of rows."""
+    if isinstance(x, np.ndarray):
+        return x.ndim == 2
+    return type(x) in (list, tuple) and len(x) > 0 and type(x[0]) in (list, tuple, np.ndarray)
+
+
 def number_list(x: object, where: str, values_allowed: bool = True) -> list:
     """`x` as a list of Python ints and floats (and Values if `values_allowed`).
 

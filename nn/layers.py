@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minitorch_scalar import Value, dot, linear
+from minitorch_scalar import Value, dot, linear_batch
 
 from ._checks import positive_int
 from .module import Module, ParameterGroup
@@ -112,13 +112,17 @@ class Layer(Module):
         self._biases = [neuron.b for neuron in self.neurons]
 
     def forward(self, x: list) -> list[Value]:
-        """[neuron(x) for each neuron], for a checked input list `x`.
+        """[neuron(x) for each neuron], for a checked input list `x`."""
+        return self.forward_batch([x])[0]
 
-        Built with `linear`: the same dot node per neuron, with `x` read once.
-        """
-        outs = linear(self._weight_rows, x, self._biases)
+    def forward_batch(self, xs: list[list]) -> list[list[Value]]:
+        """[forward(x) for x in xs], built with `linear_batch`: the same dot node per
+        neuron and input, with each weight read once for the batch."""
+        batch = linear_batch(self._weight_rows, xs, self._biases)
         activate = self._activate
-        return outs if activate is None else [activate(out) for out in outs]
+        if activate is None:
+            return batch
+        return [[activate(out) for out in outs] for outs in batch]
 
     def parameter_groups(self) -> list[ParameterGroup]:
         """``weight`` (nout, nin) and ``bias`` (nout,), as PyTorch's nn.Linear."""
@@ -177,9 +181,13 @@ class MLP(Module):
 
     def forward(self, x: list) -> list[Value]:
         """The last layer's outputs for a checked input list `x`."""
+        return self.forward_batch([x])[0]
+
+    def forward_batch(self, xs: list[list]) -> list[list[Value]]:
+        """[forward(x) for x in xs], a layer at a time over the whole batch."""
         for layer in self.layers:
-            x = layer.forward(x)
-        return x
+            xs = layer.forward_batch(xs)
+        return xs
 
     def parameter_groups(self) -> list[ParameterGroup]:
         """Each layer's groups, named ``layers.{i}.weight`` and ``layers.{i}.bias``."""

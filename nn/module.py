@@ -17,7 +17,7 @@ import numpy as np
 
 from minitorch_scalar import Value
 
-from ._checks import number_list
+from ._checks import is_batch, number_list
 
 
 class ParameterGroup(NamedTuple):
@@ -52,19 +52,31 @@ class Module(ABC):
     def parameter_groups(self) -> list[ParameterGroup]:
         """The parameters as named arrays, the entries of `state_dict()`."""
 
-    def __call__(self, x: Any) -> Value | list[Value]:
+    def forward_batch(self, xs: list[list]) -> list[Value | list[Value]]:
+        """[forward(x) for x in xs]; a subclass may build the batch faster."""
+        return [self.forward(x) for x in xs]
+
+    def __call__(self, x: Any) -> Value | list:
         """Check `x` once, then run `forward`; a single output comes back as a Value.
 
         `x`: a sequence of `nin` real numbers (numpy scalars too) or Values, or a 1-D
-        numpy array. ValueError for the wrong width ("MLP expects 2 inputs, got 3"),
-        TypeError for anything that is not a number or a Value.
+        numpy array. Or a batch, as in PyTorch: a sequence of such rows or a 2-D numpy
+        array, which gives one output per row (a list). ValueError for the wrong width
+        ("MLP expects 2 inputs, got 3"), TypeError for anything that is not a number or
+        a Value.
         """
         name = type(self).__name__
-        x = number_list(x, name)
+        if is_batch(x):
+            rows = [self._checked(row, f"{name} (row {i})") for i, row in enumerate(x)]
+            return [_single_or_list(out) for out in self.forward_batch(rows)]
+        return _single_or_list(self.forward(self._checked(x, name)))
+
+    def _checked(self, x: Any, where: str) -> list:
+        """`x` as a list of `nin` numbers or Values (see `__call__`)."""
+        x = number_list(x, where)
         if len(x) != self.nin:
-            raise ValueError(f"{name} expects {self.nin} inputs, got {len(x)}")
-        out = self.forward(x)
-        return out[0] if type(out) is list and len(out) == 1 else out
+            raise ValueError(f"{where} expects {self.nin} inputs, got {len(x)}")
+        return x
 
     def parameters(self) -> list[Value]:
         """Every trainable Value, in a fixed order (micrograd's: see the subclasses)."""
@@ -175,3 +187,8 @@ def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:
         bad = float(array[index])
         raise ValueError(f"{name} expects finite numbers, got {bad!r} at {index}")
     return array
+
+
+def _single_or_list(out: Value | list[Value]) -> Value | list[Value]:
+    """A one-output list as its Value (micrograd's convention), else as it is."""
+    return out[0] if type(out) is list and len(out) == 1 else out

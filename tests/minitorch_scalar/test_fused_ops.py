@@ -273,3 +273,25 @@ def test_linear_rejects_a_bias_count_that_is_not_one_per_row() -> None:
 def test_linear_rejects_a_bias_that_is_not_a_number() -> None:
     with pytest.raises(TypeError, match=r"dot expects Values or real numbers, got str at bias"):
         ms.linear([[Value(1.0)]], [2.0], ["0"])
+
+
+def test_linear_batch_is_linear_on_each_input() -> None:
+    rows = [[Value(0.5), Value(-1.0)], [Value(2.0), Value(0.25)]]
+    biases = [Value(0.1), None]
+    inputs = [[1.0, 2.0], [Value(-0.5), Value(3.0)], [0, 4]]
+    batch = ms.linear_batch(rows, inputs, biases)
+    for nodes, x in zip(batch, inputs):
+        singles = ms.linear(rows, x, biases)
+        assert [(n.data, n.parents, n.local_grads) for n in nodes] == [
+            (n.data, n.parents, n.local_grads) for n in singles
+        ]
+
+
+def test_linear_batch_names_the_row_that_does_not_fit_an_input() -> None:
+    rows = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+    with pytest.raises(ValueError, match=r"rows of 3 weights.*got 2 in row 0"):
+        ms.linear_batch(rows, [[1.0, 2.0], [1.0, 2.0, 3.0]])
+
+
+def test_linear_batch_of_no_inputs_is_empty() -> None:
+    assert ms.linear_batch([[Value(1.0)]], []) == []

@@ -301,7 +301,7 @@ def test_integer_inputs():
         (nn.MLP(2, [3, 1], seed=0), [], "MLP expects 2 inputs, got 0"),
         (nn.Layer(3, 2, seed=0), np.zeros(2), "Layer expects 3 inputs, got 2"),
         (nn.Neuron(1, seed=0), [1.0, 2.0], "Neuron expects 1 inputs, got 2"),
-        (nn.MLP(2, [3, 1], seed=0), np.zeros((1, 2)), "expects a 1-D sequence"),
+        (nn.MLP(2, [3, 1], seed=0), np.zeros((1, 1, 2)), "expects a 1-D sequence"),
     ],
 )
 def test_wrong_width_raises_value_error(module, x, message):
@@ -365,3 +365,46 @@ def test_exports():
 
 def test_the_package_docstring_example_runs():
     assert doctest.testmod(nn).failed == 0
+
+
+# ------------------------------------------------------------------------- batches
+
+
+@pytest.mark.parametrize("as_array", [True, False])
+def test_a_batch_gives_the_per_sample_outputs_and_gradients_exactly(as_array) -> None:
+    """model(X) builds the same nodes as [model(x) for x in X]: same values, same
+    gradients to the last bit, one output per row (PyTorch's batch dimension)."""
+    rows = [[0.5, -1.0], [2.0, 0.25], [-1.5, -0.75]]
+    batch = np.array(rows) if as_array else rows
+    per_sample, batched = nn.MLP(2, [4, 3, 1], seed=3), nn.MLP(2, [4, 3, 1], seed=3)
+
+    singles = [per_sample(x) for x in rows]
+    together = batched(batch)
+    assert [s.data for s in together] == [s.data for s in singles]
+    assert [(s.op, len(s.parents)) for s in together] == [(s.op, len(s.parents)) for s in singles]
+
+    nn.mse_loss(singles, [1.0, -1.0, 0.5]).backward()
+    nn.mse_loss(together, [1.0, -1.0, 0.5]).backward()
+    assert [p.grad for p in batched.parameters()] == [p.grad for p in per_sample.parameters()]
+
+
+def test_a_batch_through_a_layer_of_several_outputs_gives_a_list_per_row() -> None:
+    layer = nn.Layer(2, 3, seed=1)
+    out = layer([[1.0, 2.0], [3.0, 4.0]])
+    assert [len(row) for row in out] == [3, 3]
+    assert [[v.data for v in row] for row in out] == [
+        [v.data for v in layer(x)] for x in ([1.0, 2.0], [3.0, 4.0])
+    ]
+
+
+def test_a_batch_row_of_the_wrong_width_is_named() -> None:
+    with pytest.raises(ValueError, match=re.escape("MLP (row 1) expects 2 inputs, got 3")):
+        nn.MLP(2, [3, 1], seed=0)([[1.0, 2.0], [1.0, 2.0, 3.0]])
+
+
+def test_a_neuron_takes_a_batch_one_row_at_a_time() -> None:
+    neuron = nn.Neuron(2, seed=5)
+    assert [v.data for v in neuron([[1.0, -1.0], [0.5, 0.5]])] == [
+        neuron([1.0, -1.0]).data,
+        neuron([0.5, 0.5]).data,
+    ]
