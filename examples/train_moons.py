@@ -171,7 +171,7 @@ def objective(
 
     A score > 0 predicts class 1.
     """
-    scores = [model(row) for row in points.tolist()]
+    scores = model(points.tolist())  # a batch: one score per row, as in PyTorch
     loss = LOSSES[loss_name](scores, labels) + L2_WEIGHT * nn.l2_penalty(model.parameters())
     return loss, accuracy(scores, labels)
 
@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     with no_grad():
         loss, train_accuracy = objective(model, args.loss, train_points, train_labels)
-        test_accuracy = accuracy([model(row) for row in test_points.tolist()], test_labels)
+        test_accuracy = accuracy(model(test_points.tolist()), test_labels)
     print(
         f"final: loss={loss.data:.4f} train_acc={train_accuracy:.3f} "
         f"test_acc={test_accuracy:.3f} time={seconds:.1f}s"
