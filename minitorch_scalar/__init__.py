@@ -13,7 +13,7 @@ The article's program (x = -2), node by node:
 (-50.0, 64.0, 25.0, 1.0, -3.0)
 """
 
-from .engine import Value, is_grad_enabled, no_grad, topological_order
+from .engine import Value, cyclic_gc_paused, is_grad_enabled, no_grad, topological_order
 from .fused import dot, linear, linear_batch, sum
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, to_dot
@@ -21,6 +21,7 @@ from .graph import draw_graph, to_dot
 __all__ = [
     "GradcheckError",
     "Value",
+    "cyclic_gc_paused",
     "dot",
     "draw_graph",
     "gradcheck",

@@ -243,7 +243,7 @@ class Value:
         if not self._parents:  # a leaf: it is its own gradient
             self.grad += seed
             return
-        with _cyclic_gc_paused():
+        with cyclic_gc_paused():
             interior, leaves = _graph_parents_first(self)
             for node in interior:
                 node.grad = 0.0
@@ -344,13 +344,14 @@ def topological_order(root: Value) -> list[Value]:
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the duration of a backward pass.
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a graph is built or walked.
 
-    Backward allocates a few small objects per node and never a reference cycle, but
-    each allocation counts toward the collector's next run, which would then scan the
-    whole live graph again and again for nothing (a third of a training step's time).
-    Reference counting still frees everything; the collector resumes afterwards.
+    Building or walking a graph allocates many small objects and never a reference
+    cycle, yet every allocation counts toward the collector's next run, which then
+    scans the live graph again and again for nothing. Reference counting still frees
+    everything; the collector resumes afterwards, as it was. `backward()` walks under
+    it, and an `nn` model called on a batch builds under it.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -458,4 +459,4 @@ def is_grad_enabled() -> bool:
     return _recording
 
 
-__all__ = ["Value", "is_grad_enabled", "no_grad", "topological_order"]
+__all__ = ["Value", "cyclic_gc_paused", "is_grad_enabled", "no_grad", "topological_order"]

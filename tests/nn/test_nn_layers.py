@@ -408,3 +408,19 @@ def test_a_neuron_takes_a_batch_one_row_at_a_time() -> None:
         neuron([1.0, -1.0]).data,
         neuron([0.5, 0.5]).data,
     ]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_batch_call_leaves_the_garbage_collector_as_it_found_it(enabled) -> None:
+    import gc
+
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        nn.MLP(2, [3, 1], seed=0)([[1.0, 2.0], [3.0, 4.0]])
+        assert gc.isenabled() is enabled
+        with pytest.raises(TypeError):
+            nn.MLP(2, [3, 1], seed=0)([[1.0, 2.0], [3.0, "4"]])
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
