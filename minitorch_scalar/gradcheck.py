@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .engine import Value, no_grad
+from .engine import Value, is_grad_enabled, no_grad
 
 
 class GradcheckError(AssertionError):
@@ -35,6 +35,8 @@ def gradcheck(
         raise ValueError(f"gradcheck expects eps > 0, got {eps!r}")
     if atol < 0.0 or rtol < 0.0:
         raise ValueError(f"gradcheck expects atol, rtol >= 0, got atol={atol!r}, rtol={rtol!r}")
+    if not is_grad_enabled():
+        raise ValueError("gradcheck needs a graph to run backward on: called inside no_grad()")
 
     saved_grads = [x.grad for x in inputs]
     try:

@@ -160,3 +160,10 @@ def test_a_nan_gradient_is_a_disagreement() -> None:
     assert math.isnan(x.grad)  # the premise: backward really gives nan here
     with pytest.raises(GradcheckError):
         gradcheck(f, [Value(0.0)])
+
+
+def test_inside_no_grad_it_says_it_has_no_graph_instead_of_failing_every_input() -> None:
+    x = Value(0.5)
+    with no_grad(), pytest.raises(ValueError, match="inside no_grad"):
+        gradcheck(lambda v: v.tanh(), [x])
+    assert (x.data, x.grad) == (0.5, 0.0)
