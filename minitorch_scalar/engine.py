@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import math
 import numbers
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ContextDecorator, contextmanager
 from typing import Any
 
@@ -435,8 +435,15 @@ class no_grad(ContextDecorator):  # noqa: N801 - named as torch.no_grad
 
     Use it for inference (evaluation, plotting): nothing is kept for backward, so it
     is faster and frees each intermediate at once. The mode is global to the process,
-    not per thread.
+    not per thread. As with PyTorch's, ``@no_grad`` and ``@no_grad()`` both decorate.
     """
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(f"no_grad expects a function to decorate, got {type(func).__name__}")
+        return super().__new__(cls)(func)  # bare @no_grad: decorate at once
 
     def _recreate_cm(self) -> no_grad:
         # A decorated function gets a fresh context per call, so that recursion or

@@ -107,3 +107,19 @@ def test_a_recursive_decorated_function_restores_the_mode(monkeypatch) -> None:
 
     assert depth(2) == 2
     assert is_grad_enabled()
+
+
+def test_a_bare_decorator_works_as_in_pytorch() -> None:
+    @no_grad
+    def double(v: Value) -> Value:
+        assert not is_grad_enabled()
+        return v * 2
+
+    out = double(Value(3.0))
+    assert (out.data, out.op, out.parents) == (6.0, "", ())
+    assert is_grad_enabled()
+
+
+def test_no_grad_of_something_not_callable_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="function to decorate, got int"):
+        no_grad(3)
