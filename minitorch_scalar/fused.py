@@ -12,9 +12,7 @@ import builtins
 from collections.abc import Iterable, Sequence
 from operator import mul
 
-from .engine import Number, Value, _constant, _node
-
-_PLAIN_NUMBERS = {float, int}
+from .engine import _FAST_NUMBERS, Number, Value, _constant, _node
 
 
 def sum(values: Iterable[Value | Number], start: Value | Number = 0.0) -> Value:
@@ -104,21 +102,24 @@ def linear_batch(
             start = 0.0 if bias is None else _number(bias, "dot", "bias")
             rows.append((row, _data_if_all_values(row), bias, (), (), start))
     batch = []
+    checked_width = None  # the rows' lengths are checked once per width of input
     for inputs in input_rows:
         n = len(inputs)
-        for index, row in enumerate(weight_rows):
-            if len(row) != n:
-                raise ValueError(
-                    f"linear expects rows of {n} weights, one per input, "
-                    f"got {len(row)} in row {index}"
-                )
+        if n != checked_width:
+            for index, row in enumerate(weight_rows):
+                if len(row) != n:
+                    raise ValueError(
+                        f"linear expects rows of {n} weights, one per input, "
+                        f"got {len(row)} in row {index}"
+                    )
+            checked_width = n
         # The inputs as parents and their data: all Values (a hidden layer), all plain
         # numbers (a first layer fed with data: constants, no parents), or a mix (None).
         input_nodes: Sequence[Value] = inputs
         x_data = _data_if_all_values(inputs)
         if x_data is None:
             input_nodes = ()
-            x_data = [float(x) for x in inputs if type(x) in _PLAIN_NUMBERS]
+            x_data = [float(x) for x in inputs if type(x) in _FAST_NUMBERS]
             if len(x_data) != n:
                 x_data = None
         nodes = []
