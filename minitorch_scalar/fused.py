@@ -52,7 +52,8 @@ def dot(
     """d = bias + w_1*x_1 + ... + w_n*x_n as one node.
 
     Local derivatives: dd/dw_i = x_i, dd/dx_i = w_i, dd/dbias = 1. Either sequence may
-    hold plain numbers (constants) instead of Values; their lengths must match.
+    hold plain numbers (constants) instead of Values; their lengths must match. The
+    node's parents, in order: the bias, the weights, the inputs (the Values among them).
     """
     if len(weights) != len(inputs):
         raise ValueError(
@@ -82,8 +83,14 @@ def linear_batch(
 ) -> list[list[Value]]:
     """[linear(weight_rows, inputs, biases) for inputs in input_rows]: a layer on a batch.
 
-    The same nodes again. Each row of weights is checked and read once for the whole
-    batch, as each input is once for all the rows.
+    The same nodes again. A node's parents are its bias (when a Value), its weights,
+    then its inputs; its local derivatives, in the same order, are 1, the inputs' data,
+    then the weights' data. So each is a part that comes from the row (bias and
+    weights; the weights' data) joined to a part that comes from the input (the
+    inputs; 1 and the inputs' data), and each part is built once for the whole batch:
+    a node costs two joins of ready tuples. When the inputs are numbers (a first layer
+    fed with data) the input part of the parents is empty, and a node shares both
+    tuples with its row and its input, allocating nothing but itself.
     """
     if biases is None:
         biases = [None] * len(weight_rows)
@@ -92,15 +99,17 @@ def linear_batch(
             f"linear expects one bias per row of weights, "
             f"got {len(biases)} biases for {len(weight_rows)} rows"
         )
-    # Each row of weights once: its data (None unless all Values), and its bias as a
-    # parent with derivative 1 (a Value) or as a constant the sum starts from.
+    # Each row once: (weights, bias, the row's part of the parents, the weights' data
+    # (None unless all Values), whether the bias is a parent, the constant to start from).
     rows = []
     for row, bias in zip(weight_rows, biases):
+        w_data = _data_if_all_values(row)
+        w_data = None if w_data is None else tuple(w_data)
         if type(bias) is Value:
-            rows.append((row, _data_if_all_values(row), bias, (bias,), (1.0,), bias.data))
+            rows.append((row, bias, (bias, *row), w_data, True, bias.data))
         else:
             start = 0.0 if bias is None else _number(bias, "dot", "bias")
-            rows.append((row, _data_if_all_values(row), bias, (), (), start))
+            rows.append((row, bias, tuple(row), w_data, False, start))
     batch = []
     checked_width = None  # the rows' lengths are checked once per width of input
     for inputs in input_rows:
@@ -113,23 +122,27 @@ def linear_batch(
                         f"got {len(row)} in row {index}"
                     )
             checked_width = n
-        # The inputs as parents and their data: all Values (a hidden layer), all plain
-        # numbers (a first layer fed with data: constants, no parents), or a mix (None).
-        input_nodes: Sequence[Value] = inputs
+        # The input's part: its Values as parents (a hidden layer) or none (numbers:
+        # constants), and their data, with and without the 1 for a bias in front.
+        input_nodes: tuple[Value, ...] = tuple(inputs)
         x_data = _data_if_all_values(inputs)
         if x_data is None:
             input_nodes = ()
             x_data = [float(x) for x in inputs if type(x) in _FAST_NUMBERS]
             if len(x_data) != n:
-                x_data = None
+                x_data = None  # a mix of Values and numbers, or something else
+        if x_data is None or not n:
+            batch.append([_dot_mixed(row, inputs, bias) for row, bias, *_ in rows])
+            continue
+        x_part, one_x_part = tuple(x_data), (1.0, *x_data)
         nodes = []
-        for row, w_data, bias, bias_parent, bias_grad, start in rows:
-            if w_data is None or x_data is None or not n:
+        for row, bias, row_parents, w_data, has_bias, start in rows:
+            if w_data is None:
                 nodes.append(_dot_mixed(row, inputs, bias))
                 continue
-            parents = (*row, *input_nodes, *bias_parent)
-            local_grads = (*x_data, *(w_data if input_nodes else ()), *bias_grad)
             data = builtins.sum(map(mul, w_data, x_data), start)
+            parents = row_parents + input_nodes
+            local_grads = (one_x_part if has_bias else x_part) + (w_data if input_nodes else ())
             nodes.append(_node(data, "dot", parents, local_grads))
         batch.append(nodes)
     return batch
@@ -138,9 +151,12 @@ def linear_batch(
 def _dot_mixed(
     weights: Sequence[Value | Number], inputs: Sequence[Value | Number], bias: Value | Number | None
 ) -> Value:
-    """`dot` for any mix of Values and numbers, one term at a time."""
+    """`dot` for any mix of Values and numbers, one term at a time; the parents in
+    `linear_batch`'s order: the bias, the weights, the inputs."""
     parents: list[Value] = []
     local_grads: list[float] = []
+    input_parents: list[Value] = []
+    input_grads: list[float] = []
     if type(bias) is Value:
         data = bias.data
         parents.append(bias)
@@ -156,11 +172,11 @@ def _dot_mixed(
             parents.append(w)
             local_grads.append(xd)
         if x_is_node:
-            parents.append(x)
-            local_grads.append(wd)
-    if not parents:
+            input_parents.append(x)
+            input_grads.append(wd)
+    if not parents and not input_parents:
         return Value(data)
-    return _node(data, "dot", tuple(parents), tuple(local_grads))
+    return _node(data, "dot", (*parents, *input_parents), (*local_grads, *input_grads))
 
 
 def _data_if_all_values(items: Sequence) -> list[float] | None:

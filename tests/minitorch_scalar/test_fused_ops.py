@@ -198,6 +198,19 @@ def test_dot_of_empty_sequences_is_the_bias(bias) -> None:
     assert d.parents == (() if type(bias) is not Value else (bias,))
 
 
+@pytest.mark.parametrize("inputs_kind", ["Values", "floats", "mixed"])
+def test_a_dot_lists_its_bias_then_its_weights_then_its_inputs(inputs_kind) -> None:
+    w = [Value(2.0), Value(-3.0)]
+    x = _as_kind([0.5, 4.0], inputs_kind)
+    b = Value(0.25)
+    d = ms.dot(w, x, b)
+    input_nodes = [v for v in x if type(v) is Value]
+    assert d.parents == (b, *w, *input_nodes)
+    x_data = [float(v) for v in x]
+    w_data_of_inputs = [wi.data for wi, xi in zip(w, x) if type(xi) is Value]
+    assert d.local_grads == (1.0, *x_data, *w_data_of_inputs)
+
+
 @pytest.mark.parametrize("weights_kind", ["Values", "mixed"])
 def test_dot_length_mismatch_is_a_value_error_and_builds_nothing(weights_kind) -> None:
     weights = _as_kind([1.0, 2.0], weights_kind)
