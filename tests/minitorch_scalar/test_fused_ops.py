@@ -1,12 +1,18 @@
 """sum() and dot(): one node each, numbers folded, gradients, and every mix of inputs."""
 
+import math
+import struct
+import warnings
 from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minitorch_scalar as ms
 from minitorch_scalar import Value, gradcheck
+from minitorch_scalar.fused import VECTORISED_FROM
 
 
 def interior_nodes(root: Value) -> list[Value]:
@@ -79,6 +85,14 @@ def test_sum_accumulates_the_gradient_of_a_repeated_value() -> None:
     s = ms.sum([a, b, a, a])
     s.backward()
     assert (s.data, a.grad, b.grad) == (9.0, 3.0, 1.0)
+
+
+def test_sum_adds_left_to_right_as_micrograd_on_every_python() -> None:
+    """1e16 + 1 + 1 rounds each 1 away; 1 + 1 + 1e16 keeps both (Python >= 3.12's
+    sum() would keep them in either order: it compensates roundings)."""
+    big, one = Value(1e16), Value(1.0)
+    assert ms.sum([big, one, one]).data == (big + one + one).data == 1e16
+    assert ms.sum([one, one, big]).data == (one + one + big).data == 1e16 + 2.0
 
 
 def test_sum_takes_any_iterable_once() -> None:
@@ -308,3 +322,57 @@ def test_linear_batch_names_the_row_that_does_not_fit_an_input() -> None:
 
 def test_linear_batch_of_no_inputs_is_empty() -> None:
     assert ms.linear_batch([[Value(1.0)]], []) == []
+
+
+# ------------------------------------------------------- a large batch, through numpy
+
+
+def _bits(x: float) -> bytes | str:
+    """The float's eight bytes, to compare values bit for bit; "nan" for any nan, whose
+    payload C leaves to the compiler (it may swap the operands of a product)."""
+    return "nan" if math.isnan(x) else struct.pack("<d", x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_a_large_batch_has_the_bits_of_one_input_at_a_time(data) -> None:
+    """A batch big enough for numpy (VECTORISED_FROM dot products or more) gives every
+    node the bits of `linear` on its input alone, inf, nan and subnormals included,
+    and numpy warns of nothing."""
+    n_rows = data.draw(st.integers(1, 6), "rows")
+    width = data.draw(st.integers(1, 5), "width")
+    n_inputs = -(-VECTORISED_FROM // n_rows) + data.draw(st.integers(0, 4), "more inputs")
+    numbers = st.floats(width=64)  # any double: inf, nan, subnormals, huge
+    rows = [[Value(data.draw(numbers)) for _ in range(width)] for _ in range(n_rows)]
+    biases = [data.draw(st.sampled_from([None, Value(data.draw(numbers))])) for _ in rows]
+    as_values = data.draw(st.booleans(), "inputs are Values")
+    inputs = [
+        [
+            Value(x) if as_values else x
+            for x in data.draw(st.lists(numbers, min_size=width, max_size=width))
+        ]
+        for _ in range(n_inputs)
+    ]
+    assert (
+        n_rows * n_inputs >= VECTORISED_FROM > n_rows
+    )  # the batch goes to numpy, one input doesn't
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batch = ms.linear_batch(rows, inputs, biases)
+    for nodes, x in zip(batch, inputs):
+        singles = ms.linear(rows, x, biases)
+        assert [_bits(node.data) for node in nodes] == [_bits(single.data) for single in singles]
+        assert [node.parents for node in nodes] == [single.parents for single in singles]
+        assert [list(map(_bits, node.local_grads)) for node in nodes] == [
+            list(map(_bits, single.local_grads)) for single in singles
+        ]
+
+
+def test_a_large_batch_sums_each_dot_left_to_right_from_its_bias() -> None:
+    """1e16 + 1 + 1 is 1e16 added left to right (each 1 is lost to rounding), while
+    1 + 1 + 1e16 is 1e16 + 2: the order is the scalar sum's, bias first."""
+    rows = [[Value(1.0), Value(1.0)], [Value(1.0), Value(1e16)]]
+    biases = [Value(1e16), Value(1.0)]
+    inputs = [[1.0, 1.0]] * VECTORISED_FROM
+    for nodes in ms.linear_batch(rows, inputs, biases):
+        assert [node.data for node in nodes] == [1e16, 1e16 + 2.0]

@@ -370,11 +370,16 @@ def test_the_package_docstring_example_runs():
 # ------------------------------------------------------------------------- batches
 
 
+@pytest.mark.parametrize("n_rows", [3, 40], ids=["small batch", "batch for numpy"])
 @pytest.mark.parametrize("as_array", [True, False])
-def test_a_batch_gives_the_per_sample_outputs_and_gradients_exactly(as_array) -> None:
+def test_a_batch_gives_the_per_sample_outputs_and_gradients_exactly(as_array, n_rows) -> None:
     """model(X) builds the same nodes as [model(x) for x in X]: same values, same
-    gradients to the last bit, one output per row (PyTorch's batch dimension)."""
-    rows = [[0.5, -1.0], [2.0, 0.25], [-1.5, -0.75]]
+    gradients to the last bit, one output per row (PyTorch's batch dimension). With
+    40 rows, the first two layers' values come from numpy (40 x 4 and 40 x 3 dot
+    products), the last layer's from the scalar sum (40 x 1)."""
+    rng = random.Random(n_rows)
+    rows = [[rng.uniform(-2.0, 2.0), rng.uniform(-2.0, 2.0)] for _ in range(n_rows)]
+    targets = [rng.uniform(-1.0, 1.0) for _ in rows]
     batch = np.array(rows) if as_array else rows
     per_sample, batched = nn.MLP(2, [4, 3, 1], seed=3), nn.MLP(2, [4, 3, 1], seed=3)
 
@@ -383,8 +388,8 @@ def test_a_batch_gives_the_per_sample_outputs_and_gradients_exactly(as_array) ->
     assert [s.data for s in together] == [s.data for s in singles]
     assert [(s.op, len(s.parents)) for s in together] == [(s.op, len(s.parents)) for s in singles]
 
-    nn.mse_loss(singles, [1.0, -1.0, 0.5]).backward()
-    nn.mse_loss(together, [1.0, -1.0, 0.5]).backward()
+    nn.mse_loss(singles, targets).backward()
+    nn.mse_loss(together, targets).backward()
     assert [p.grad for p in batched.parameters()] == [p.grad for p in per_sample.parameters()]
 
 
