@@ -13,19 +13,25 @@ The article's program (x = -2), node by node:
 (-50.0, 64.0, 25.0, 1.0, -3.0)
 """
 
+from .compiler import compile
 from .engine import Value, cyclic_gc_paused, is_grad_enabled, no_grad, topological_order
 from .fused import dot, linear, linear_batch, sum
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, to_dot
+from .real import as_float, is_integer, is_real_number
 
 __all__ = [
     "GradcheckError",
     "Value",
+    "as_float",
+    "compile",
     "cyclic_gc_paused",
     "dot",
     "draw_graph",
     "gradcheck",
+    "is_integer",
     "is_grad_enabled",
+    "is_real_number",
     "linear",
     "linear_batch",
     "no_grad",
