@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def compile(fn: Callable[..., Any] | None = None, *, check: bool = False) -> Any:  # noqa: A001
+def compile(fn: Callable[..., Any] | None = None, *, check: bool = False) -> Any:
     """`fn`, to be traced once and replayed; ``@compile`` and ``compile(fn, check=True)``."""
     if fn is None:
         return lambda f: compile(f, check=check)

@@ -33,7 +33,9 @@ def as_float(x: object, what: str) -> float:
     if type(x) is float:
         return x
     if not is_real_number(x):
-        raise TypeError(f"{what} expects a real number (int or float), got {type(x).__name__}: {x!r}")
+        raise TypeError(
+            f"{what} expects a real number (int or float), got {type(x).__name__}: {x!r}"
+        )
     try:
         return float(x)
     except OverflowError:
