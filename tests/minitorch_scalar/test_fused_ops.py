@@ -372,3 +372,16 @@ def test_a_large_batch_sums_each_dot_left_to_right_from_its_bias() -> None:
     inputs = [[1.0, 1.0]] * 20
     for nodes in ms.linear_batch(rows, inputs, biases):
         assert [node.data for node in nodes] == [1e16, 1e16 + 2.0]
+
+
+@pytest.mark.parametrize("n_inputs", [1, 20])
+def test_a_row_mixing_values_and_numbers_builds_the_reference_dots(n_inputs: int) -> None:
+    rows = [[Value(0.5), 2.0, Value(-1.0)], [Value(1.5), Value(2.5), Value(3.5)]]
+    biases = [Value(0.25), 1.0]
+    inputs = [[Value(float(s)), 1.0, 3.0] for s in range(n_inputs)]
+    batch = ms.linear_batch(rows, inputs, biases)
+    for nodes, x in zip(batch, inputs):
+        reference = [ms.dot(row, x, bias) for row, bias in zip(rows, biases)]
+        assert [(n.data, n.parents, n.local_grads) for n in nodes] == [
+            (r.data, r.parents, r.local_grads) for r in reference
+        ]
