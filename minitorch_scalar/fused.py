@@ -81,11 +81,11 @@ def max(values: Iterable[Value]) -> Value:
 
 
 def select(values: Sequence[Value], index: int | Value) -> Value:
-    """values[index] as one node (PyTorch's gather);  d/dv_index = 1.
+    """values[index] as one node (PyTorch's gather);  d/dv_k = 1 if k == index, else 0.
 
-    The picked Value is the node's only parent: the others get no gradient, not even
-    a nan one. `index` is an int, or a Value holding an integer (a class label handed
-    in as data): it selects, and gets no gradient.
+    Every value is a parent, so the graph's shape does not depend on the index. `index`
+    is an int, or a Value holding an integer (a class label handed in as data): it
+    selects, and gets no gradient.
     """
     values = _listed(values, "select(values)")
     k = index.data if isinstance(index, Value) else index
@@ -97,11 +97,13 @@ def select(values: Sequence[Value], index: int | Value) -> Value:
 
 
 def _picked(values: list[Value], k: int, op: str, operands: tuple) -> Value:
-    """A node of value values[k], whose one parent is values[k], with derivative 1."""
+    """A node of value values[k], whose parents are all `values`: derivative 1 at k only."""
     for i, v in enumerate(values):
         if not isinstance(v, Value):
             raise TypeError(f"{op} expects Values, got {type(v).__name__} at values[{i}]")
-    return _node(values[k].data, op, (values[k],), (1.0,), operands)
+    local_grads = [0.0] * len(values)
+    local_grads[k] = 1.0
+    return _node(values[k].data, op, tuple(values), tuple(local_grads), operands)
 
 
 def _listed(items: Iterable, where: str) -> list:
