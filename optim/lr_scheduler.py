@@ -66,9 +66,7 @@ class LRScheduler(ABC):
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1, **arguments: Any) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"optimizer expects an optim.Optimizer, got {type(optimizer).__name__}"
-            )
+            raise TypeError(f"optimizer expects an optim.Optimizer, got {type(optimizer).__name__}")
         given = {**arguments, "last_epoch": last_epoch}
         checks = self.argument_checks() | {"last_epoch": integer_at_least(-1)}
         checked = {name: check(given[name], name) for name, check in checks.items()}

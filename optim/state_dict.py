@@ -89,9 +89,7 @@ def check_params(params: object, count: int, name: str) -> None:
     if not isinstance(params, list | tuple) or not all(is_integer(i) for i in params):
         raise TypeError(f"{name} expects a list of parameter indices, got {params!r}")
     if len(params) != count:
-        raise ValueError(
-            f"{name} expects {count} parameters (this optimizer's), got {len(params)}"
-        )
+        raise ValueError(f"{name} expects {count} parameters (this optimizer's), got {len(params)}")
     if list(params) != list(range(count)):
         raise ValueError(f"{name} expects the indices 0 to {count - 1} in order, got {params!r}")
 
@@ -122,4 +120,3 @@ def parameter_index(key: object, count: int, name: str) -> int:
     if not 0 <= key < count:
         raise ValueError(f"{name} expects indices 0 to {count - 1}, got {key}")
     return int(key)
-
