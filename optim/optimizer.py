@@ -42,6 +42,10 @@ class Optimizer(ABC):
     every gradient before it changes anything: a gradient that is not a real number is a
     TypeError naming the parameter's index, and no parameter or state has moved.
 
+    A subclass implements `step`, calling `gradients()` before it changes anything, and
+    for `state_dict` names its hyperparameters (`hyperparameter_names`,
+    `checked_hyperparameters`) and its per-parameter state (`state_checks`).
+
     One deliberate difference from PyTorch: a parameter listed twice is a ValueError.
     It would be updated twice per step with the same gradient; PyTorch warns that it
     will make this an error.
