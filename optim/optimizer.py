@@ -167,7 +167,7 @@ def parameter_list(params: Iterable[Value]) -> list[Value]:
     for index, p in enumerate(values):
         if not isinstance(p, Value):
             raise TypeError(f"params[{index}] expects a Value, got {type(p).__name__}: {p!r}")
-        if p.op:
+        if p.parents:
             raise ValueError(
                 f"params[{index}] expects a leaf Value, got the result of op {p.op!r}: "
                 "optimize the leaves it is computed from"
