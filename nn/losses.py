@@ -173,8 +173,7 @@ def _check_row(row: list[Value], y: int | Value, i: int, classes: int) -> None:
         )
     if not 0 <= _data(y) < classes:
         raise IndexError(
-            f"cross_entropy: class index {_data(y)!r} at index {i} is out of range "
-            f"0..{classes - 1}"
+            f"cross_entropy: class index {_data(y)!r} at index {i} is out of range 0..{classes - 1}"
         )
 
 
