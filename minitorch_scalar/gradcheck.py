@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .engine import Value, is_grad_enabled, no_grad
+from .engine import Value
+from .grad_mode import is_grad_enabled, no_grad
 
 
 class GradcheckError(AssertionError):
