@@ -12,7 +12,6 @@ Sequences of different lengths raise ValueError.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -74,7 +73,7 @@ def binary_cross_entropy_with_logits(
     for x, t in zip(logits, targets):
         positive_part = x.relu()
         minus_abs = x - 2 * positive_part
-        losses.append(positive_part - t * x + _log(1 + minus_abs.exp()))
+        losses.append(positive_part - t * x + (1 + minus_abs.exp()).log())
     return _mean(losses)
 
 
@@ -105,10 +104,10 @@ def cross_entropy(
 
 def _cross_entropy_row(row: list[Value], y: int | Value) -> Value:
     """l = log sum_j e^(z_j - m) - (z_y - m) for one checked row z and class y."""
-    m = max(z.data for z in row)
+    m = minitorch_scalar.max(row)
     shifted = [z - m for z in row]
-    log_sum_exp = _log(minitorch_scalar.sum([s.exp() for s in shifted]))
-    return log_sum_exp - shifted[int(_data(y))]
+    log_sum_exp = minitorch_scalar.sum([s.exp() for s in shifted]).log()
+    return log_sum_exp - minitorch_scalar.select(shifted, y)
 
 
 def l2_penalty(parameters: Sequence[Value | float]) -> Value:
@@ -137,11 +136,6 @@ def _paired(
 def _data(x: Value | float) -> float:
     """The number `x` holds: its data for a Value, else itself (for checks only)."""
     return x.data if type(x) is Value else x
-
-
-def _log(x: Value) -> Value:
-    """ln(x), and nan for a nan x, as torch.log (the engine's log refuses nan)."""
-    return x * math.nan if math.isnan(x.data) else x.log()
 
 
 def _class_indices(indices: object) -> list[int | Value]:
