@@ -115,10 +115,9 @@ def _checked_members(
     archive: zipfile.ZipFile, shapes: Mapping[str, tuple[int, ...]]
 ) -> dict[str, Member]:
     """Each expected array's member, its names, sizes and headers checked."""
-    names = [info.filename for info in archive.infolist()]
-    if len(set(names)) != len(names):
-        raise _RefusedError("is not a weights file: a member name appears twice")
-    keys = [name.removesuffix(".npy") for name in names]
+    keys = [info.filename.removesuffix(".npy") for info in archive.infolist()]
+    if len(set(keys)) != len(keys):
+        raise _RefusedError("is not a weights file: an array's name appears twice")
     missing = [key for key in shapes if key not in keys]
     unexpected = [key for key in keys if key not in shapes]
     if missing or unexpected:

@@ -205,6 +205,11 @@ def craft_duplicate_member(path):
             archive.writestr("weight.npy", npy_bytes(np.zeros(3)))
 
 
+def craft_name_twice(path):
+    members = good_members(nn.Neuron(3))
+    write_archive(path, {**members, "weight": members["weight.npy"]})
+
+
 def craft_bad_deflate(path):
     write_archive(path, good_members(nn.Neuron(3)), compression=zipfile.ZIP_DEFLATED)
     raw = bytearray(path.read_bytes())
@@ -237,6 +242,7 @@ CRAFTED = [
     ("pickled objects", craft_pickled_object, r"is not a weights file: .*Python objects"),
     ("member not .npy", craft_not_npy_member, r"'weight' is not an .npy array"),
     ("duplicate member", craft_duplicate_member, r"appears twice"),
+    ("same name with and without .npy", craft_name_twice, r"appears twice"),
     ("damaged deflate stream", craft_bad_deflate, r"is not a weights file"),
     ("complex numbers", craft_complex, r"does not fit this model: .*expects real numbers"),
     ("2-D for 1-D", craft_wrong_2d_shape, r"expects shape \(3,\), got \(3, 1\)"),
