@@ -8,7 +8,6 @@ in `parameters()` and `parameter_groups()`; saving, loading and naming follow he
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -17,6 +16,7 @@ import numpy as np
 from minitorch_scalar import Value, cyclic_gc_paused
 
 from ._checks import is_batch, number_list
+from .weights_file import checked_path, read_arrays, write_atomically
 
 
 class ParameterGroup(NamedTuple):
@@ -155,33 +155,31 @@ class Module:
     def save(self, path: str | os.PathLike) -> None:
         """Write `state_dict()` to `path` (exactly that name) as numpy's .npz archive.
 
-        The file loads back with `load`, or with ``numpy.load(path)`` anywhere.
+        Atomic: the archive is written to a new file beside `path`, flushed to disk,
+        then renamed over it; if anything fails the old file is as it was and no new
+        file remains. TypeError unless `path` is a str or an os.PathLike. The file
+        loads back with `load`, or with ``numpy.load(path)`` anywhere.
         """
-        with open(path, "wb") as file:
-            np.savez(file, **self.state_dict())
+        path = checked_path(path, "save(path)")
+        write_atomically(path, self.state_dict())
 
     def load(self, path: str | os.PathLike) -> None:
         """Set the weights from an .npz archive written by `save`.
 
-        Read with ``allow_pickle=False``: the file can hold numbers, never code. A
-        missing or unreadable file raises OSError; a file that is not an .npz archive
-        of numeric arrays, or whose arrays do not fit this model, raises ValueError.
-        Both name the path and the reason, and leave the model as it was.
+        The archive's names, sizes, dtypes and shapes are checked against this model
+        before any number is read, and no pickle is ever loaded: the file can hold
+        numbers, never code, and a crafted one cannot make it allocate more than the
+        model's size. A missing or unopenable file raises OSError; a file that is not
+        an .npz archive of numbers, or whose arrays do not fit this model, raises
+        ValueError. Both name the path and the reason, and leave the model as it was.
         """
-        try:
-            contents = np.load(path, allow_pickle=False)
-            if not isinstance(contents, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not an .npz archive")
-            with contents:
-                state = {name: contents[name] for name in contents.files}
-        except (ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(f"load: {os.fspath(path)!r} is not a weights file: {error}") from error
+        path = checked_path(path, "load(path)")
+        shapes = {group.name: group.shape for group in self.parameter_groups()}
+        state = read_arrays(path, shapes)
         try:
             self.load_state_dict(state)
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(
-                f"load: {os.fspath(path)!r} does not fit this model: {error.args[0]}"
-            ) from error
+            raise ValueError(f"load: {path!r} does not fit this model: {error.args[0]}") from error
 
 
 def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:
