@@ -299,8 +299,9 @@ def _node(
     if mode.grad_enabled:
         out._parents = parents
         out._local_grads = local_grads
-        if mode.tracer is not None:
-            mode.tracer(out, parents if operands is None else operands)
+        tracer = mode.tracer
+        if tracer is not None:
+            tracer(out, parents if operands is None else operands)
     else:
         out._parents = out._local_grads = ()
     return out
