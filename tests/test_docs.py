@@ -106,20 +106,24 @@ def test_the_articles_examples_run_as_doctests() -> None:
     assert result.failed == 0
 
 
+def article_program() -> dict[str, Value]:
+    """The article's program at x = -2, after backward, every node by the page's name."""
+    x = Value(-2.0)
+    z = 2 * x
+    y1 = z + 5
+    s = z * z
+    y2 = s.relu() + x + 3
+    loss = y1 - y2 + y2 * x
+    loss.backward()
+    return {"x": x, "z": z, "y1": y1, "s": s, "y2": y2, "loss": loss}
+
+
 def test_the_articles_table_of_results_is_the_engines() -> None:
     table = section(ARTICLE.read_text(encoding="utf-8"), "The program")
     rows = re.findall(r"^\| (\w+) +\| +(-?\d+) \| +(-?\d+) \|$", table, flags=re.MULTILINE)
     quoted = {name: (float(value), float(grad)) for name, value, grad in rows}
-
-    x = Value(-2.0)
-    z = 2 * x
-    y1 = z + 5
-    y2 = (z * z).relu() + x + 3
-    loss = y1 - y2 + y2 * x
-    loss.backward()
-    engine = {n: (v.data, v.grad) for n, v in zip(["x", "z", "y1", "y2", "loss"], [x, z, y1, y2, loss])}
-
-    assert quoted == engine
+    nodes = article_program()
+    assert quoted == {name: (nodes[name].data, nodes[name].grad) for name in quoted}
     assert quoted == {
         "x": (-2.0, 64.0),
         "z": (-4.0, 25.0),
@@ -127,6 +131,30 @@ def test_the_articles_table_of_results_is_the_engines() -> None:
         "y2": (17.0, -3.0),
         "loss": (-50.0, 1.0),
     }
+
+
+def hand_steps(text: str) -> dict[str, float]:
+    """Check each bullet ``- name = expr = ... = result`` of `text` (every expression
+    must give the same number) and return each name's last result."""
+    last = {}
+    for line in re.findall(r"^- (.+)$", text, flags=re.MULTILINE):
+        name, *expressions = (part.strip() for part in line.split(", and")[0].split("="))
+        assert expressions and all(re.fullmatch(r"[-+*() \d]+", e) for e in expressions), line
+        results = {eval(e) for e in expressions}  # digits, + - * and parentheses only
+        assert len(results) == 1, f"{line}: the sides differ: {results}"
+        last[name] = results.pop()
+    return last
+
+
+def test_the_articles_steps_by_hand_are_right_and_end_at_the_engines_numbers() -> None:
+    text = section(ARTICLE.read_text(encoding="utf-8"), "The program")
+    forward = text.split("### Step 1: forward", 1)[1].split("### Step 2", 1)[0]
+    backward = text.split("### Step 2: backward", 1)[1].split("### The result", 1)[0]
+    nodes = article_program()
+    values = hand_steps(forward)
+    assert values == {name: node.data for name, node in nodes.items()}
+    grads = hand_steps(backward)
+    assert grads == {f"grad({name})": node.grad for name, node in nodes.items() if name != "loss"}
 
 
 def test_the_articles_algebra_gives_its_numbers() -> None:
@@ -145,7 +173,12 @@ def test_the_articles_algebra_gives_its_numbers() -> None:
 
 def test_the_walkthrough_output_quoted_in_the_article_is_the_scripts(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "seed_walkthrough.py"), "--out-dir", str(tmp_path)],
+        [
+            sys.executable,
+            str(ROOT / "examples" / "seed_walkthrough.py"),
+            "--out-dir",
+            str(tmp_path),
+        ],
         cwd=tmp_path,
         env=python_env(),
         capture_output=True,
