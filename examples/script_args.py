@@ -21,10 +21,14 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports after Ctrl-C
 
 
 class DivergenceError(Exception):
-    """Training left the finite numbers: the loss became nan or inf, or an op overflowed."""
+    """Training left the finite numbers: the loss became nan or inf, or an op overflowed.
 
-    def __init__(self, step: int, what: str) -> None:
-        super().__init__(f"{what} at step {step}; try a smaller --lr")
+    The message reads "<what> at step <step> (<detail>); try a smaller --lr".
+    """
+
+    def __init__(self, step: int, what: str, detail: str | None = None) -> None:
+        because = f" ({detail})" if detail else ""
+        super().__init__(f"{what} at step {step}{because}; try a smaller --lr")
         self.step = step
 
 
