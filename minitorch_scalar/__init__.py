@@ -14,17 +14,22 @@ The article's program (x = -2), node by node:
 """
 
 from .compiler import compile
-from .engine import Value, cyclic_gc_paused, is_grad_enabled, no_grad, topological_order
-from .fused import dot, linear, linear_batch, sum
+from .custom_op import CustomOp, custom_op
+from .engine import Value, cyclic_gc_paused, topological_order
+from .fast_linear import linear, linear_batch
+from .fused import dot, max, select, sum
+from .grad_mode import is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, to_dot
 from .real import as_float, is_integer, is_real_number
 
 __all__ = [
+    "CustomOp",
     "GradcheckError",
     "Value",
     "as_float",
     "compile",
+    "custom_op",
     "cyclic_gc_paused",
     "dot",
     "draw_graph",
@@ -34,7 +39,9 @@ __all__ = [
     "is_real_number",
     "linear",
     "linear_batch",
+    "max",
     "no_grad",
+    "select",
     "sum",
     "to_dot",
     "topological_order",

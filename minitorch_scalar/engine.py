@@ -1,9 +1,9 @@
-"""The autograd engine: `Value`, the chain rule in `backward()`, and `no_grad()`.
+"""The autograd engine: `Value` and the chain rule in `backward()`.
 
 Every node remembers two things besides its value: its parents, and the local derivative
 of its value with respect to each parent, computed once in the forward pass. Backward is
 then one loop, the same for every op: walk the nodes so that each comes after every node
-that uses it, and along each edge apply the article's formula 6,
+that uses it, and along each edge apply formula 6,
 
     grad(parent) <- grad(parent) + (d node / d parent) * grad(node)
 
@@ -11,23 +11,21 @@ summing over every node that uses the parent (formula 7).
 
 A node keeps its parents in one tuple and the local derivatives, in the same order,
 in another. Derivatives that are the same for every node of an op (1 and 1 for ``+``)
-are one shared tuple, so most nodes allocate a single small tuple of their own.
-Python numbers in an expression are constants: they are folded into the local
-derivatives and never become nodes.
+are one shared tuple. Python numbers in an expression are constants: they are folded
+into the local derivatives and never become nodes.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-import numbers
-from collections.abc import Callable, Iterator
-from contextlib import ContextDecorator, contextmanager
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .grad_mode import mode
+from .real import as_float, is_real_number
 
 Number = int | float
-
-_recording = True  # False inside `no_grad()`: ops then build leaves, not graph nodes
 
 
 class Value:
@@ -39,12 +37,13 @@ class Value:
             accumulate across calls (PyTorch's rule); interior nodes hold the gradient
             of the latest call only.
         label: a free name for printing and drawing graphs.
-        op: the op that made this node (``"+"``, ``"tanh"``, ...), ``""`` for a leaf.
+        op: the op that made this node (``"+"``, ``"tanh"``, ...), ``""`` for a leaf
+            made by ``Value(...)``. An op's result made under `no_grad()` keeps its op
+            but has no parents.
 
-    Memory (CPython 3.11, tracemalloc): ``a + b`` records 161 bytes (the node, its
-    float, its tuple of parents; its derivatives are a shared tuple), ``a * b`` 217;
-    micrograd records 689 for either, for its ``__dict__``, its set of children and a
-    closure (benchmarks/bench.py measures both on a long expression).
+    micrograd's view of a node is here too, read-only: ``_prev`` (the set of parents),
+    ``_op`` and ``_backward()``, so micrograd's graph helpers and step-by-step
+    backprop run unchanged.
     """
 
     __slots__ = ("_local_grads", "_parents", "data", "grad", "label", "op")
@@ -53,7 +52,8 @@ class Value:
     def __init__(self, data: Number, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(f"Value(label) expects a str, got {type(label).__name__}: {label!r}")
-        self.data = _as_float(data, "Value(data)")
+        # The same slots as `_node` sets for an op's result: keep the two in step.
+        self.data = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
         self.op = ""
@@ -87,99 +87,119 @@ class Value:
         """A new leaf with the same data, cut off from this node's graph."""
         return Value(self.data)
 
+    # --------------------------------------------------- micrograd's view, read-only
+
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's name for the parents: a set (the order is in `parents`)."""
+        return set(self._parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for `op`."""
+        return self.op
+
+    def _backward(self) -> None:
+        """micrograd's step of backprop: push this node's gradient to its parents.
+
+        One application of formula 6 along each edge: parent.grad += local * self.grad.
+        No closure is stored: the local derivatives are data, computed in the forward pass.
+        """
+        for parent, local in zip(self._parents, self._local_grads):
+            parent.grad += local * self.grad
+
     # --------------------------------------------------------------- binary ops
 
     def __add__(self, other: Value | Number) -> Value:
         """a + b;  d/da = 1, d/db = 1."""
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _node(self.data + other.data, "+", (self, other), _ONES)
-        c = _constant(other)
+        c = _constant(other, "+")
         if c is None:
             return NotImplemented
-        return _node(self.data + c, "+", (self,), _ONE)
+        return _node(self.data + c, "+", (self,), _ONE, (self, c))
 
     def __radd__(self, other: Number) -> Value:
         """c + a;  d/da = 1."""
-        c = _constant(other)
+        c = _constant(other, "+")
         if c is None:
             return NotImplemented
-        return _node(c + self.data, "+", (self,), _ONE)
+        return _node(c + self.data, "+", (self,), _ONE, (c, self))
 
     def __sub__(self, other: Value | Number) -> Value:
         """a - b;  d/da = 1, d/db = -1."""
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _node(self.data - other.data, "-", (self, other), _ONE_MINUS_ONE)
-        c = _constant(other)
+        c = _constant(other, "-")
         if c is None:
             return NotImplemented
-        return _node(self.data - c, "-", (self,), _ONE)
+        return _node(self.data - c, "-", (self,), _ONE, (self, c))
 
     def __rsub__(self, other: Number) -> Value:
         """c - a;  d/da = -1."""
-        c = _constant(other)
+        c = _constant(other, "-")
         if c is None:
             return NotImplemented
-        return _node(c - self.data, "-", (self,), _MINUS_ONE)
+        return _node(c - self.data, "-", (self,), _MINUS_ONE, (c, self))
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b;  d/da = b, d/db = a."""
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _node(self.data * other.data, "*", (self, other), (other.data, self.data))
-        c = _constant(other)
+        c = _constant(other, "*")
         if c is None:
             return NotImplemented
-        return _node(self.data * c, "*", (self,), (c,))
+        return _node(self.data * c, "*", (self,), (c,), (self, c))
 
     def __rmul__(self, other: Number) -> Value:
         """c * a;  d/da = c."""
-        c = _constant(other)
+        c = _constant(other, "*")
         if c is None:
             return NotImplemented
-        return _node(c * self.data, "*", (self,), (c,))
+        return _node(c * self.data, "*", (self,), (c,), (c, self))
 
     def __truediv__(self, other: Value | Number) -> Value:
-        """a / b;  d/da = 1/b, d/db = -a/b^2."""
-        if type(other) is Value:
-            b = other.data
-            _check_divisor(self.data, b)
-            return _node(self.data / b, "/", (self, other), (1.0 / b, -self.data / (b * b)))
-        c = _constant(other)
+        """a / b;  d/da = 1/b, d/db = -a/b^2, computed as -(a/b)/b (no b^2 to underflow)."""
+        if isinstance(other, Value):
+            out = _divide(self.data, other.data)
+            grads = (1.0 / other.data, -out / other.data)
+            return _node(out, "/", (self, other), grads)
+        c = _constant(other, "/")
         if c is None:
             return NotImplemented
-        _check_divisor(self.data, c)
-        return _node(self.data / c, "/", (self,), (1.0 / c,))
+        return _node(_divide(self.data, c), "/", (self,), (1.0 / c,), (self, c))
 
     def __rtruediv__(self, other: Number) -> Value:
-        """c / a;  d/da = -c/a^2."""
-        c = _constant(other)
+        """c / a;  d/da = -c/a^2, computed as -(c/a)/a."""
+        c = _constant(other, "/")
         if c is None:
             return NotImplemented
-        a = self.data
-        _check_divisor(c, a)
-        return _node(c / a, "/", (self,), (-c / (a * a),))
+        out = _divide(c, self.data)
+        return _node(out, "/", (self,), (-out / self.data,), (c, self))
 
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b;  d/da = b * a^(b-1), d/db = a^b * ln(a).
 
-        As PyTorch: d/da is 0 when b == 0, d/db is 0 when a == 0 and b >= 0, and
-        d/db is nan for a negative base (ln is undefined there).
+        As PyTorch: d/da is 0 when b == 0, d/db is 0 when a == 0 and b >= 0, d/db is
+        nan for a negative base (ln is undefined there), and what overflows is +-inf.
         """
-        if type(other) is Value:
+        if isinstance(other, Value):
             a, b = self.data, other.data
             out = _power(a, b)
             return _node(out, "**", (self, other), (_d_base(a, b), _d_exponent(a, b, out)))
-        b = _constant(other)
+        b = _constant(other, "**")
         if b is None:
             return NotImplemented
-        return _node(_power(self.data, b), "**", (self,), (_d_base(self.data, b),))
+        a = self.data
+        return _node(_power(a, b), "**", (self,), (_d_base(a, b),), (self, b))
 
     def __rpow__(self, other: Number) -> Value:
         """c ** a;  d/da = c^a * ln(c)."""
-        c = _constant(other)
+        c = _constant(other, "**")
         if c is None:
             return NotImplemented
         out = _power(c, self.data)
-        return _node(out, "**", (self,), (_d_exponent(c, self.data, out),))
+        return _node(out, "**", (self,), (_d_exponent(c, self.data, out),), (c, self))
 
     # ---------------------------------------------------------------- unary ops
 
@@ -188,10 +208,11 @@ class Value:
         return _node(-self.data, "neg", (self,), _MINUS_ONE)
 
     def relu(self) -> Value:
-        """max(a, 0);  d/da = 1 if a > 0 else 0 (0 at a == 0, as PyTorch)."""
-        if self.data > 0.0:
-            return _node(self.data, "relu", (self,), _ONE)
-        return _node(0.0, "relu", (self,), _ZERO)
+        """max(a, 0);  d/da = 1 if a > 0 else 0. As PyTorch: 0 at a == 0; relu(nan) is nan."""
+        a = self.data
+        if a > 0.0:
+            return _node(a, "relu", (self,), _ONE)
+        return _node(0.0 if a <= 0.0 else a, "relu", (self,), _ZERO)
 
     def tanh(self) -> Value:
         """tanh(a) = (e^a - e^-a) / (e^a + e^-a);  d/da = 1 - tanh(a)^2."""
@@ -199,30 +220,27 @@ class Value:
         return _node(t, "tanh", (self,), (1.0 - t * t,))
 
     def exp(self) -> Value:
-        """e^a;  d/da = e^a."""
-        try:
-            e = math.exp(self.data)
-        except OverflowError:
-            raise OverflowError(f"exp: e ** {self.data!r} overflows a float") from None
+        """e^a;  d/da = e^a (inf where e^a overflows, as PyTorch)."""
+        e = _exp(self.data)
         return _node(e, "exp", (self,), (e,))
 
     def log(self) -> Value:
         """ln(a) for a > 0;  d/da = 1/a."""
         a = self.data
-        if not a > 0.0:
+        if a <= 0.0:
             raise ValueError(f"log: expected a positive operand, got {a!r}")
         return _node(math.log(a), "log", (self,), (1.0 / a,))
 
     def sigmoid(self) -> Value:
         """s(a) = 1 / (1 + e^-a);  d/da = s(a) * (1 - s(a)).
 
-        Computed without overflow for any finite a: e^-|a| is at most 1.
+        Computed without overflow for any a: e^-|a| is at most 1.
         """
         a = self.data
         if a >= 0.0:
             s = 1.0 / (1.0 + math.exp(-a))
         else:
-            e = math.exp(a)
+            e = math.exp(a)  # also nan for a nan
             s = e / (1.0 + e)
         return _node(s, "sigmoid", (self,), (s * (1.0 - s),))
 
@@ -237,58 +255,64 @@ class Value:
 
         Interior nodes hold this call's gradient. Leaves add this call's gradient,
         summed on its own first, to what they held: PyTorch's order of additions, so
-        that a second call gives exactly twice the gradient.
+        that a second call gives exactly twice the gradient. A leaf whose grad is None
+        (as PyTorch's ``zero_grad`` leaves it) takes this call's gradient.
         """
-        seed = _as_float(grad, "backward(grad)")
-        if not self._parents:  # a leaf: it is its own gradient
-            self.grad += seed
+        seed = as_float(grad, "backward(grad)")
+        if not self._parents:
+            _check_has_graph(self)
+            self.grad = seed if self.grad is None else self.grad + seed
             return
-        with cyclic_gc_paused():
+        with cyclic_gc_paused():  # the walk allocates much and makes no cycle
             interior, leaves = _graph_parents_first(self)
+            held = _take_grads(leaves)  # so that this call's sum comes first (PyTorch's order)
             for node in interior:
                 node.grad = 0.0
-            held = [leaf.grad for leaf in leaves]
-            for leaf in leaves:
-                leaf.grad = 0.0
             self.grad = seed
             for node in reversed(interior):
                 g = node.grad
-                local_grads = node._local_grads
-                if g == 0.0 and math.isfinite(sum(local_grads)):
-                    continue  # 0 * a finite derivative adds nothing: skip the node's edges
-                for parent, local in zip(node._parents, local_grads):
+                if g == 0.0 and math.isfinite(sum(node._local_grads)):
+                    continue  # it would add 0.0 to each parent: skip (a nan or inf still spreads)
+                for parent, local in zip(node._parents, node._local_grads):
                     parent.grad += local * g
-            for leaf, before in zip(leaves, held):
-                leaf.grad += before
+            _add_back(leaves, held)
 
 
 # ------------------------------------------------------------------ node building
-
-_new_value = object.__new__
-
 
 # Local derivatives shared by every node of an op: (1, 1) for a + b, (1,) for a relu
 # of a positive input, ...: such nodes allocate no tuple of derivatives of their own.
 _ONE, _ZERO, _MINUS_ONE = (1.0,), (0.0,), (-1.0,)
 _ONES, _ONE_MINUS_ONE = (1.0, 1.0), (1.0, -1.0)
 
+_new_value = object.__new__
 
-def _node(data: float, op: str, parents: tuple, local_grads: tuple) -> Value:
-    """The result of an op: a node with its parents and d(node)/d(parent) for each, or
-    a leaf under `no_grad()`.
 
-    Bypasses `Value.__init__`: `data` is already a float and needs no checking.
+def _node(
+    data: float,
+    op: str,
+    parents: tuple[Value, ...],
+    local_grads: tuple[float, ...],
+    operands: tuple | None = None,
+) -> Value:
+    """The result of an op: a node with its parents and d(node)/d(parent) for each.
+
+    Under `no_grad()` the result keeps its op but no parents: nothing to backprop.
+    `operands` are the op's arguments as called, constants included, for a tracer
+    (`minitorch_scalar.compile`) that must replay the op; None when they are `parents`.
+    Sets the same slots as `Value.__init__`, without checking `data`, a float already.
     """
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _recording:
-        out.op = op
+    out.op = op
+    if mode.grad_enabled:
         out._parents = parents
         out._local_grads = local_grads
+        if mode.tracer is not None:
+            mode.tracer(out, parents if operands is None else operands)
     else:
-        out.op = ""
         out._parents = out._local_grads = ()
     return out
 
@@ -296,37 +320,58 @@ def _node(data: float, op: str, parents: tuple, local_grads: tuple) -> Value:
 def _graph_parents_first(root: Value) -> tuple[list[Value], list[Value]]:
     """The nodes `root` depends on: (interior nodes, each after all its parents; leaves).
 
-    An iterative depth-first walk with an explicit stack of parent iterators, so the
-    depth of the graph never meets Python's recursion limit. A node whose parents have
-    all been placed already (`issuperset`, one C-level call) is placed at once, without
-    a Python loop over its parents: in a network most nodes share their inputs.
+    An iterative depth-first walk with an explicit stack, so the depth of the graph
+    never meets Python's recursion limit. The stack holds the path from `root` down
+    to the node being expanded, each with the iterator over its parents still to see.
     """
     interior: list[Value] = []
     leaves: list[Value] = []
     seen = {root}
-    node, parents = root, iter(root._parents)
-    stack: list[tuple[Value, Iterator[Value]]] = []  # the nodes `node` was reached from
-    while True:
+    stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(root._parents))]
+    while stack:
+        node, parents = stack[-1]
         for parent in parents:
             if parent in seen:
                 continue
             seen.add(parent)
-            grandparents = parent._parents
-            if not grandparents:
+            if not parent._parents:
                 leaves.append(parent)
-                continue
-            if seen.issuperset(grandparents):
+            elif seen.issuperset(parent._parents):
+                # Each seen node is placed already or on the stack; one on the stack
+                # uses `parent`, so it cannot be a parent of it too (no cycles). So all
+                # of `parent`'s parents are placed: place it without going down.
                 interior.append(parent)
-            else:  # go down to `parent`; come back to `node` when it is placed
-                stack.append((node, parents))
-                node, parents = parent, iter(grandparents)
+            else:
+                stack.append((parent, iter(parent._parents)))
                 break
-        else:
+        else:  # every parent of `node` is placed
+            stack.pop()
             interior.append(node)
-            if not stack:
-                break
-            node, parents = stack.pop()
     return interior, leaves
+
+
+def _take_grads(leaves: list[Value]) -> list[float | None]:
+    """The leaves' gradients before this call; each leaf's is set to 0.0."""
+    held = [leaf.grad for leaf in leaves]
+    for leaf in leaves:
+        leaf.grad = 0.0
+    return held
+
+
+def _add_back(leaves: list[Value], held: list[float | None]) -> None:
+    """Each leaf's gradient: this call's sum, plus what it held before (unless None)."""
+    for leaf, before in zip(leaves, held):
+        if before is not None:
+            leaf.grad += before
+
+
+def _check_has_graph(value: Value) -> None:
+    """A ValueError for an op's result that was computed under `no_grad()`."""
+    if value.op:
+        raise ValueError(
+            f"backward: this Value (op {value.op!r}) was computed under no_grad(), so no "
+            "graph was recorded to backpropagate through; compute it with grad enabled"
+        )
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -350,8 +395,7 @@ def cyclic_gc_paused() -> Iterator[None]:
     Building or walking a graph allocates many small objects and never a reference
     cycle, yet every allocation counts toward the collector's next run, which then
     scans the live graph again and again for nothing. Reference counting still frees
-    everything; the collector resumes afterwards, as it was. `backward()` walks under
-    it, and an `nn` model called on a batch builds under it.
+    everything; the collector resumes afterwards, as it was.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -364,45 +408,41 @@ def cyclic_gc_paused() -> Iterator[None]:
 
 # ------------------------------------------------------------------- numbers
 
-_FAST_NUMBERS = (float, int)
+
+def _constant(x: object, op: str) -> float | None:
+    """`x` as a float if it may take part in `op` as a constant, else None (not ours)."""
+    if type(x) is float:
+        return x
+    if not is_real_number(x):
+        return None
+    return as_float(x, f"{op} (the number operand)")
 
 
-def _is_real_number(x: object) -> bool:
-    """int, float, numpy integer or floating scalar, Fraction; never bool."""
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
-def _constant(x: object) -> float | None:
-    """`x` as a float if it may take part in an op as a constant, else None."""
-    if type(x) in _FAST_NUMBERS:
-        return float(x)
-    if _is_real_number(x):
-        return float(x)
-    return None
-
-
-def _as_float(x: object, what: str) -> float:
-    """`x` as a float, or a TypeError naming `what` and the type given."""
-    if type(x) in _FAST_NUMBERS or _is_real_number(x):
-        return float(x)
-    raise TypeError(f"{what} expects a real number (int or float), got {type(x).__name__}: {x!r}")
-
-
-def _check_divisor(numerator: float, divisor: float) -> None:
+def _divide(numerator: float, divisor: float) -> float:
+    """numerator / divisor; a ZeroDivisionError naming both for a divisor of 0."""
     if divisor == 0.0:
         raise ZeroDivisionError(f"division: {numerator!r} / {divisor!r} divides by zero")
+    return numerator / divisor
+
+
+def _exp(a: float) -> float:
+    """e^a, inf where it overflows (as PyTorch, where Python's math.exp raises)."""
+    try:
+        return math.exp(a)
+    except OverflowError:
+        return math.inf
 
 
 def _power(base: float, exponent: float) -> float:
-    """base ** exponent as a real float, or a clear error where it has none."""
+    """base ** exponent: +-inf where it overflows, a clear error where it has no value."""
     if base == 0.0 and exponent < 0.0:
         raise ZeroDivisionError(f"pow: {base!r} ** {exponent!r} divides by zero")
-    if base < 0.0 and not float(exponent).is_integer():
+    if base < 0.0 and math.isfinite(exponent) and not exponent.is_integer():
         raise ValueError(f"pow: {base!r} ** {exponent!r} is not a real number")
     try:
         return base**exponent
     except OverflowError:
-        raise OverflowError(f"pow: {base!r} ** {exponent!r} overflows a float") from None
+        return math.copysign(math.inf, base if _is_odd_integer(exponent) else 1.0)
 
 
 def _d_base(a: float, b: float) -> float:
@@ -411,11 +451,7 @@ def _d_base(a: float, b: float) -> float:
         return 0.0
     if a == 0.0 and b < 1.0:
         return math.inf
-    try:
-        return b * a ** (b - 1.0)
-    except OverflowError:  # a tiny |a| with b < 1: the slope is infinite
-        negative_power = a < 0.0 and (b - 1.0) % 2.0 == 1.0
-        return math.copysign(math.inf, -b if negative_power else b)
+    return b * _power(a, b - 1.0)
 
 
 def _d_exponent(a: float, b: float, a_pow_b: float) -> float:
@@ -427,43 +463,8 @@ def _d_exponent(a: float, b: float, a_pow_b: float) -> float:
     return math.nan
 
 
-# ------------------------------------------------------------------- grad mode
+def _is_odd_integer(x: float) -> bool:
+    return math.isfinite(x) and x.is_integer() and x % 2.0 == 1.0
 
 
-class no_grad(ContextDecorator):  # noqa: N801 - named as torch.no_grad
-    """Record no graph: ops inside give leaves. A context manager and a decorator.
-
-    Use it for inference (evaluation, plotting): nothing is kept for backward, so it
-    is faster and frees each intermediate at once. The mode is global to the process,
-    not per thread. As with PyTorch's, ``@no_grad`` and ``@no_grad()`` both decorate.
-    """
-
-    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
-        if func is None:
-            return super().__new__(cls)
-        if not callable(func):
-            raise TypeError(f"no_grad expects a function to decorate, got {type(func).__name__}")
-        return super().__new__(cls)(func)  # bare @no_grad: decorate at once
-
-    def _recreate_cm(self) -> no_grad:
-        # A decorated function gets a fresh context per call, so that recursion or
-        # re-entry restores the mode each call found (ContextDecorator reuses one).
-        return no_grad()
-
-    def __enter__(self) -> no_grad:
-        global _recording
-        self._previous = _recording
-        _recording = False
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        global _recording
-        _recording = self._previous
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`."""
-    return _recording
-
-
-__all__ = ["Value", "cyclic_gc_paused", "is_grad_enabled", "no_grad", "topological_order"]
+__all__ = ["Value", "cyclic_gc_paused", "topological_order"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 
-from .engine import Value, is_grad_enabled, no_grad
+from .engine import Value
+from .grad_mode import is_grad_enabled, no_grad
+from .real import is_real_number
 
 
 class GradcheckError(AssertionError):
@@ -13,7 +15,7 @@ class GradcheckError(AssertionError):
 
 def gradcheck(
     fn: Callable[..., Value],
-    inputs: Sequence[Value],
+    inputs: Iterable[Value],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-4,
@@ -25,32 +27,8 @@ def gradcheck(
     Returns True, or raises `GradcheckError` listing each input that disagrees with
     both numbers. The inputs' data and grads are left as they were.
     """
-    inputs = list(inputs)
-    for index, x in enumerate(inputs):
-        if not isinstance(x, Value):
-            raise TypeError(
-                f"gradcheck expects inputs of Values, got {type(x).__name__} at {index}"
-            )
-    if not eps > 0.0:
-        raise ValueError(f"gradcheck expects eps > 0, got {eps!r}")
-    if atol < 0.0 or rtol < 0.0:
-        raise ValueError(f"gradcheck expects atol, rtol >= 0, got atol={atol!r}, rtol={rtol!r}")
-    if not is_grad_enabled():
-        raise ValueError("gradcheck needs a graph to run backward on: called inside no_grad()")
-
-    saved_grads = [x.grad for x in inputs]
-    try:
-        for x in inputs:
-            x.grad = 0.0
-        out = fn(*inputs)
-        if not isinstance(out, Value):
-            raise TypeError(f"gradcheck expects fn to return a Value, got {type(out).__name__}")
-        out.backward()
-        analytic = [x.grad for x in inputs]
-    finally:
-        for x, grad in zip(inputs, saved_grads):
-            x.grad = grad
-
+    inputs = _checked_inputs(inputs, eps, atol, rtol)
+    analytic = _backward_gradients(fn, inputs)
     mismatches = []
     for index, x in enumerate(inputs):
         numerical = _central_difference(fn, inputs, x, eps)
@@ -63,6 +41,52 @@ def gradcheck(
     if mismatches:
         raise GradcheckError("gradients disagree:\n" + "\n".join(mismatches))
     return True
+
+
+def _checked_inputs(inputs: Iterable[Value], eps: float, atol: float, rtol: float) -> list[Value]:
+    """`inputs` as a list of at least one Value, the tolerances checked (nan is refused)."""
+    if isinstance(inputs, Value) or not isinstance(inputs, Iterable):
+        raise TypeError(f"gradcheck expects a sequence of Values, got {type(inputs).__name__}")
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("gradcheck expects at least one input Value, got none: nothing to check")
+    for index, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(
+                f"gradcheck expects inputs of Values, got {type(x).__name__} at {index}"
+            )
+    _check_tolerances(eps, atol, rtol)
+    if not is_grad_enabled():
+        raise ValueError("gradcheck needs a graph to run backward on: called inside no_grad()")
+    return inputs
+
+
+def _check_tolerances(eps: float, atol: float, rtol: float) -> None:
+    """TypeError unless all three are real numbers; ValueError unless eps > 0, atol >= 0 and
+    rtol >= 0 (written so that nan, which fails every comparison, is refused)."""
+    for name, number in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if not is_real_number(number):
+            raise TypeError(f"gradcheck expects {name} to be a real number, got {number!r}")
+    if not eps > 0.0:
+        raise ValueError(f"gradcheck expects eps > 0, got {eps!r}")
+    if not (atol >= 0.0 and rtol >= 0.0):
+        raise ValueError(f"gradcheck expects atol, rtol >= 0, got atol={atol!r}, rtol={rtol!r}")
+
+
+def _backward_gradients(fn: Callable[..., Value], inputs: list[Value]) -> list[float]:
+    """d fn(*inputs) / d x for each input, by backward; the inputs' grads are restored."""
+    saved_grads = [x.grad for x in inputs]
+    try:
+        for x in inputs:
+            x.grad = 0.0
+        out = fn(*inputs)
+        if not isinstance(out, Value):
+            raise TypeError(f"gradcheck expects fn to return a Value, got {type(out).__name__}")
+        out.backward()
+        return [x.grad for x in inputs]
+    finally:
+        for x, grad in zip(inputs, saved_grads):
+            x.grad = grad
 
 
 def _central_difference(

@@ -20,6 +20,7 @@ import os
 from typing import TYPE_CHECKING
 
 from .engine import Value, topological_order
+from .real import is_integer
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,6 +65,10 @@ def draw_graph(
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"draw_graph(path) expects a str or os.PathLike, got {type(path).__name__}")
+    if not is_integer(max_nodes):
+        raise TypeError(f"draw_graph(max_nodes) expects an int, got {type(max_nodes).__name__}")
+    if max_nodes < 1:
+        raise ValueError(f"draw_graph(max_nodes) expects a positive int, got {max_nodes!r}")
     nodes, edges = _graph(root)
     if len(nodes) > max_nodes:
         raise ValueError(
@@ -96,6 +101,7 @@ def draw_graph(
             va="center",
             fontsize=9,
             zorder=3,
+            parse_math=False,  # a label's "$" is a dollar sign, not matplotlib's math mode
             bbox={"boxstyle": "round,pad=0.4", "facecolor": colour, "edgecolor": "#555555"},
         )
     for (_, child, local), route in zip(edges, routes):
@@ -124,7 +130,9 @@ def draw_graph(
     caption = "arrow numbers: local derivative d(node)/d(parent)"
     axes.text(columns - 0.5, -rows / 2 - 0.3, caption, ha="right", fontsize=7, color="#555555")
     if title:
-        axes.text((columns - 1) / 2, rows / 2 + 0.35, title, ha="center", fontsize=10)
+        axes.text(
+            (columns - 1) / 2, rows / 2 + 0.35, title, ha="center", fontsize=10, parse_math=False
+        )
     figure.savefig(path, dpi=100)
     return figure
 

@@ -1,21 +1,22 @@
-"""Argument checks shared by the modules and the losses: sizes and sequences of numbers."""
+"""Argument checks shared by the modules and the losses: sizes and sequences of numbers.
+
+What counts as a number is the project's one definition, `minitorch_scalar.real`.
+"""
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-from minitorch_scalar import Value
+from minitorch_scalar import Value, as_float, is_integer, is_real_number
 
-_PLAIN = {float, int}
-_PLAIN_OR_VALUE = {float, int, Value}
+_FLOAT_OR_VALUE = {float, Value}
 
 
 def positive_int(n: object, where: str) -> int:
     """`n` as an int >= 1; TypeError for a non-integer (or a bool), ValueError for n < 1."""
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool):
+    if not is_integer(n):
         raise TypeError(f"{where} expects a positive int, got {type(n).__name__}: {n!r}")
     if n < 1:
         raise ValueError(f"{where} expects a positive int, got {n!r}")
@@ -30,12 +31,13 @@ def is_batch(x: object) -> bool:
 
 
 def number_list(x: object, where: str, values_allowed: bool = True) -> list:
-    """`x` as a list of Python ints and floats (and Values if `values_allowed`).
+    """`x` as a list of Python floats (and Values if `values_allowed`).
 
-    `x` may be any sequence (not a str) or a 1-D numpy array; numpy integers become
-    ints, other numpy scalars floats. A list that needs no conversion is returned as
-    it is, after one pass over the types of its items. TypeError for anything else,
-    naming `where` and the index.
+    `x` may be any sequence (not a str) or a 1-D numpy array. Every real number
+    becomes the float it equals (what the engine would make of it as a constant); a
+    list of floats and Values is returned as it is, after one pass over the types of
+    its items. TypeError for anything else, ValueError for an int beyond a float's
+    range (``10**400``); both name `where` and the index.
     """
     if isinstance(x, np.ndarray):
         if x.ndim != 1:
@@ -45,7 +47,7 @@ def number_list(x: object, where: str, values_allowed: bool = True) -> list:
         if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
             raise TypeError(f"{where} expects a sequence, got {type(x).__name__}: {x!r}")
         x = list(x)
-    if set(map(type, x)) <= (_PLAIN_OR_VALUE if values_allowed else _PLAIN):
+    if set(map(type, x)) <= (_FLOAT_OR_VALUE if values_allowed else {float}):
         return x
     return [_item(item, where, index, values_allowed) for index, item in enumerate(x)]
 
@@ -54,9 +56,9 @@ def _item(item: object, where: str, index: int, values_allowed: bool) -> float |
     """One item of `number_list` off its fast path: a Value (if allowed) or a float."""
     if type(item) is Value and values_allowed:
         return item
-    if isinstance(item, numbers.Real) and not isinstance(item, bool):
-        return int(item) if isinstance(item, numbers.Integral) else float(item)
-    expected = "real numbers or Values" if values_allowed else "real numbers"
-    raise TypeError(
-        f"{where} expects {expected}, got {type(item).__name__} at index {index}: {item!r}"
-    )
+    if not is_real_number(item):
+        expected = "real numbers or Values" if values_allowed else "real numbers"
+        raise TypeError(
+            f"{where} expects {expected}, got {type(item).__name__} at index {index}: {item!r}"
+        )
+    return as_float(item, f"{where} (index {index})")

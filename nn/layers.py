@@ -15,12 +15,11 @@ one another as with the global generator.
 
 from __future__ import annotations
 
-import numbers
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minitorch_scalar import Value, dot, linear_batch
+from minitorch_scalar import Value, dot, is_integer, linear_batch
 
 from ._checks import positive_int
 from .module import Module, ParameterGroup
@@ -43,6 +42,8 @@ class Neuron(Module):
         activation: "relu" (the default), "tanh", "sigmoid", or None for linear.
         seed: where the weights are drawn from (see the module docstring).
 
+    Its fields are what it computes with: ``w`` (a list of Values), ``b`` (a Value)
+    and ``activation`` (checked when set); ``nin`` and ``nonlin`` are read from them.
     Parameters, in order: the weights ``w`` then the bias ``b``; in `state_dict()`,
     ``weight`` of shape (nin,) and ``bias`` of shape ().
     """
@@ -57,21 +58,39 @@ class Neuron(Module):
         nin = positive_int(nin, "Neuron(nin)")
         if not isinstance(nonlin, bool):
             raise TypeError(f"Neuron(nonlin) expects a bool, got {type(nonlin).__name__}")
-        activate = _activation_function(activation, "Neuron(activation)")
+        _check_activation(activation, "Neuron(activation)")
         generator = _generator(seed, "Neuron(seed)")
         uniform = random.uniform if generator is None else generator.uniform
         self.w = [Value(uniform(-1.0, 1.0)) for _ in range(nin)]
         self.b = Value(0.0)
-        self.nonlin = nonlin
         self.activation = activation if nonlin else None
-        self._activate = activate if nonlin else None
-        self.nin = nin
-        self._parameters = (*self.w, self.b)
+
+    @property
+    def activation(self) -> str | None:
+        """The name of the function applied to the dot product: a key of ACTIVATIONS."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, name: str | None) -> None:
+        self._activation = _check_activation(name, "Neuron.activation")
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs: len(w)."""
+        return len(self.w)
+
+    @property
+    def nonlin(self) -> bool:
+        """micrograd's flag: True unless the neuron is linear (activation None)."""
+        return self._activation is not None
 
     def forward(self, x: list) -> Value:
         """act(dot(w, x) + b) for a checked input list `x` (call the neuron to check it)."""
-        out = dot(self.w, x, self.b)
-        return out if self._activate is None else self._activate(out)
+        return _activate(self._activation, dot(self.w, x, self.b))
+
+    def parameters(self) -> list[Value]:
+        """w_1, ..., w_nin, b (micrograd's order)."""
+        return [*self.w, self.b]
 
     def parameter_groups(self) -> list[ParameterGroup]:
         """``weight`` (nin,) and ``bias`` ()."""
@@ -87,9 +106,10 @@ class Neuron(Module):
 class Layer(Module):
     """`nout` neurons reading the same `nin` inputs; the output is their list.
 
-    Calling a layer with one neuron gives a Value, as in micrograd. `kwargs`
-    (`nonlin`, `activation`) go to every `Neuron`; `seed` gives all of them one
-    generator (see the module docstring).
+    The neurons are the layer: it computes with their current weights, biases and
+    activations, and keeps no copy of them. Calling a layer with one neuron gives a
+    Value, as in micrograd. `kwargs` (`nonlin`, `activation`) go to every `Neuron`;
+    `seed` gives all of them one generator (see the module docstring).
 
     Parameters, in order: neuron by neuron, its weights then its bias. In
     `state_dict()`, as PyTorch's nn.Linear: ``weight`` of shape (nout, nin), row j
@@ -103,26 +123,48 @@ class Layer(Module):
         nout = positive_int(nout, "Layer(nout)")
         generator = _generator(seed, "Layer(seed)")
         self.neurons = [Neuron(nin, seed=generator, **kwargs) for _ in range(nout)]
-        self.nin = nin
-        self.nout = nout
-        self.activation = self.neurons[0].activation
-        self._activate = self.neurons[0]._activate
-        self._parameters = tuple(p for neuron in self.neurons for p in neuron.parameters())
-        self._weight_rows = [neuron.w for neuron in self.neurons]
-        self._biases = [neuron.b for neuron in self.neurons]
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs: each neuron's nin."""
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        """The number of outputs: one per neuron."""
+        return len(self.neurons)
+
+    @property
+    def activation(self) -> str | tuple[str | None, ...] | None:
+        """The neurons' activation, or the tuple of them if they differ. Setting it
+        sets every neuron's."""
+        names = tuple(neuron.activation for neuron in self.neurons)
+        return names[0] if len(set(names)) == 1 else names
+
+    @activation.setter
+    def activation(self, name: str | None) -> None:
+        _check_activation(name, "Layer.activation")
+        for neuron in self.neurons:
+            neuron.activation = name
 
     def forward(self, x: list) -> list[Value]:
-        """[neuron(x) for each neuron], for a checked input list `x`."""
+        """[neuron.forward(x) for each neuron], for a checked input list `x`."""
         return self.forward_batch([x])[0]
 
     def forward_batch(self, xs: list[list]) -> list[list[Value]]:
-        """[forward(x) for x in xs], built with `linear_batch`: the same dot node per
-        neuron and input, with each weight read once for the batch."""
-        batch = linear_batch(self._weight_rows, xs, self._biases)
-        activate = self._activate
-        if activate is None:
+        """[[neuron.forward(x) for neuron in neurons] for x in xs], node for node and
+        bit for bit: the dot nodes built by `linear_batch`, which reads each weight
+        once for the batch, then each neuron's activation."""
+        neurons = self.neurons
+        batch = linear_batch([n.w for n in neurons], xs, [n.b for n in neurons])
+        names = [n.activation for n in neurons]
+        if names.count(None) == len(names):
             return batch
-        return [[activate(out) for out in outs] for outs in batch]
+        return [[_activate(name, out) for name, out in zip(names, outs)] for outs in batch]
+
+    def parameters(self) -> list[Value]:
+        """Neuron by neuron, its weights then its bias (micrograd's order)."""
+        return [p for neuron in self.neurons for p in neuron.parameters()]
 
     def parameter_groups(self) -> list[ParameterGroup]:
         """``weight`` (nout, nin) and ``bias`` (nout,), as PyTorch's nn.Linear."""
@@ -143,6 +185,7 @@ class MLP(Module):
     Every layer but the last applies `activation` ("relu", "tanh", "sigmoid" or None);
     the last is linear, as in micrograd. `seed`: where the weights come from (see the
     module docstring); the draws go layer by layer, neuron by neuron, weight by weight.
+    The layers (``layers``) are the model: ``nin`` and ``nouts`` are read from them.
 
     Calling it gives a Value when the last layer has one output, else a list.
     Parameters, in order: layer by layer, neuron by neuron, its weights then its bias
@@ -167,17 +210,23 @@ class MLP(Module):
         if not nouts:
             raise ValueError("MLP(nouts) expects at least one layer size, got none")
         sizes = [nin] + [positive_int(n, f"MLP(nouts[{i}])") for i, n in enumerate(nouts)]
-        _activation_function(activation, "MLP(activation)")
+        _check_activation(activation, "MLP(activation)")
         generator = _generator(seed, "MLP(seed)")
         last = len(nouts) - 1
         self.layers = [
             Layer(sizes[i], sizes[i + 1], seed=generator, nonlin=i != last, activation=activation)
             for i in range(len(nouts))
         ]
-        self.nin = nin
-        self.nouts = sizes[1:]
-        self.activation = activation
-        self._parameters = tuple(p for layer in self.layers for p in layer.parameters())
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs: the first layer's nin."""
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        """Each layer's number of outputs."""
+        return [layer.nout for layer in self.layers]
 
     def forward(self, x: list) -> list[Value]:
         """The last layer's outputs for a checked input list `x`."""
@@ -188,6 +237,10 @@ class MLP(Module):
         for layer in self.layers:
             xs = layer.forward_batch(xs)
         return xs
+
+    def parameters(self) -> list[Value]:
+        """Layer by layer, neuron by neuron, its weights then its bias (micrograd's)."""
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def parameter_groups(self) -> list[ParameterGroup]:
         """Each layer's groups, named ``layers.{i}.weight`` and ``layers.{i}.bias``."""
@@ -202,22 +255,27 @@ class MLP(Module):
         return f"MLP(\n{lines})"
 
 
-def _activation_function(activation: object, where: str) -> Callable[[Value], Value] | None:
-    """The Value method named `activation`, or None for linear; else an error."""
+def _activate(name: str | None, x: Value) -> Value:
+    """The activation called `name` applied to x; x itself for None (linear)."""
+    return x if name is None else ACTIVATIONS[name](x)
+
+
+def _check_activation(activation: object, where: str) -> str | None:
+    """`activation` if it names an activation (a key of ACTIVATIONS), else an error."""
     if activation is not None and not isinstance(activation, str):
         raise TypeError(
             f"{where} expects a str or None, got {type(activation).__name__}: {activation!r}"
         )
     if activation not in ACTIVATIONS:
         raise ValueError(f"{where} expects one of {list(ACTIVATIONS)}, got {activation!r}")
-    return ACTIVATIONS[activation]
+    return activation
 
 
 def _generator(seed: object, where: str) -> random.Random | None:
     """The generator to draw weights from: None for the global one, else a Random."""
     if seed is None or isinstance(seed, random.Random):
         return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+    if is_integer(seed):
         return random.Random(int(seed))
     raise TypeError(
         f"{where} expects an int, a random.Random or None, got {type(seed).__name__}: {seed!r}"

@@ -2,35 +2,40 @@
 
 Every loss but `l2_penalty` is the mean over samples, as PyTorch's default
 ``reduction="mean"``; values and gradients match ``torch.nn.functional``. Each is
-built from a few fused nodes (`dot`, `sum`), not one node per arithmetic step.
-Predictions (scores, logits) may be Values or plain numbers (constants); targets
-are plain numbers. Sequences of different lengths raise ValueError.
+written as its formula, with a fused node only where it saves many (`sum` for the
+mean, `dot` for a sum of squares). Predictions (scores, logits) and targets may be
+Values or plain numbers; a number is a constant, and a Value holding the same number
+gives the same bits (so a traced step can take its targets as inputs). No loss reads
+a Value's data to compute, only to check an argument. nan propagates as in PyTorch.
+Sequences of different lengths raise ValueError.
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
 import minitorch_scalar
-from minitorch_scalar import Value, dot
+from minitorch_scalar import Value, dot, is_integer
 
 from ._checks import number_list
 
 
-def hinge_loss(scores: Sequence[Value | float], targets: Sequence[float]) -> Value:
+def hinge_loss(scores: Sequence[Value | float], targets: Sequence[Value | float]) -> Value:
     """Mean max-margin loss (micrograd's): L = (1/n) sum_i relu(1 - t_i s_i).
 
-    Targets t_i are -1 or +1. dL/ds_i = -t_i / n where t_i s_i < 1, else 0 (0 on the
-    hinge t_i s_i = 1, as PyTorch's relu). Each margin 1 - t_i s_i is one node.
+    Targets t_i are -1 or +1, numbers or Values holding them (checked on their data).
+    dL/ds_i = -t_i / n where t_i s_i < 1, else 0 (0 on the hinge t_i s_i = 1, as
+    PyTorch's relu). A nan score gives a nan loss, as in PyTorch.
     """
     scores, targets = _paired(scores, targets, "hinge_loss", "scores")
     for index, t in enumerate(targets):
-        if t != 1 and t != -1:
-            raise ValueError(f"hinge_loss expects targets of -1 or +1, got {t!r} at index {index}")
-    return _mean([dot([s], [-t], 1.0).relu() for s, t in zip(scores, targets)])
+        if _data(t) not in (1.0, -1.0):
+            raise ValueError(
+                f"hinge_loss expects targets of -1 or +1, got {_data(t)!r} at index {index}"
+            )
+    return _mean([(1 - t * s).relu() for s, t in zip(scores, targets)])
 
 
 def mse_loss(predictions: Sequence[Value | float], targets: Sequence[Value | float]) -> Value:
@@ -39,78 +44,70 @@ def mse_loss(predictions: Sequence[Value | float], targets: Sequence[Value | flo
     dL/dp_i = 2 (p_i - t_i) / n, and dL/dt_i = -2 (p_i - t_i) / n when a target is a
     Value. The sum of squares is one `dot` node of the differences with themselves.
     """
-    predictions, targets = _paired(
-        predictions, targets, "mse_loss", "predictions", targets_may_be_values=True
-    )
+    predictions, targets = _paired(predictions, targets, "mse_loss", "predictions")
     differences = [p - t for p, t in zip(predictions, targets)]
     return dot(differences, differences) / len(differences)
 
 
 def binary_cross_entropy_with_logits(
-    logits: Sequence[Value | float], targets: Sequence[float]
+    logits: Sequence[Value | float], targets: Sequence[Value | float]
 ) -> Value:
     """Mean binary cross-entropy of sigmoid(x_i) against t_i in [0, 1], computed stably:
 
         l_i = -[t_i log s(x_i) + (1 - t_i) log(1 - s(x_i))]
             = max(x_i, 0) - t_i x_i + log(1 + e^(-|x_i|)),
 
-    and L = (1/n) sum_i l_i. e^(-|x|) is at most 1, so no step overflows: the loss is
-    finite for logits of +-1000. dl_i/dx_i = s(x_i) - t_i (1/2 - t_i at x = 0, as
-    PyTorch). Here max(x, 0) = relu(x) and -|x| = x - 2 relu(x).
+    and L = (1/n) sum_i l_i, with max(x, 0) = relu(x) and -|x| = x - 2 relu(x).
+    e^(-|x|) is at most 1, so no step overflows: the loss is finite for any finite
+    logit. dl_i/dx_i = s(x_i) - t_i (1/2 - t_i at x = 0, as PyTorch). Targets are
+    numbers or Values (checked on their data); a nan logit gives a nan loss.
     """
     logits, targets = _paired(logits, targets, "binary_cross_entropy_with_logits", "logits")
     for index, t in enumerate(targets):
-        if not 0.0 <= t <= 1.0:
+        if not 0.0 <= _data(t) <= 1.0:
             raise ValueError(
                 f"binary_cross_entropy_with_logits expects targets in [0, 1], "
-                f"got {t!r} at index {index}"
+                f"got {_data(t)!r} at index {index}"
             )
     losses = []
     for x, t in zip(logits, targets):
         positive_part = x.relu()
-        minus_abs = dot([x, positive_part], [1.0, -2.0])
-        softplus_tail = (minus_abs.exp() + 1.0).log()
-        losses.append(dot([positive_part, x, softplus_tail], [1.0, -t, 1.0]))
+        minus_abs = x - 2 * positive_part
+        losses.append(positive_part - t * x + (1 + minus_abs.exp()).log())
     return _mean(losses)
 
 
 def cross_entropy(
-    logit_rows: Sequence[Sequence[Value | float]], target_indices: Sequence[int]
+    logit_rows: Sequence[Sequence[Value | float]], target_indices: Sequence[int | Value]
 ) -> Value:
     """Mean softmax cross-entropy: for row z (C class scores) and class y,
 
-        l = -log softmax(z)_y = log sum_j e^(z_j) - z_y = m + log sum_j e^(z_j - m) - z_y,
+        l = -log softmax(z)_y = log sum_j e^(z_j - m) - (z_y - m),   m = max_j z_j,
 
-    with m = max_j z_j taken as a constant (log-sum-exp: no e^z overflows). L is the
-    mean of l over the rows; dl/dz_j = softmax(z)_j - [j = y]. Every row has the same
-    C >= 1 scores; a class index outside 0..C-1 raises IndexError.
+    PyTorch's log_softmax: every z_j - m is at most 0, so no e^(z_j - m) overflows,
+    and the difference z_y - m is taken before anything is added to it, so no digit
+    of it is lost at large logits. L is the mean of l over the rows; dl/dz_j =
+    softmax(z)_j - [j = y]. Every row has the same C >= 1 scores. A class index is an
+    int or a Value holding one; outside 0..C-1 it raises IndexError.
     """
     rows = _rows(logit_rows, "cross_entropy(logit_rows)")
-    indices = number_list(target_indices, "cross_entropy(target_indices)", values_allowed=False)
+    indices = _class_indices(target_indices)
     _same_length(rows, indices, "cross_entropy", "logit_rows", "target_indices")
     rows = [_values(row, f"cross_entropy(logit_rows[{i}])") for i, row in enumerate(rows)]
     classes = len(rows[0])
     if classes == 0:
         raise ValueError("cross_entropy expects rows of at least one class score, got empty rows")
-    losses = []
     for i, (row, y) in enumerate(zip(rows, indices)):
-        if len(row) != classes:
-            raise ValueError(
-                f"cross_entropy expects rows of {classes} scores (as row 0), "
-                f"got {len(row)} in row {i}"
-            )
-        if not isinstance(y, numbers.Integral) or isinstance(y, bool):
-            raise TypeError(
-                f"cross_entropy expects int class indices, got {type(y).__name__} at index {i}"
-            )
-        if not 0 <= y < classes:
-            raise IndexError(
-                f"cross_entropy: class index {y} at index {i} is out of range 0..{classes - 1}"
-            )
-        m = max(z.data for z in row)
-        log_sum_exp = minitorch_scalar.sum([(z - m).exp() for z in row]).log()
-        losses.append(dot([log_sum_exp, row[y]], [1.0, -1.0], m))
-    return _mean(losses)
+        _check_row(row, y, i, classes)
+    return _mean([_cross_entropy_row(row, y) for row, y in zip(rows, indices)])
+
+
+def _cross_entropy_row(row: list[Value], y: int | Value) -> Value:
+    """l = log sum_j e^(z_j - m) - (z_y - m) for one checked row z and class y."""
+    m = minitorch_scalar.max(row)
+    shifted = [z - m for z in row]
+    log_sum_exp = minitorch_scalar.sum([s.exp() for s in shifted]).log()
+    return log_sum_exp - minitorch_scalar.select(shifted, y)
 
 
 def l2_penalty(parameters: Sequence[Value | float]) -> Value:
@@ -127,17 +124,51 @@ def l2_penalty(parameters: Sequence[Value | float]) -> Value:
 
 
 def _paired(
-    predictions: object,
-    targets: object,
-    loss: str,
-    predictions_name: str,
-    targets_may_be_values: bool = False,
-) -> tuple[list[Value], list]:
-    """Predictions as Values and targets as numbers, equally long and not empty."""
+    predictions: object, targets: object, loss: str, predictions_name: str
+) -> tuple[list[Value], list[Value | float]]:
+    """Predictions as Values, targets as floats or Values, equally long and not empty."""
     predictions = _values(predictions, f"{loss}({predictions_name})")
-    targets = number_list(targets, f"{loss}(targets)", values_allowed=targets_may_be_values)
+    targets = number_list(targets, f"{loss}(targets)")
     _same_length(predictions, targets, loss, predictions_name, "targets")
     return predictions, targets
+
+
+def _data(x: Value | float) -> float:
+    """The number `x` holds: its data for a Value, else itself (for checks only)."""
+    return x.data if type(x) is Value else x
+
+
+def _class_indices(indices: object) -> list[int | Value]:
+    """`indices` as a list of ints and Values holding ints, or a TypeError naming one."""
+    where = "cross_entropy(target_indices)"
+    if isinstance(indices, np.ndarray):
+        indices = indices.tolist() if indices.ndim == 1 else indices
+    if isinstance(indices, (str, bytes)) or not isinstance(indices, Sequence):
+        raise TypeError(f"{where} expects a sequence, got {type(indices).__name__}: {indices!r}")
+    checked = []
+    for i, y in enumerate(indices):
+        if is_integer(y):
+            checked.append(int(y))
+        elif type(y) is Value and y.data.is_integer():
+            checked.append(y)
+        else:
+            raise TypeError(
+                f"{where} expects int class indices, got {type(y).__name__} at index {i}: "
+                f"{y!r} (a Value index must hold an integer)"
+            )
+    return checked
+
+
+def _check_row(row: list[Value], y: int | Value, i: int, classes: int) -> None:
+    """ValueError unless row `i` has `classes` scores; IndexError unless 0 <= y < classes."""
+    if len(row) != classes:
+        raise ValueError(
+            f"cross_entropy expects rows of {classes} scores (as row 0), got {len(row)} in row {i}"
+        )
+    if not 0 <= _data(y) < classes:
+        raise IndexError(
+            f"cross_entropy: class index {_data(y)!r} at index {i} is out of range 0..{classes - 1}"
+        )
 
 
 def _values(xs: object, where: str) -> list[Value]:

@@ -2,14 +2,12 @@
 
 Every model is a list of parameters (Values) that training updates in place, and a
 set of named arrays that `state_dict()` shows them as. A subclass says both once,
-in `_parameters` and `parameter_groups()`; saving, loading and naming follow here.
+in `parameters()` and `parameter_groups()`; saving, loading and naming follow here.
 """
 
 from __future__ import annotations
 
 import os
-import zipfile
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -18,6 +16,7 @@ import numpy as np
 from minitorch_scalar import Value, cyclic_gc_paused
 
 from ._checks import is_batch, number_list
+from .weights_file import checked_path, read_arrays, write_atomically
 
 
 class ParameterGroup(NamedTuple):
@@ -32,25 +31,43 @@ class ParameterGroup(NamedTuple):
     values: list[Value]
 
 
-class Module(ABC):
-    """The base of `Neuron`, `Layer` and `MLP`.
+class Module:
+    """The base of `Neuron`, `Layer`, `MLP`, and of models written as micrograd's are.
 
-    A subclass sets `nin` (how many inputs it takes) and `_parameters` (its Values, in
-    the order `parameters()` returns them), and implements `forward` and
-    `parameter_groups`. Parameters are fixed Value objects: training and
-    `load_state_dict` change their `.data` in place, never replace them.
+    A subclass written as micrograd's defines `parameters()` and `__call__`; it gets
+    `zero_grad()`, and a `state_dict()` of one entry, ``"parameters"``: the vector of
+    its parameters in the order of `parameters()` (PyTorch's
+    ``parameters_to_vector``), which `save` and `load` round-trip.
+
+    The project's modules define `parameters()`, `forward(x)` for one checked input
+    row, `nin` (the width `__call__` checks), and `parameter_groups()` (the named
+    arrays of `state_dict()`, PyTorch's layout); `forward_batch` may build a batch
+    faster. Parameters are Value objects that training and `load_state_dict` change
+    in place (their `.data`), never replace.
     """
 
-    nin: int
-    _parameters: tuple[Value, ...]
+    nin: int | None = None
+    """How many inputs `__call__` takes; None leaves the width unchecked."""
 
-    @abstractmethod
+    def parameters(self) -> list[Value]:
+        """Every trainable Value, in a fixed order; none here, as micrograd's Module."""
+        return []
+
     def forward(self, x: list) -> Value | list[Value]:
-        """The output for `x`, a list of `nin` Values or Python numbers (not checked)."""
+        """The output for `x`, a list of Values or Python floats (checked by `__call__`)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither forward(x) nor __call__(x): "
+            "define one of them to compute the output"
+        )
 
-    @abstractmethod
     def parameter_groups(self) -> list[ParameterGroup]:
-        """The parameters as named arrays, the entries of `state_dict()`."""
+        """The parameters as named arrays, the entries of `state_dict()`.
+
+        Here one group, ``"parameters"`` of shape (n,): `parameters()` as a vector. A
+        module that names its arrays (``weight``, ``bias``) overrides this.
+        """
+        values = self.parameters()
+        return [ParameterGroup("parameters", (len(values),), values)]
 
     def forward_batch(self, xs: list[list]) -> list[Value | list[Value]]:
         """[forward(x) for x in xs]; a subclass may build the batch faster."""
@@ -62,8 +79,8 @@ class Module(ABC):
         `x`: a sequence of `nin` real numbers (numpy scalars too) or Values, or a 1-D
         numpy array. Or a batch, as in PyTorch: a sequence of such rows or a 2-D numpy
         array, which gives one output per row (a list). ValueError for the wrong width
-        ("MLP expects 2 inputs, got 3"), TypeError for anything that is not a number or
-        a Value.
+        ("MLP expects 2 inputs, got 3") or an int beyond a float's range, TypeError
+        for anything that is not a number or a Value.
         """
         name = type(self).__name__
         if is_batch(x):
@@ -74,19 +91,15 @@ class Module(ABC):
         return _single_or_list(self.forward(self._checked(x, name)))
 
     def _checked(self, x: Any, where: str) -> list:
-        """`x` as a list of `nin` numbers or Values (see `__call__`)."""
+        """`x` as a list of `nin` floats or Values (see `__call__`)."""
         x = number_list(x, where)
-        if len(x) != self.nin:
+        if self.nin is not None and len(x) != self.nin:
             raise ValueError(f"{where} expects {self.nin} inputs, got {len(x)}")
         return x
 
-    def parameters(self) -> list[Value]:
-        """Every trainable Value, in a fixed order (micrograd's: see the subclasses)."""
-        return list(self._parameters)
-
     def zero_grad(self) -> None:
         """Set the gradient of every parameter to 0."""
-        for p in self._parameters:
+        for p in self.parameters():
             p.grad = 0.0
 
     def named_parameters(self) -> list[tuple[str, Value]]:
@@ -101,7 +114,7 @@ class Module(ABC):
                 names[value] = (
                     f"{group.name}[{', '.join(map(str, index))}]" if index else group.name
                 )
-        return [(names[p], p) for p in self._parameters]
+        return [(names[p], p) for p in self.parameters()]
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """A copy of the weights: name -> float64 array, shaped as PyTorch's nn.Linear."""
@@ -142,33 +155,31 @@ class Module(ABC):
     def save(self, path: str | os.PathLike) -> None:
         """Write `state_dict()` to `path` (exactly that name) as numpy's .npz archive.
 
-        The file loads back with `load`, or with ``numpy.load(path)`` anywhere.
+        Atomic: the archive is written to a new file beside `path`, flushed to disk,
+        then renamed over it; if anything fails the old file is as it was and no new
+        file remains. TypeError unless `path` is a str or an os.PathLike. The file
+        loads back with `load`, or with ``numpy.load(path)`` anywhere.
         """
-        with open(path, "wb") as file:
-            np.savez(file, **self.state_dict())
+        path = checked_path(path, "save(path)")
+        write_atomically(path, self.state_dict())
 
     def load(self, path: str | os.PathLike) -> None:
         """Set the weights from an .npz archive written by `save`.
 
-        Read with ``allow_pickle=False``: the file can hold numbers, never code. A
-        missing or unreadable file raises OSError; a file that is not an .npz archive
-        of numeric arrays, or whose arrays do not fit this model, raises ValueError.
-        Both name the path and the reason, and leave the model as it was.
+        The archive's names, sizes, dtypes and shapes are checked against this model
+        before any number is read, and no pickle is ever loaded: the file can hold
+        numbers, never code, and a crafted one cannot make it allocate more than the
+        model's size. A missing or unopenable file raises OSError; a file that is not
+        an .npz archive of numbers, or whose arrays do not fit this model, raises
+        ValueError. Both name the path and the reason, and leave the model as it was.
         """
-        try:
-            contents = np.load(path, allow_pickle=False)
-            if not isinstance(contents, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single array, not an .npz archive")
-            with contents:
-                state = {name: contents[name] for name in contents.files}
-        except (ValueError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(f"load: {os.fspath(path)!r} is not a weights file: {error}") from error
+        path = checked_path(path, "load(path)")
+        shapes = {group.name: group.shape for group in self.parameter_groups()}
+        state = read_arrays(path, shapes)
         try:
             self.load_state_dict(state)
         except (KeyError, TypeError, ValueError) as error:
-            raise ValueError(
-                f"load: {os.fspath(path)!r} does not fit this model: {error.args[0]}"
-            ) from error
+            raise ValueError(f"load: {path!r} does not fit this model: {error.args[0]}") from error
 
 
 def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""optim: PyTorch's optimizers for Values, rule for rule.
+"""optim: PyTorch's optimizers and learning-rate schedulers for Values, rule for rule.
 
 >>> from minitorch_scalar import Value
 >>> from optim import SGD
@@ -12,8 +12,9 @@
 1.4
 """
 
+from . import lr_scheduler
 from .adam import Adam
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "Optimizer"]
+__all__ = ["SGD", "Adam", "Optimizer", "lr_scheduler"]

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from minitorch_scalar import Value
+from minitorch_scalar import Value, as_float
 
-from .optimizer import Optimizer, flag, nonnegative_number, real_number
+from .checks import (
+    Check,
+    finite_nonnegative_number,
+    finite_number,
+    flag,
+    integer_at_least,
+    nonnegative_number,
+)
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015), as PyTorch's ``torch.optim.Adam``; AMSGrad optional.
 
     For each parameter theta with gradient grad f(theta), starting from
-    m_0 = v_0 = vmax_0 = 0, at step t = 1, 2, ...
+    m_0 = v_0 = vmax_0 = 0, at its step t = 1, 2, ...
     (lr = learning rate, wd = weight_decay, (beta1, beta2) = betas)::
 
         g_t <- -grad f(theta_{t-1})  if maximize  else  grad f(theta_{t-1})
@@ -31,10 +40,11 @@ class Adam(Optimizer):
         theta_t <- theta_{t-1} - lr * mhat_t / (sqrt(vhat_t) + eps)
 
     As PyTorch, the last line is computed in the equal form
-    ``theta - (lr / (1 - beta1^t)) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)``, with
-    both corrections computed once per step. AMSGrad is from Reddi et al., "On the
-    Convergence of Adam and Beyond" (2018). Every parameter steps every time, so one
-    step count t serves them all.
+    ``theta - (lr / (1 - beta1^t)) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)``. AMSGrad
+    is from Reddi et al., "On the Convergence of Adam and Beyond" (2018).
+
+    t is each parameter's own step count, as in PyTorch: a parameter whose grad is None
+    is skipped, and its t, m, v and vmax stay as they were.
 
     One deliberate difference: with ``eps=0`` a parameter whose second moment is 0 (one
     that has had no gradient yet) has a denominator of 0. It then stays where it is,
@@ -53,14 +63,15 @@ class Adam(Optimizer):
     Raises:
         TypeError: a hyperparameter is not a real number (betas: not a pair of them;
             amsgrad, maximize: not a bool), or `params` is not an iterable of Values.
-        ValueError: lr, eps or weight_decay < 0; a beta outside [0, 1); `params` empty
-            or with a duplicate.
+        ValueError: lr, eps or weight_decay < 0; a beta outside [0, 1); a hyperparameter
+            nan or an int too large for a float; `params` empty or with a duplicate.
 
-    Attributes:
-        steps: t, the number of steps taken.
-        exp_avgs, exp_avg_sqs, max_exp_avg_sqs: m, v and vmax for each parameter, in
-            the order of `params` (vmax stays 0 unless amsgrad).
+    State (``opt.state[p]``, as PyTorch's, from p's first step with a gradient): ``step``
+    (t, an int), ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with amsgrad only,
+    ``max_exp_avg_sq`` (vmax).
     """
+
+    hyperparameter_names = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 
     def __init__(
         self,
@@ -73,37 +84,61 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        self.betas = beta_pair(betas)
-        self.eps = nonnegative_number(eps, "eps")
-        self.weight_decay = nonnegative_number(weight_decay, "weight_decay")
-        self.amsgrad = flag(amsgrad, "amsgrad")
-        self.maximize = flag(maximize, "maximize")
-        super().__init__(params, lr)
-        self.steps = 0
-        self.exp_avgs = [0.0] * len(self.params)
-        self.exp_avg_sqs = [0.0] * len(self.params)
-        self.max_exp_avg_sqs = [0.0] * len(self.params)
+        super().__init__(
+            params,
+            lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+        )
+
+    def checked_hyperparameters(self, given: Mapping[str, object]) -> dict[str, Any]:
+        """lr, eps, weight_decay >= 0; betas a pair in [0, 1); amsgrad, maximize bools."""
+        return super().checked_hyperparameters(given) | {
+            "betas": beta_pair(given["betas"]),
+            "eps": nonnegative_number(given["eps"], "eps"),
+            "weight_decay": nonnegative_number(given["weight_decay"], "weight_decay"),
+            "amsgrad": flag(given["amsgrad"], "amsgrad"),
+            "maximize": flag(given["maximize"], "maximize"),
+        }
+
+    def state_checks(self, hyperparameters: Mapping[str, Any]) -> dict[str, Check]:
+        """step an int >= 1; the moments finite, the second ones >= 0; vmax with amsgrad."""
+        checks: dict[str, Check] = {
+            "step": integer_at_least(1),
+            "exp_avg": finite_number,
+            "exp_avg_sq": finite_nonnegative_number,
+        }
+        if hyperparameters["amsgrad"]:
+            checks["max_exp_avg_sq"] = finite_nonnegative_number
+        return checks
 
     def step(self) -> None:
-        """Update every parameter once by the rule above, with the current ``self.lr``."""
-        self.steps += 1
+        """Update every parameter that has a gradient once by the rule above."""
+        for p, grad in self.gradients():  # all checked before anything changes
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
+                if self.amsgrad:
+                    state["max_exp_avg_sq"] = 0.0
+            self._update(p, grad, state)
+
+    def _update(self, p: Value, grad: float, state: dict[str, Any]) -> None:
+        """One step of the rule for parameter p, its gradient and its state."""
         beta1, beta2 = self.betas
-        step_size = self.lr / (1.0 - beta1**self.steps)
-        sqrt_correction2 = math.sqrt(1.0 - beta2**self.steps)
-        eps, weight_decay = self.eps, self.weight_decay
-        amsgrad, maximize = self.amsgrad, self.maximize
-        ms, vs, vmaxes = self.exp_avgs, self.exp_avg_sqs, self.max_exp_avg_sqs
-        for i, p in enumerate(self.params):
-            g = -p.grad if maximize else p.grad
-            if weight_decay:
-                g += weight_decay * p.data
-            m = ms[i] = beta1 * ms[i] + (1.0 - beta1) * g
-            v = vs[i] = beta2 * vs[i] + (1.0 - beta2) * g * g
-            if amsgrad:
-                v = vmaxes[i] = max(vmaxes[i], v)
-            denominator = math.sqrt(v) / sqrt_correction2 + eps
-            if denominator:  # 0 only if eps == 0 and v == 0: then no step (see the docstring)
-                p.data -= step_size * m / denominator
+        g = -grad if self.maximize else grad
+        if self.weight_decay:
+            g += self.weight_decay * p.data
+        t = state["step"] = state["step"] + 1
+        m = state["exp_avg"] = beta1 * state["exp_avg"] + (1.0 - beta1) * g
+        v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1.0 - beta2) * g * g
+        if self.amsgrad:
+            v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
+        denominator = math.sqrt(v) / math.sqrt(1.0 - beta2**t) + self.eps
+        if denominator:  # 0 only if eps == 0 and v == 0: then no step (see the docstring)
+            p.data -= self.lr / (1.0 - beta1**t) * m / denominator
 
 
 def beta_pair(betas: object) -> tuple[float, float]:
@@ -114,7 +149,7 @@ def beta_pair(betas: object) -> tuple[float, float]:
         )
     if len(betas) != 2:
         raise ValueError(f"betas expects a pair (beta1, beta2), got {len(betas)} items: {betas!r}")
-    pair = (real_number(betas[0], "betas[0]"), real_number(betas[1], "betas[1]"))
+    pair = (as_float(betas[0], "betas[0]"), as_float(betas[1], "betas[1]"))
     for index, beta in enumerate(pair):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"betas[{index}] expects a number in [0, 1), got {betas[index]!r}")

@@ -1,16 +1,19 @@
-"""The base of every optimizer: the parameters it updates, the learning rate, `zero_grad()`.
+"""The base of every optimizer: the parameters, the learning rate, the state, `zero_grad()`.
 
-Also the checks that every optimizer's hyperparameters go through, so each error names
-the argument, what was expected and what was given.
+The checks every hyperparameter goes through are in `optim.checks`; saving and loading
+the state in PyTorch's layout is in `optim.state_dict`.
 """
 
 from __future__ import annotations
 
-import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from minitorch_scalar import Value
+from minitorch_scalar import Value, as_float
+
+from . import state_dict as layout
+from .checks import Check, nonnegative_number
 
 
 class Optimizer(ABC):
@@ -18,27 +21,44 @@ class Optimizer(ABC):
 
     Args:
         params: the leaf Values to optimize, e.g. ``model.parameters()``. Any iterable: it
-            is read once into a list, and per-parameter state follows that list's order.
+            is read once into a list, which fixes each parameter's index in `state_dict`.
         lr: the learning rate, a number >= 0.
+        **hyperparameters: a subclass's other hyperparameters, by PyTorch's names,
+            checked by `checked_hyperparameters` and kept as attributes.
 
     Attributes:
         params: the parameters, a list.
         lr: the learning rate. It is read afresh at every `step`, so a schedule may set
             ``optimizer.lr = ...`` between steps; every assignment is checked.
+        state: PyTorch's ``optimizer.state``: parameter -> a dict of its state (SGD's
+            ``momentum_buffer``, Adam's ``step``, ``exp_avg``...). A parameter has an entry
+            from its first step with a gradient on.
+        initial_lr: None, or the lr a scheduler started from (set by the first scheduler
+            attached, as PyTorch sets ``param_group["initial_lr"]``).
 
-    Two differences from PyTorch, both deliberate:
+    Gradients, as in PyTorch: a parameter whose ``.grad`` is None is skipped by `step`
+    (its state does not advance); any other gradient is a number, and 0.0 still decays
+    momentum buffers and Adam's moments, as a zero tensor does in PyTorch. `step` checks
+    every gradient before it changes anything: a gradient that is not a real number is a
+    TypeError naming the parameter's index, and no parameter or state has moved.
 
-    - Every parameter takes part in every step. A Value's gradient is always a float
-      (0.0 when nothing flowed into it), never None as a tensor's may be, so a zero
-      gradient still decays momentum buffers and Adam's moments, exactly as in PyTorch
-      when a gradient is a zero tensor. (PyTorch skips only parameters whose grad is None.)
-    - A parameter listed twice is a ValueError. It would be updated twice per step with
-      the same gradient; PyTorch warns that it will make this an error.
+    A subclass implements `step`, calling `gradients()` before it changes anything, and
+    for `state_dict` names its hyperparameters (`hyperparameter_names`,
+    `checked_hyperparameters`) and its per-parameter state (`state_checks`).
+
+    One deliberate difference from PyTorch: a parameter listed twice is a ValueError.
+    It would be updated twice per step with the same gradient; PyTorch warns that it
+    will make this an error.
     """
 
-    def __init__(self, params: Iterable[Value], lr: float) -> None:
+    hyperparameter_names: tuple[str, ...] = ("lr",)  # PyTorch's param_group keys, in order
+
+    def __init__(self, params: Iterable[Value], lr: float, **hyperparameters: Any) -> None:
+        checked = self.checked_hyperparameters({"lr": lr, **hyperparameters})
         self.params = parameter_list(params)
-        self.lr = lr
+        self.state: dict[Value, dict[str, Any]] = {}
+        self.initial_lr: float | None = None
+        self._assign(checked)
 
     @property
     def lr(self) -> float:
@@ -49,6 +69,27 @@ class Optimizer(ABC):
     def lr(self, value: float) -> None:
         self._lr = nonnegative_number(value, "lr")
 
+    def checked_hyperparameters(self, given: Mapping[str, object]) -> dict[str, Any]:
+        """`given` (name -> value, every name of `hyperparameter_names`) checked.
+
+        The one place an optimizer's hyperparameters are checked, at construction and in
+        `load_state_dict`. A subclass extends it: ``super().checked_hyperparameters(given)
+        | {...}``.
+        """
+        return {"lr": nonnegative_number(given["lr"], "lr")}
+
+    def state_checks(self, hyperparameters: Mapping[str, Any]) -> dict[str, Check]:
+        """Each key of one parameter's state under `hyperparameters`, and its check."""
+        return {}
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The current hyperparameters by PyTorch's names: a param_group without params."""
+        return {name: getattr(self, name) for name in self.hyperparameter_names}
+
+    def _assign(self, hyperparameters: Mapping[str, Any]) -> None:
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
+
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0.0, before the next ``loss.backward()``.
 
@@ -58,9 +99,45 @@ class Optimizer(ABC):
         for p in self.params:
             p.grad = 0.0
 
+    def gradients(self) -> list[tuple[Value, float]]:
+        """(parameter, its gradient as a float) for each parameter whose grad is not None.
+
+        Every gradient is checked before this returns, so a `step` that calls it first
+        changes nothing when one is wrong: TypeError (ValueError for an int too large for
+        a float) naming ``params[i].grad``.
+        """
+        return [
+            (p, as_float(p.grad, f"params[{index}].grad"))
+            for index, p in enumerate(self.params)
+            if p.grad is not None
+        ]
+
     @abstractmethod
     def step(self) -> None:
         """Update every parameter's ``.data`` once from its ``.grad``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the state in PyTorch's layout, plain Python numbers only::
+
+            {"state": {index: {key: number}},  # parameters that have stepped
+             "param_groups": [{"lr": ..., ...every hyperparameter..., "params": [0, 1, ...]}]}
+
+        It is JSON-ready: ``json.loads(json.dumps(opt.state_dict()))`` loads back.
+        """
+        return layout.pack(self)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Set the hyperparameters and state from `state_dict`, as `state_dict()` gives it.
+
+        All of it is checked before anything changes (a bad one leaves the optimizer as
+        it was): KeyError for missing or unexpected keys, TypeError for a wrong type,
+        ValueError for a wrong value (the wrong number of parameters, a non-finite
+        state); each names where. JSON's string keys and lists for tuples are accepted.
+        """
+        hyperparameters, initial_lr, state = layout.unpack(self, state_dict)
+        self._assign(hyperparameters)
+        self.initial_lr = initial_lr
+        self.state = {self.params[index]: entry for index, entry in state.items()}
 
 
 def parameter_list(params: Iterable[Value]) -> list[Value]:
@@ -90,7 +167,7 @@ def parameter_list(params: Iterable[Value]) -> list[Value]:
     for index, p in enumerate(values):
         if not isinstance(p, Value):
             raise TypeError(f"params[{index}] expects a Value, got {type(p).__name__}: {p!r}")
-        if p.op:
+        if p.parents:
             raise ValueError(
                 f"params[{index}] expects a leaf Value, got the result of op {p.op!r}: "
                 "optimize the leaves it is computed from"
@@ -102,27 +179,3 @@ def parameter_list(params: Iterable[Value]) -> list[Value]:
                 "again: list each parameter once (it would be updated twice per step)"
             )
     return values
-
-
-def real_number(value: object, name: str) -> float:
-    """`value` as a float; TypeError naming `name` unless it is a real number (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} expects a real number (int or float), got {type(value).__name__}: {value!r}"
-        )
-    return float(value)
-
-
-def nonnegative_number(value: object, name: str) -> float:
-    """`value` as a float >= 0; TypeError or ValueError naming `name` otherwise (nan too)."""
-    number = real_number(value, name)
-    if not number >= 0.0:
-        raise ValueError(f"{name} expects a number >= 0, got {value!r}")
-    return number
-
-
-def flag(value: object, name: str) -> bool:
-    """`value` if it is True or False; TypeError naming `name` otherwise."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} expects True or False, got {type(value).__name__}: {value!r}")
-    return value

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from minitorch_scalar import Value
 
-from .optimizer import Optimizer, flag, nonnegative_number, real_number
+from .checks import Check, finite_number, flag, nonnegative_number, real_number
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -29,9 +31,10 @@ class SGD(Optimizer):
                 g_t <- b_t
         theta_t <- theta_{t-1} - lr * g_t
 
-    "t = 1" is the first step taken with momentum: the buffers start empty and are
-    created then, as in PyTorch. Nesterov momentum follows Sutskever et al., "On the
-    importance of initialization and momentum in deep learning" (2013).
+    t counts a parameter's own steps with momentum (those in which it had a gradient):
+    its buffer starts empty and is created at its t = 1, as in PyTorch. Nesterov momentum
+    follows Sutskever et al., "On the importance of initialization and momentum in deep
+    learning" (2013).
 
     Args:
         params: the leaf Values to optimize (see `Optimizer`).
@@ -45,13 +48,16 @@ class SGD(Optimizer):
     Raises:
         TypeError: a hyperparameter is not a real number (nesterov, maximize: not a bool),
             or `params` is not an iterable of Values.
-        ValueError: lr, momentum or weight_decay < 0; nesterov with momentum == 0 or
-            dampening != 0; `params` empty or with a duplicate.
+        ValueError: lr, momentum or weight_decay < 0; a hyperparameter nan, or an int
+            too large for a float; nesterov with momentum == 0 or dampening != 0; `params`
+            empty or with a duplicate.
 
-    Attributes:
-        momentum_buffers: b for each parameter, in the order of `params`; None until
-            the first step with momentum.
+    State (``opt.state[p]``, as PyTorch's): ``momentum_buffer``, b, from the first step
+    with momentum that gives p a gradient. A parameter whose grad is None is skipped: its
+    buffer is untouched.
     """
+
+    hyperparameter_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
     def __init__(
         self,
@@ -64,31 +70,47 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        self.momentum = nonnegative_number(momentum, "momentum")
-        self.dampening = real_number(dampening, "dampening")
-        self.weight_decay = nonnegative_number(weight_decay, "weight_decay")
-        self.nesterov = flag(nesterov, "nesterov")
-        self.maximize = flag(maximize, "maximize")
-        if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
+        super().__init__(
+            params,
+            lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+
+    def checked_hyperparameters(self, given: Mapping[str, object]) -> dict[str, Any]:
+        """lr, momentum, weight_decay >= 0; dampening a number; nesterov needs mu > 0, tau = 0."""
+        checked = super().checked_hyperparameters(given) | {
+            "momentum": nonnegative_number(given["momentum"], "momentum"),
+            "dampening": real_number(given["dampening"], "dampening"),
+            "weight_decay": nonnegative_number(given["weight_decay"], "weight_decay"),
+            "nesterov": flag(given["nesterov"], "nesterov"),
+            "maximize": flag(given["maximize"], "maximize"),
+        }
+        if checked["nesterov"] and (checked["momentum"] == 0.0 or checked["dampening"] != 0.0):
             raise ValueError(
                 "nesterov=True expects momentum > 0 and dampening == 0, got "
-                f"momentum={momentum!r}, dampening={dampening!r}"
+                f"momentum={given['momentum']!r}, dampening={given['dampening']!r}"
             )
-        super().__init__(params, lr)
-        self.momentum_buffers: list[float | None] = [None] * len(self.params)
+        return checked
+
+    def state_checks(self, hyperparameters: Mapping[str, Any]) -> dict[str, Check]:
+        """A parameter's state is its momentum buffer, a finite number."""
+        return {"momentum_buffer": finite_number}
 
     def step(self) -> None:
-        """Update every parameter once by the rule above, with the current ``self.lr``."""
+        """Update every parameter that has a gradient once by the rule above."""
         lr, weight_decay, momentum = self.lr, self.weight_decay, self.momentum
         undampened, nesterov, maximize = 1.0 - self.dampening, self.nesterov, self.maximize
-        buffers = self.momentum_buffers
-        for i, p in enumerate(self.params):
-            g = -p.grad if maximize else p.grad
+        for p, grad in self.gradients():  # all checked before anything changes
+            g = -grad if maximize else grad
             if weight_decay:
                 g += weight_decay * p.data
             if momentum:
-                b = buffers[i]
-                b = g if b is None else momentum * b + undampened * g
-                buffers[i] = b
+                state = self.state.setdefault(p, {})
+                b = state.get("momentum_buffer")
+                b = state["momentum_buffer"] = g if b is None else momentum * b + undampened * g
                 g = g + momentum * b if nesterov else b
             p.data -= lr * g

@@ -65,14 +65,14 @@ def test_mixing_an_unsupported_type_raises_type_error_on_either_side(op, other) 
             assert "Value" in str(info.value)  # Python's message names the operand types
 
 
-# (expression, exception, fragments the message must contain: the op and the operands)
+# (expression, exception, fragments the message must contain: the op and the operands).
+# What overflows is not an error but +-inf, as in PyTorch: test_overflow_and_nan.py.
 MATH_ERRORS = [
     ("Value(1) / 0", lambda: Value(1.0) / 0, ZeroDivisionError, ["1.0 / 0.0", "zero"]),
     ("Value / Value(0)", lambda: Value(-2.0) / Value(0.0), ZeroDivisionError, ["-2.0 / 0.0"]),
     ("1 / Value(0)", lambda: 1 / Value(0.0), ZeroDivisionError, ["1.0 / 0.0"]),
     ("log(0)", lambda: Value(0.0).log(), ValueError, ["log", "0.0", "positive"]),
     ("log(-1)", lambda: Value(-1.0).log(), ValueError, ["log", "-1.0", "positive"]),
-    ("exp(1000)", lambda: Value(1000.0).exp(), OverflowError, ["exp", "1000.0", "overflow"]),
     ("0 ** -1", lambda: Value(0.0) ** -1, ZeroDivisionError, ["pow", "0.0 ** -1.0"]),
     (
         "0 ** Value(-2)",
@@ -84,8 +84,6 @@ MATH_ERRORS = [
     ("-8 ** (1/3)", lambda: Value(-8.0) ** (1 / 3), ValueError, ["pow", "-8.0 **", "real"]),
     ("-8 ** Value(0.5)", lambda: Value(-8.0) ** Value(0.5), ValueError, ["pow", "-8.0 ** 0.5"]),
     ("(-2) ** Value(0.5)", lambda: (-2) ** Value(0.5), ValueError, ["pow", "-2.0 ** 0.5"]),
-    ("10 ** 1000", lambda: Value(10.0) ** 1000, OverflowError, ["pow", "10.0 ** 1000.0"]),
-    ("2 ** Value(5000)", lambda: 2 ** Value(5000.0), OverflowError, ["pow", "2.0 ** 5000.0"]),
 ]
 
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 import minitorch_scalar as ms
 from minitorch_scalar import Value, gradcheck
-from minitorch_scalar.fused import VECTORISED_FROM
 
 
 def interior_nodes(root: Value) -> list[Value]:
@@ -324,7 +323,7 @@ def test_linear_batch_of_no_inputs_is_empty() -> None:
     assert ms.linear_batch([[Value(1.0)]], []) == []
 
 
-# ------------------------------------------------------- a large batch, through numpy
+# ------------------------------------------- the fast path against the reference `dot`
 
 
 def _bits(x: float) -> bytes | str:
@@ -335,32 +334,29 @@ def _bits(x: float) -> bytes | str:
 
 @settings(max_examples=60, deadline=None)
 @given(st.data())
-def test_a_large_batch_has_the_bits_of_one_input_at_a_time(data) -> None:
-    """A batch big enough for numpy (VECTORISED_FROM dot products or more) gives every
-    node the bits of `linear` on its input alone, inf, nan and subnormals included,
-    and numpy warns of nothing."""
+def test_a_batch_has_the_bits_of_the_reference_dot_for_each_row_and_input(data) -> None:
+    """`linear_batch`, the fast path, gives every node the bits, parents and local
+    derivatives of `dot` on its row and input alone, inf, nan and subnormals included,
+    for inputs of Values, of numbers, or a mix."""
     n_rows = data.draw(st.integers(1, 6), "rows")
     width = data.draw(st.integers(1, 5), "width")
-    n_inputs = -(-VECTORISED_FROM // n_rows) + data.draw(st.integers(0, 4), "more inputs")
+    n_inputs = data.draw(st.integers(1, 12), "inputs")
     numbers = st.floats(width=64)  # any double: inf, nan, subnormals, huge
     rows = [[Value(data.draw(numbers)) for _ in range(width)] for _ in range(n_rows)]
     biases = [data.draw(st.sampled_from([None, Value(data.draw(numbers))])) for _ in rows]
-    as_values = data.draw(st.booleans(), "inputs are Values")
+    kind = data.draw(st.sampled_from(["values", "numbers", "mixed"]), "inputs")
     inputs = [
         [
-            Value(x) if as_values else x
-            for x in data.draw(st.lists(numbers, min_size=width, max_size=width))
+            Value(x) if kind == "values" or (kind == "mixed" and i % 2) else x
+            for i, x in enumerate(data.draw(st.lists(numbers, min_size=width, max_size=width)))
         ]
         for _ in range(n_inputs)
     ]
-    assert (
-        n_rows * n_inputs >= VECTORISED_FROM > n_rows
-    )  # the batch goes to numpy, one input doesn't
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         batch = ms.linear_batch(rows, inputs, biases)
     for nodes, x in zip(batch, inputs):
-        singles = ms.linear(rows, x, biases)
+        singles = [ms.dot(row, x, bias) for row, bias in zip(rows, biases)]
         assert [_bits(node.data) for node in nodes] == [_bits(single.data) for single in singles]
         assert [node.parents for node in nodes] == [single.parents for single in singles]
         assert [list(map(_bits, node.local_grads)) for node in nodes] == [
@@ -373,6 +369,19 @@ def test_a_large_batch_sums_each_dot_left_to_right_from_its_bias() -> None:
     1 + 1 + 1e16 is 1e16 + 2: the order is the scalar sum's, bias first."""
     rows = [[Value(1.0), Value(1.0)], [Value(1.0), Value(1e16)]]
     biases = [Value(1e16), Value(1.0)]
-    inputs = [[1.0, 1.0]] * VECTORISED_FROM
+    inputs = [[1.0, 1.0]] * 20
     for nodes in ms.linear_batch(rows, inputs, biases):
         assert [node.data for node in nodes] == [1e16, 1e16 + 2.0]
+
+
+@pytest.mark.parametrize("n_inputs", [1, 20])
+def test_a_row_mixing_values_and_numbers_builds_the_reference_dots(n_inputs: int) -> None:
+    rows = [[Value(0.5), 2.0, Value(-1.0)], [Value(1.5), Value(2.5), Value(3.5)]]
+    biases = [Value(0.25), 1.0]
+    inputs = [[Value(float(s)), 1.0, 3.0] for s in range(n_inputs)]
+    batch = ms.linear_batch(rows, inputs, biases)
+    for nodes, x in zip(batch, inputs):
+        reference = [ms.dot(row, x, bias) for row, bias in zip(rows, biases)]
+        assert [(n.data, n.parents, n.local_grads) for n in nodes] == [
+            (r.data, r.parents, r.local_grads) for r in reference
+        ]

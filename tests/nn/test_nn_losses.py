@@ -41,22 +41,25 @@ def test_hinge_loss_on_the_hinge_has_zero_gradient():
 
 
 def test_hinge_loss_targets_must_be_plus_or_minus_one():
-    with pytest.raises(ValueError, match=r"-1 or \+1, got 0 at index 1"):
+    with pytest.raises(ValueError, match=r"-1 or \+1, got 0.0 at index 1"):
         nn.hinge_loss(values([1.0, 2.0]), [1, 0])
-    with pytest.raises(TypeError, match=r"hinge_loss\(targets\) expects real numbers"):
-        nn.hinge_loss(values([1.0]), [Value(1.0)])
+    with pytest.raises(ValueError, match=r"-1 or \+1, got 0.5 at index 0"):
+        nn.hinge_loss(values([1.0]), [Value(0.5)])
+    with pytest.raises(TypeError, match=r"hinge_loss\(targets\) expects real numbers or Values"):
+        nn.hinge_loss(values([1.0]), ["1"])
     assert nn.hinge_loss(values([0.0]), np.array([-1])).data == 1.0
 
 
-def test_hinge_loss_is_a_relu_of_one_margin_node_per_sample():
+def test_hinge_loss_is_relu_of_one_minus_target_times_score():
     s = values([0.2, 0.4])
     loss = nn.hinge_loss(s, [1, -1])
     (total,) = loss.parents  # the mean: one sum node, divided by n
     relus = total.parents
     assert [r.op for r in relus] == ["relu", "relu"]
-    margins = [r.parents[0] for r in relus]
-    assert [m.data for m in margins] == pytest.approx([1 - 0.2, 1 + 0.4])
-    assert [m.parents for m in margins] == [(s[0],), (s[1],)]
+    margins = [r.parents[0] for r in relus]  # 1 - t*s
+    assert [(m.op, m.data) for m in margins] == [("-", 1 - 0.2), ("-", 1 + 0.4)]
+    products = [m.parents[0] for m in margins]  # t*s
+    assert [(p.op, p.parents) for p in products] == [("*", (s[0],)), ("*", (s[1],))]
 
 
 # -------------------------------------------------------------------------------- mse

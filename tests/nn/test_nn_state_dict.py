@@ -209,7 +209,10 @@ def npy_bytes(array):
 
 
 def write_object_array(path):
-    np.savez(path, **{"layers.0.weight": np.array([[1.0]], dtype=object)})
+    """Every name the model expects, one of them an object array (a pickle)."""
+    state = nn.MLP(2, [3, 2]).state_dict()
+    state["layers.1.bias"] = np.array([1.0, 2.0], dtype=object)
+    np.savez(path, **state)
 
 
 BAD_FILES = [

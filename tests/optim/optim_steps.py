@@ -1,4 +1,4 @@
-"""Helpers shared by the optimizer tests: a tight comparison and a stepping loop."""
+"""Helpers shared by the optimizer tests: a tight comparison, a stepping loop, state."""
 
 import pytest
 
@@ -16,3 +16,8 @@ def run(opt, param, grads):
         opt.step()
         trajectory.append(param.data)
     return trajectory
+
+
+def states(opt, key):
+    """``opt.state[p][key]`` for each parameter p, in order: e.g. every momentum buffer."""
+    return [opt.state[p][key] for p in opt.params]

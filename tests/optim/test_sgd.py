@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from optim_steps import approx, run
+from optim_steps import approx, run, states
 
 from minitorch_scalar import Value
 from optim import SGD
@@ -32,12 +32,12 @@ def test_the_first_momentum_buffer_is_the_gradient_not_dampened():
     # theta: 1 - 0.1 = 0.9,  0.9 - 0.14 = 0.76,  0.76 - 0.176 = 0.584
     w = Value(1.0)
     opt = SGD([w], lr=0.1, momentum=0.9, dampening=0.5)
-    assert opt.momentum_buffers == [None]
+    assert opt.state == {}  # no buffer before the first step
     buffers = []
     for theta in (0.9, 0.76, 0.584):
         w.grad = 1.0
         opt.step()
-        buffers.append(opt.momentum_buffers[0])
+        buffers.append(opt.state[w]["momentum_buffer"])
         assert w.data == approx(theta)
     assert buffers == approx([1.0, 1.4, 1.76])
 
@@ -61,7 +61,7 @@ def test_nesterov_by_hand():
     w = Value(1.0)
     opt = SGD([w], lr=0.1, momentum=0.9, nesterov=True)
     assert run(opt, w, [1.0, 1.0, 1.0]) == approx([0.81, 0.539, 0.1951])
-    assert opt.momentum_buffers == approx([2.71])
+    assert states(opt, "momentum_buffer") == approx([2.71])
 
 
 def test_nesterov_with_a_constant_gradient_matches_the_closed_form():
@@ -105,7 +105,7 @@ def test_maximize_with_momentum_keeps_the_buffer_in_the_climbing_direction():
     w = Value(0.0)
     opt = SGD([w], lr=0.1, momentum=0.5, maximize=True)
     assert run(opt, w, [1.0, 1.0]) == approx([0.1, 0.25])
-    assert opt.momentum_buffers == approx([-1.5])
+    assert states(opt, "momentum_buffer") == approx([-1.5])
 
 
 def test_a_zero_gradient_still_decays_the_momentum_buffer():
@@ -113,14 +113,14 @@ def test_a_zero_gradient_still_decays_the_momentum_buffer():
     w = Value(1.0)
     opt = SGD([w], lr=0.1, momentum=0.9)
     assert run(opt, w, [1.0, 0.0, 0.0]) == approx([0.9, 0.81, 0.729])
-    assert opt.momentum_buffers == approx([0.81])
+    assert states(opt, "momentum_buffer") == approx([0.81])
 
 
 def test_a_parameter_whose_gradient_is_always_zero_starts_a_zero_buffer():
     w = Value(3.0)
     opt = SGD([w], lr=0.1, momentum=0.9, dampening=0.5)
     assert run(opt, w, [0.0, 0.0]) == [3.0, 3.0]
-    assert opt.momentum_buffers == [0.0]
+    assert states(opt, "momentum_buffer") == [0.0]
 
 
 def test_each_parameter_has_its_own_buffer():
@@ -135,7 +135,7 @@ def test_each_parameter_has_its_own_buffer():
         history.append((a.data, b.data))
     assert history[0] == approx((0.9, 0.2))
     assert history[1] == approx((0.75, 0.3))
-    assert opt.momentum_buffers == approx([1.5, -1.0])
+    assert states(opt, "momentum_buffer") == approx([1.5, -1.0])
 
 
 def test_lr_is_read_at_every_step():

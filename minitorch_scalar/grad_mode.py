@@ -1,0 +1,94 @@
+"""Grad mode: whether ops record a graph, per thread, as in PyTorch.
+
+`no_grad()` turns recording off inside its block (ops then give leaves); the mode is
+a property of the thread that enters the block, so two threads never see each
+other's mode. The same per-thread state holds the compiler's tracer, if one is
+listening (see `minitorch_scalar.compile`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+
+class _ThreadMode(threading.local):
+    """What ops do in this thread: record a graph or not, and who else listens."""
+
+    grad_enabled: bool = True
+    tracer: Callable[..., None] | None = None  # called with each node made while tracing
+
+
+mode = _ThreadMode()
+
+
+def is_grad_enabled() -> bool:
+    """True unless this thread is inside `no_grad()`."""
+    return mode.grad_enabled
+
+
+class no_grad:  # noqa: N801 - named as torch.no_grad
+    """Record no graph: ops inside give leaves. A context manager and a decorator.
+
+    Use it for inference (evaluation, plotting): nothing is kept for backward, so it
+    is faster and frees each intermediate at once. The mode is per thread, as
+    PyTorch's. As with PyTorch's, ``@no_grad`` and ``@no_grad()`` both decorate, a
+    decorated function enters a fresh block on every call, and a decorated generator
+    runs each of its steps without grad (the caller's mode is back between steps).
+    """
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(f"no_grad expects a function to decorate, got {type(func).__name__}")
+        return super().__new__(cls)(func)  # bare @no_grad: decorate at once
+
+    def __enter__(self) -> no_grad:
+        self._previous = mode.grad_enabled
+        mode.grad_enabled = False
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        mode.grad_enabled = self._previous
+
+    def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """`func` run inside a fresh `no_grad()` on every call (or every generator step)."""
+        if inspect.isgeneratorfunction(func):
+            return _generator_without_grad(func)
+
+        @functools.wraps(func)
+        def without_grad(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return func(*args, **kwargs)
+
+        return without_grad
+
+
+def _generator_without_grad(func: Callable[..., Generator]) -> Callable[..., Generator]:
+    """A generator function whose every step (next, send, throw, close) runs without grad."""
+
+    @functools.wraps(func)
+    def steps_without_grad(*args: Any, **kwargs: Any) -> Generator:
+        generator = func(*args, **kwargs)  # runs none of func's code yet
+        resume, argument = generator.send, None
+        while True:
+            try:
+                with no_grad():
+                    produced = resume(argument)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                argument = yield produced  # the caller runs here, in its own mode
+                resume = generator.send
+            except GeneratorExit:
+                with no_grad():
+                    generator.close()
+                raise
+            except BaseException as error:  # thrown in by the caller: pass it on
+                resume, argument = generator.throw, error
+
+    return steps_without_grad

@@ -1,0 +1,321 @@
+"""save() is atomic and takes only paths; load() checks a file before reading a number.
+
+The crafted archives are written here, byte by byte where numpy would not write them.
+"""
+
+import io
+import os
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+
+import nn
+
+
+def weights(module):
+    return [p.data for p in module.parameters()]
+
+
+def npy_header(descr, shape, version=(1, 0)):
+    """The bytes of an .npy header declaring `descr` and `shape`, with no data after it."""
+    header = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode("latin1")
+    magic = b"\x93NUMPY" + bytes(version)
+    size_format = "<H" if version == (1, 0) else "<I"
+    padding = -(len(magic) + struct.calcsize(size_format) + len(header) + 1) % 64
+    header += b" " * padding + b"\n"
+    return magic + struct.pack(size_format, len(header)) + header
+
+
+def write_archive(path, members, compression=zipfile.ZIP_STORED):
+    """An .npz archive with these {member name: bytes}."""
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def good_members(model):
+    return {f"{k}.npy": npy_bytes(v) for k, v in model.state_dict().items()}
+
+
+def neuron_members(model, **replace):
+    members = good_members(model)
+    members.update(replace)
+    return members
+
+
+# ------------------------------------------------------------------------------ save
+
+
+def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "w.npz"
+    old = nn.Neuron(3, seed=0)
+    old.save(path)
+    before = path.read_bytes()
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        nn.Neuron(3, seed=1).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["w.npz"]
+
+
+def test_an_exception_while_writing_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "w.npz"
+    nn.Neuron(3, seed=0).save(path)
+    before = path.read_bytes()
+
+    def savez_fails_half_way(file, **arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", savez_fails_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        nn.Neuron(3, seed=1).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["w.npz"]
+
+
+def test_a_failed_state_dict_writes_nothing(tmp_path):
+    class Broken(nn.Module):
+        def parameter_groups(self):
+            raise RuntimeError("cannot name my parameters")
+
+    with pytest.raises(RuntimeError):
+        Broken().save(tmp_path / "w.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path, monkeypatch):
+    def replace_fails(src, dst):
+        raise PermissionError("locked")
+
+    monkeypatch.setattr(os, "replace", replace_fails)
+    with pytest.raises(PermissionError):
+        nn.Neuron(2).save(tmp_path / "w.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "w.npz"
+    nn.Neuron(2, seed=0).save(path)
+    second = nn.Neuron(2, seed=1)
+    second.save(path)
+    loaded = nn.Neuron(2, seed=2)
+    loaded.load(path)
+    assert weights(loaded) == weights(second)
+    assert [p.name for p in tmp_path.iterdir()] == ["w.npz"]
+
+
+@pytest.mark.parametrize("path", [1, True, 2.5, None, b"w.npz", ["w.npz"]])
+def test_save_and_load_take_only_a_str_or_a_path_like(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TypeError, match=r"save\(path\) expects a path"):
+        nn.Neuron(2).save(path)
+    with pytest.raises(TypeError, match=r"load\(path\) expects a path"):
+        nn.Neuron(2).load(path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ load
+
+
+def craft_huge_shape(path):
+    """A few hundred bytes: the right names, one header declaring 2**40 float64s (8 TB)
+    and no data."""
+    members = neuron_members(nn.Neuron(3), **{"weight.npy": npy_header("<f8", (2**40,))})
+    write_archive(path, members)
+
+
+def craft_unexpected_bomb(path):
+    """A few kilobytes compressing a member that inflates to 200 MB."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in good_members(nn.Neuron(3)).items():
+            archive.writestr(name, data)
+        with archive.open("extra.npy", "w", force_zip64=True) as member:
+            chunk = bytes(1 << 20)
+            for _ in range(200):
+                member.write(chunk)
+
+
+def craft_expected_bomb(path):
+    """An expected name whose member inflates to 200 MB: too large for its shape."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bias.npy", npy_bytes(np.float64(0.5)))
+        with archive.open("weight.npy", "w", force_zip64=True) as member:
+            member.write(npy_header("<f8", (3,)))
+            chunk = bytes(1 << 20)
+            for _ in range(200):
+                member.write(chunk)
+
+
+def craft_truncated_member(path):
+    """A header for 3 numbers followed by 2."""
+    data = npy_header("<f8", (3,)) + np.zeros(2).tobytes()
+    write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": data}))
+
+
+def craft_trailing_bytes(path):
+    data = npy_bytes(np.zeros(3)) + b"more"
+    write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": data}))
+
+
+def craft_bad_crc(path):
+    nn.Neuron(3, seed=0).save(path)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(np.float64(nn.Neuron(3, seed=0).w[0].data).tobytes())
+    raw[at] ^= 0xFF  # a number changed after the CRC was computed
+    path.write_bytes(bytes(raw))
+
+
+def craft_bad_header(path):
+    data = b"\x93NUMPY\x01\x00" + struct.pack("<H", 10) + b"{junk: 1}\n"
+    write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": data}))
+
+
+def craft_version_3(path):
+    data = npy_header("<f8", (3,), version=(2, 0)).replace(b"\x02\x00", b"\x03\x00", 1)
+    write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": data}))
+
+
+def craft_pickled_object(path):
+    data = npy_header("|O", (3,)) + b"\x80\x04pickle"
+    write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": data}))
+
+
+def craft_not_npy_member(path):
+    write_archive(path, {"weight": b"hello", "bias.npy": npy_bytes(np.float64(0.0))})
+
+
+def craft_duplicate_member(path):
+    with pytest.warns(UserWarning, match="Duplicate name"):
+        write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": npy_bytes(np.ones(3))}))
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr("weight.npy", npy_bytes(np.zeros(3)))
+
+
+def craft_name_twice(path):
+    members = good_members(nn.Neuron(3))
+    write_archive(path, {**members, "weight": members["weight.npy"]})
+
+
+def craft_bad_deflate(path):
+    write_archive(path, good_members(nn.Neuron(3)), compression=zipfile.ZIP_DEFLATED)
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"weight.npy") + len(b"weight.npy")
+    raw[start + 2 : start + 12] = b"\xff" * 10
+    path.write_bytes(bytes(raw))
+
+
+def craft_complex(path):
+    write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": npy_bytes(np.zeros(3) * 1j)}))
+
+
+def craft_wrong_2d_shape(path):
+    write_archive(path, neuron_members(nn.Neuron(3), **{"weight.npy": npy_bytes(np.zeros((3, 1)))}))
+
+
+CRAFTED = [
+    (
+        "shape 2**40",
+        craft_huge_shape,
+        r"expects shape \(3,\), got \(1099511627776,\)",
+    ),
+    ("unexpected compressed bomb", craft_unexpected_bomb, r"unexpected \['extra'\]"),
+    ("expected name, absurd size", craft_expected_bomb, r"declares 209715\d+ bytes"),
+    ("truncated member", craft_truncated_member, r"'weight.npy' is truncated"),
+    ("bytes after the numbers", craft_trailing_bytes, r"'weight.npy' (declares|has bytes after)"),
+    ("CRC mismatch", craft_bad_crc, r"is not a weights file: Bad CRC-32"),
+    ("header not a dict", craft_bad_header, r"is not a weights file"),
+    (".npy version 3", craft_version_3, r"is not a weights file: .*version \(3, 0\)"),
+    ("pickled objects", craft_pickled_object, r"is not a weights file: .*Python objects"),
+    ("member not .npy", craft_not_npy_member, r"'weight' is not an .npy array"),
+    ("duplicate member", craft_duplicate_member, r"appears twice"),
+    ("same name with and without .npy", craft_name_twice, r"appears twice"),
+    ("damaged deflate stream", craft_bad_deflate, r"is not a weights file"),
+    ("complex numbers", craft_complex, r"does not fit this model: .*expects real numbers"),
+    ("2-D for 1-D", craft_wrong_2d_shape, r"expects shape \(3,\), got \(3, 1\)"),
+]
+
+
+@pytest.mark.parametrize(("craft", "reason"), [c[1:] for c in CRAFTED], ids=[c[0] for c in CRAFTED])
+def test_a_crafted_file_is_a_value_error_naming_path_and_reason(craft, reason, tmp_path):
+    path = tmp_path / "crafted.npz"
+    craft(path)
+    neuron = nn.Neuron(3, seed=1)
+    before = weights(neuron)
+    with pytest.raises(ValueError, match=reason) as caught:
+        neuron.load(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "allow_pickle" not in message
+    assert weights(neuron) == before
+
+
+def test_the_shape_2_to_the_40_file_is_small_and_refused_before_any_allocation(tmp_path):
+    path = tmp_path / "crafted.npz"
+    craft_huge_shape(path)
+    assert path.stat().st_size < 600
+    with pytest.raises(ValueError, match=r"expects shape \(3,\), got \(1099511627776,\)"):
+        nn.Neuron(3).load(path)
+
+
+def test_a_compressed_bomb_is_refused_without_inflating_it(tmp_path, monkeypatch):
+    path = tmp_path / "bomb.npz"
+    craft_expected_bomb(path)
+    assert path.stat().st_size < 1_000_000
+    inflated = []
+    real = zlib.decompressobj
+
+    def counting_decompressobj(*args):
+        inner = real(*args)
+
+        class Counting:
+            def decompress(self, data, max_length=0):
+                out = inner.decompress(data, max_length)
+                inflated.append(len(out))
+                return out
+
+            def __getattr__(self, name):
+                return getattr(inner, name)
+
+        return Counting()
+
+    monkeypatch.setattr(zlib, "decompressobj", counting_decompressobj)
+    with pytest.raises(ValueError, match="declares"):
+        nn.Neuron(3).load(path)
+    assert sum(inflated) < 1_000_000
+
+
+def test_a_fortran_ordered_array_loads_in_the_right_order(tmp_path):
+    layer = nn.Layer(3, 2, seed=0)
+    weight = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    np.savez(tmp_path / "f.npz", weight=weight, bias=np.zeros(2))
+    layer.load(tmp_path / "f.npz")
+    assert layer.state_dict()["weight"].tolist() == weight.tolist()
+
+
+def test_a_compressed_archive_of_numbers_loads(tmp_path):
+    other = nn.MLP(2, [3, 2], seed=4)
+    np.savez_compressed(tmp_path / "c.npz", **other.state_dict())
+    model = nn.MLP(2, [3, 2], seed=1)
+    model.load(tmp_path / "c.npz")
+    assert weights(model) == weights(other)
+
+
+def test_float32_and_integer_arrays_load_as_floats(tmp_path):
+    np.savez(tmp_path / "w.npz", weight=np.array([1, 2], dtype=np.int32), bias=np.float32(0.5))
+    neuron = nn.Neuron(2)
+    neuron.load(tmp_path / "w.npz")
+    assert weights(neuron) == [1.0, 2.0, 0.5]
