@@ -187,12 +187,18 @@ def test_help_states_the_maxima(capsys):
 
 @pytest.mark.parametrize("existing", [False, True])
 def test_a_model_path_that_cannot_be_written_is_a_usage_error(existing, tmp_path, capsys):
-    target = tmp_path / "m.npz"
+    (tmp_path / "locked").mkdir()
+    target = tmp_path / "locked" / "m.npz"
     if existing:
         target.write_bytes(b"")
-    with mock.patch("script_args.os.access", return_value=False):  # as for a read-only path
-        with pytest.raises(SystemExit) as exit_info:
-            train_moons.parse_args(["--save-model", str(target), "--out-dir", str(tmp_path)])
+    flags = ["--save-model", str(target), "--out-dir", str(tmp_path)]
+    real_access = os.access
+    read_only = mock.patch(  # as if "locked" and all in it were read-only, even for root
+        "script_args.os.access",
+        lambda path, mode: "locked" not in str(path) and real_access(path, mode),
+    )
+    with read_only, pytest.raises(SystemExit) as exit_info:
+        train_moons.parse_args(flags)
     assert exit_info.value.code == 2
     assert f"argument --save-model: cannot write '{target}'" in capsys.readouterr().err
 
