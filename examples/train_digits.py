@@ -88,8 +88,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--lr",
         type=positive_float,
-        default=0.01,
-        help="Adam's initial learning rate, falling to 0 along a cosine (default: 0.01)",
+        default=0.05,
+        help="Adam's initial learning rate, falling to 0 along a cosine (default: 0.05)",
     )
     parser.add_argument(
         "--seed",
