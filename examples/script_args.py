@@ -1,8 +1,9 @@
-"""Argument types shared by the example scripts.
+"""What the example scripts share: checked argument types, and the guard around main.
 
 Each type turns a command-line string into a checked value or raises
 `argparse.ArgumentTypeError`, which argparse reports as a usage error (exit code 2,
-no traceback).
+no traceback). `run_guarded` runs a script's main so that the ways a run can end
+early (a diverged training, Ctrl-C, a closed pipe) end with one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -10,7 +11,66 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+
+EXIT_DIVERGED = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports after Ctrl-C
+
+
+class DivergenceError(Exception):
+    """Training left the finite numbers: the loss became nan or inf, or an op overflowed.
+
+    The message reads "<what> at step <step> (<detail>); try a smaller --lr".
+    """
+
+    def __init__(self, step: int, what: str, detail: str | None = None) -> None:
+        because = f" ({detail})" if detail else ""
+        super().__init__(f"{what} at step {step}{because}; try a smaller --lr")
+        self.step = step
+
+
+def check_finite_loss(loss: float, step: int) -> None:
+    """Raise `DivergenceError` unless the loss of step `step` (from 1) is finite."""
+    if not math.isfinite(loss):
+        raise DivergenceError(step, f"loss became {loss}")
+
+
+def run_guarded(main: Callable[[], object]) -> None:
+    """Run `main()`, then exit; a run that ends early ends with one line, not a traceback.
+
+    Exit status 0 when `main` returns, and when
+    - training diverges (`DivergenceError`): the reason on stderr, exit 1;
+    - the user presses Ctrl-C (KeyboardInterrupt): "interrupted", exit 130;
+    - stdout is a pipe that closed (``script.py | head -1``): silently, exit 141.
+    """
+    try:
+        main()
+        sys.stdout.flush()  # a closed pipe shows up here, while we can still catch it
+    except DivergenceError as error:
+        print(f"{Path(sys.argv[0]).name}: {error}", file=sys.stderr)
+        sys.exit(EXIT_DIVERGED)
+    except KeyboardInterrupt:
+        print(f"{Path(sys.argv[0]).name}: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and fail again: point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """The argument type of an int in [low, high]; its error names both bounds."""
+
+    def checked(text: str) -> int:
+        value = _int_at_least(text, low)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"expected an integer <= {high}, got {text!r}")
+        return value
+
+    return checked
 
 
 def positive_int(text: str) -> int:
@@ -63,6 +123,22 @@ def make_out_dir(parser: argparse.ArgumentParser, out_dir: Path) -> Path:
     if not os.access(out_dir, os.W_OK):
         parser.error(f"argument --out-dir: cannot write into {str(out_dir)!r}")
     return out_dir
+
+
+def check_output_file(parser: argparse.ArgumentParser, flag: str, path: Path | None) -> None:
+    """A usage error (exit 2) unless `path` (if given) can be written.
+
+    Its folder must exist and be writable; `path` must not be a folder or a read-only file.
+    """
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        parser.error(f"argument {flag}: no folder {str(folder)!r}")
+    if path.is_dir():
+        parser.error(f"argument {flag}: {str(path)!r} is a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        parser.error(f"argument {flag}: cannot write {str(path)!r}")
 
 
 def _int_at_least(text: str, low: int) -> int:

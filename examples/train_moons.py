@@ -3,10 +3,12 @@
 The defaults are micrograd's classic demo, so the results compare one to one: 100
 points with noise 0.1, MLP(2, [16, 16, 1]), hinge loss + 1e-4 * L2 penalty,
 full-batch SGD for 100 steps with the learning rate falling linearly from 1.0 to
-0.1, seed 1337. It reaches 100% training accuracy. A held-out set of the same
-distribution (drawn with seed + 1) says how well the boundary generalises.
+0.1 (optim.lr_scheduler.LinearLR), seed 1337. It reaches 100% training accuracy. A
+held-out set of the same distribution (drawn with seed + 1) says how well the
+boundary generalises; it is measured after every epoch, under no_grad().
 
-Writes moons_decision_boundary.png and moons_training_curves.png into --out-dir.
+Writes moons_decision_boundary.png and moons_training_curves.png into --out-dir, and
+with --gif an animation of the boundary over training.
 
 Run:  python examples/train_moons.py [--help]
 """
@@ -17,127 +19,69 @@ import argparse
 import gc
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from moons_plots import plot_decision_boundary, plot_training_curves
+from moons_plots import (
+    Curves,
+    Frame,
+    Grid,
+    Points,
+    plane_grid,
+    plot_decision_boundary,
+    plot_training_curves,
+    write_training_gif,
+)
 from script_args import (
+    DivergenceError,
+    check_finite_loss,
+    check_output_file,
+    int_between,
     make_out_dir,
     momentum,
     nonnegative_float,
     numpy_seed,
     positive_float,
-    positive_int,
+    run_guarded,
 )
 from sklearn.datasets import make_moons
 
+import minitorch_scalar as ms
 import nn
 import optim
 from minitorch_scalar import Value, no_grad
+from optim.lr_scheduler import LinearLR
 
 L2_WEIGHT = 1e-4  # micrograd's: total loss = data loss + 1e-4 * sum of squared parameters
 FINAL_LR_FRACTION = 0.1  # the learning rate falls linearly to 10% of --lr
 DEFAULT_LR = {"sgd": 1.0, "adam": 0.05}
 BOUNDARY_FILE = "moons_decision_boundary.png"
 CURVES_FILE = "moons_training_curves.png"
+MAX_POINTS = 10_000  # --samples, --test-samples, --batch-size
+MAX_WIDTH = 256  # each hidden layer
+MAX_EPOCHS = 10_000
+GIF_FRAMES = 40  # pictures of the boundary in the GIF (fewer if there are fewer steps)
+GIF_GRID = 100  # the GIF's grid: 100 x 100 scores per frame
+CHUNK = 2_500  # the grid is scored this many points at a time: one trace, many replays
 
-# Each loss takes the scores and the labels (0 or 1) in the form it expects.
+# Each loss takes the scores and the targets that `TARGETS` makes of the labels (0 or 1).
 LOSSES: dict[str, Callable[[list[Value], np.ndarray], Value]] = {
-    "hinge": lambda scores, labels: nn.hinge_loss(scores, (2 * labels - 1).tolist()),
-    "bce": lambda scores, labels: nn.binary_cross_entropy_with_logits(scores, labels.tolist()),
+    "hinge": nn.hinge_loss,
+    "bce": nn.binary_cross_entropy_with_logits,
+}
+TARGETS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "hinge": lambda labels: 2 * labels - 1,  # -1 or +1
+    "bce": lambda labels: labels,  # 0 or 1
 }
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line, checked: a bad value exits with code 2 and a usage line."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-    )
-    data = parser.add_argument_group("data")
-    data.add_argument(
-        "--samples", type=positive_int, default=100, help="training points (default: %(default)s)"
-    )
-    data.add_argument(
-        "--noise",
-        type=nonnegative_float,
-        default=0.1,
-        help="make_moons' noise (default: %(default)s)",
-    )
-    data.add_argument(
-        "--test-samples",
-        type=positive_int,
-        default=200,
-        help="held-out points, drawn with seed + 1 (default: %(default)s)",
-    )
-    model = parser.add_argument_group("model and training")
-    model.add_argument(
-        "--hidden",
-        type=positive_int,
-        nargs="+",
-        default=[16, 16],
-        metavar="WIDTH",
-        help="hidden layer widths; the output layer has one neuron (default: 16 16)",
-    )
-    model.add_argument(
-        "--epochs",
-        type=positive_int,
-        default=100,
-        help="passes over the training set (default: %(default)s)",
-    )
-    model.add_argument(
-        "--lr",
-        type=positive_float,
-        default=None,
-        help=f"initial learning rate, falling linearly to {FINAL_LR_FRACTION:g}x by the last "
-        f"step (default: {DEFAULT_LR['sgd']:g} for sgd, {DEFAULT_LR['adam']:g} for adam)",
-    )
-    model.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=None,
-        help="points per step, drawn in a new order each epoch (default: all, full batch)",
-    )
-    model.add_argument(
-        "--optimizer",
-        choices=["sgd", "adam"],
-        default="sgd",
-        help="update rule (default: %(default)s)",
-    )
-    model.add_argument(
-        "--momentum",
-        type=momentum,
-        default=0.0,
-        help="SGD's momentum, in [0, 1) (default: %(default)s)",
-    )
-    model.add_argument(
-        "--loss",
-        choices=list(LOSSES),
-        default="hinge",
-        help="hinge: mean relu(1 - t*score), t = +-1; bce: binary cross-entropy of the score "
-        f"as a logit; either plus {L2_WEIGHT:g} * the sum of squared parameters "
-        "(default: %(default)s)",
-    )
-    model.add_argument(
-        "--seed",
-        type=numpy_seed,
-        default=1337,
-        help="seed of the data, the weights and the batches (default: %(default)s)",
-    )
-    output = parser.add_argument_group("output")
-    output.add_argument(
-        "--out-dir",
-        type=Path,
-        default=Path("."),
-        help=f"folder for {BOUNDARY_FILE} and {CURVES_FILE}, created if missing "
-        "(default: the current folder)",
-    )
-    output.add_argument(
-        "--save-model",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="write the trained weights here (numpy .npz; load with MLP.load)",
-    )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    _add_data_flags(parser.add_argument_group("data"))
+    _add_training_flags(parser.add_argument_group("model and training"))
+    _add_output_flags(parser.add_argument_group("output"))
     args = parser.parse_args(argv)
     if args.momentum and args.optimizer != "sgd":
         parser.error("argument --momentum: applies to --optimizer sgd only")
@@ -145,14 +89,120 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(
             f"argument --batch-size: at most --samples ({args.samples}), got {args.batch_size}"
         )
-    if args.save_model is not None and not args.save_model.parent.is_dir():
-        parser.error(f"argument --save-model: no folder {str(args.save_model.parent)!r}")
-    if args.save_model is not None and args.save_model.is_dir():
-        parser.error(f"argument --save-model: {str(args.save_model)!r} is a folder")
+    args.out_dir = make_out_dir(parser, args.out_dir)  # first: --gif may name a file in it
+    check_output_file(parser, "--save-model", args.save_model)
+    check_output_file(parser, "--gif", args.gif)
     if args.lr is None:
         args.lr = DEFAULT_LR[args.optimizer]
-    args.out_dir = make_out_dir(parser, args.out_dir)
     return args
+
+
+def _add_data_flags(group: argparse._ArgumentGroup) -> None:
+    """--samples, --noise, --test-samples."""
+    points = int_between(1, MAX_POINTS)
+    group.add_argument(
+        "--samples", type=points, default=100, help="training points, 1 to 10000 (default: 100)"
+    )
+    group.add_argument(
+        "--noise", type=nonnegative_float, default=0.1, help="make_moons' noise (default: 0.1)"
+    )
+    group.add_argument(
+        "--test-samples",
+        type=points,
+        default=200,
+        help="held-out points, drawn with seed + 1, 1 to 10000 (default: 200)",
+    )
+
+
+def _add_training_flags(group: argparse._ArgumentGroup) -> None:
+    """The model, the loss, the optimizer and its schedule, the seed."""
+    group.add_argument(
+        "--hidden",
+        type=int_between(1, MAX_WIDTH),
+        nargs="+",
+        default=[16, 16],
+        metavar="WIDTH",
+        help="hidden layer widths, each 1 to 256; the output layer has one neuron (default: 16 16)",
+    )
+    group.add_argument(
+        "--epochs",
+        type=int_between(1, MAX_EPOCHS),
+        default=100,
+        help="passes over the training set, 1 to 10000 (default: 100)",
+    )
+    group.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help=f"initial learning rate, falling linearly to {FINAL_LR_FRACTION:g}x by the last "
+        f"step (default: {DEFAULT_LR['sgd']:g} for sgd, {DEFAULT_LR['adam']:g} for adam)",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=int_between(1, MAX_POINTS),
+        default=None,
+        help="points per step, drawn in a new order each epoch, at most --samples "
+        "(default: all, full batch)",
+    )
+    group.add_argument(
+        "--optimizer", choices=["sgd", "adam"], default="sgd", help="update rule (default: sgd)"
+    )
+    group.add_argument(
+        "--momentum", type=momentum, default=0.0, help="SGD's momentum, in [0, 1) (default: 0)"
+    )
+    group.add_argument(
+        "--loss",
+        choices=list(LOSSES),
+        default="hinge",
+        help="hinge: mean relu(1 - t*score), t = +-1; bce: binary cross-entropy of the score "
+        f"as a logit; either plus {L2_WEIGHT:g} * the sum of squared parameters "
+        "(default: hinge)",
+    )
+    group.add_argument(
+        "--seed",
+        type=numpy_seed,
+        default=1337,
+        help="seed of the data, the weights and the batches (default: 1337)",
+    )
+    group.add_argument(
+        "--compile",
+        action="store_true",
+        help="train with minitorch_scalar.compile: the step is traced once and replayed "
+        "(same numbers as the eager engine, faster)",
+    )
+
+
+def _add_output_flags(group: argparse._ArgumentGroup) -> None:
+    """--out-dir, --grid, --gif, --save-model."""
+    group.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("."),
+        help=f"folder for {BOUNDARY_FILE} and {CURVES_FILE}, created if missing "
+        "(default: the current folder)",
+    )
+    group.add_argument(
+        "--grid",
+        type=int_between(10, 1000),
+        default=300,
+        metavar="N",
+        help="the boundary picture scores the model on an N x N grid, 10 to 1000 "
+        "(default: 300); the GIF's frames on at most 100 x 100",
+    )
+    group.add_argument(
+        "--gif",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"also write an animated GIF of the boundary during training ({GIF_FRAMES} frames)",
+    )
+    group.add_argument(
+        "--save-model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write the trained weights here (numpy .npz; load with MLP.load)",
+    )
 
 
 def moons(samples: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -164,69 +214,234 @@ def moons(samples: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray
     return make_moons(n_samples=samples, noise=noise, random_state=np.random.RandomState(seed))
 
 
-def objective(
-    model: nn.MLP, loss_name: str, points: np.ndarray, labels: np.ndarray
-) -> tuple[Value, float]:
-    """The training loss (data loss + L2 penalty) on `points`, and the accuracy there.
-
-    A score > 0 predicts class 1.
-    """
-    scores = model(points.tolist())  # a batch: one score per row, as in PyTorch
-    loss = LOSSES[loss_name](scores, labels) + L2_WEIGHT * nn.l2_penalty(model.parameters())
-    return loss, accuracy(scores, labels)
-
-
-def accuracy(scores: Sequence[Value], labels: np.ndarray) -> float:
+def accuracy(scores: Sequence[Value] | np.ndarray, labels: np.ndarray) -> float:
     """The fraction of points whose score has the sign of its class (> 0 for class 1)."""
-    predictions = np.array([score.data > 0.0 for score in scores])
+    predictions = np.array([score > 0.0 for score in _numbers(scores)])
     return float(np.mean(predictions == (labels == 1)))
 
 
-def train(
-    args: argparse.Namespace, model: nn.MLP, points: np.ndarray, labels: np.ndarray
-) -> dict[str, list[float]]:
-    """Train `model` in place; return the loss and accuracy of every step.
+def _numbers(scores: Sequence[Value] | np.ndarray) -> np.ndarray:
+    """Scores as a float array, whether Values or numbers."""
+    return np.array([s.data if isinstance(s, Value) else s for s in scores], dtype=np.float64)
 
-    At step k of K the learning rate is lr * (1 - (1 - FINAL_LR_FRACTION) * k / K). A
-    progress line goes out about every tenth of the run.
+
+def make_step(model: nn.MLP, loss_name: str, compiled: bool) -> Callable:
+    """The training step's forward pass: (points, targets) -> (loss, scores).
+
+    The loss is the data loss + L2_WEIGHT * the sum of squared parameters. With
+    `compiled`, it goes through ``minitorch_scalar.compile``: traced on its first call,
+    replayed on later batches. Points and targets are numpy arrays, the compiler's inputs.
     """
+
+    def forward(points: np.ndarray, targets: np.ndarray) -> tuple[Value, list[Value]]:
+        scores = model(points)  # a batch: one score per row, as in PyTorch
+        data_loss = LOSSES[loss_name](scores, targets)
+        return data_loss + L2_WEIGHT * nn.l2_penalty(model.parameters()), scores
+
+    return ms.compile(forward) if compiled else forward
+
+
+def make_scorer(model: nn.MLP, chunk: int) -> Callable[[np.ndarray], np.ndarray]:
+    """A function: points (n, 2) -> the model's score at each, an (n,) array.
+
+    It evaluates the model itself under no_grad(), through ``minitorch_scalar.compile``,
+    `chunk` points at a time (the last chunk padded with copies of its last point), so
+    the compiler traces one chunk and replays it for every other and every later call.
+    """
+    forward = ms.compile(model)
+
+    def scores(points: np.ndarray) -> np.ndarray:
+        padding = -len(points) % chunk
+        padded = np.concatenate([points, np.repeat(points[-1:], padding, axis=0)])
+        out: list[float] = []
+        with no_grad():
+            for first in range(0, len(padded), chunk):
+                out.extend(score.data for score in forward(padded[first : first + chunk]))
+        return np.array(out[: len(points)])
+
+    return scores
+
+
+@dataclass
+class History:
+    """What training recorded: per step, per epoch, and the GIF's frames."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    heldout_steps: list[int] = field(default_factory=list)
+    heldout_accuracy: list[float] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    watch_seconds: float = 0.0  # time spent measuring, not training
+
+
+class Watcher:
+    """Measures the model during training: held-out accuracy, and the GIF's frames."""
+
+    def __init__(
+        self, args: argparse.Namespace, model: nn.MLP, data: tuple[Points, Points], total: int
+    ) -> None:
+        self.test = data[1]
+        self.total = total
+        self.heldout_scores = make_scorer(model, len(self.test.xy))
+        self.frame_steps: set[int] = set()
+        if args.gif is not None:
+            self.frame_steps = set(np.linspace(0, total, GIF_FRAMES).round().astype(int).tolist())
+            self.grid_xy = gif_grid(args, data)
+            self.grid_scores = make_scorer(model, min(CHUNK, self.grid_xy[0].size))
+        self.history = History()
+
+    def after_step(self, step: int, loss: float) -> None:
+        """Record a GIF frame if `step` (0: before training) is one of the frames' steps."""
+        if step in self.frame_steps:
+            start = time.perf_counter()
+            points = np.column_stack([self.grid_xy[0].ravel(), self.grid_xy[1].ravel()])
+            scores = self.grid_scores(points).reshape(self.grid_xy[0].shape)
+            self.history.frames.append(Frame(step, self.total, loss, scores))
+            self.history.watch_seconds += time.perf_counter() - start
+
+    def after_epoch(self, step: int) -> None:
+        """Record the held-out accuracy after `step` steps."""
+        start = time.perf_counter()
+        scores = self.heldout_scores(self.test.xy)
+        self.history.heldout_steps.append(step)
+        self.history.heldout_accuracy.append(accuracy(scores, self.test.labels))
+        self.history.watch_seconds += time.perf_counter() - start
+
+
+def gif_grid(args: argparse.Namespace, data: tuple[Points, Points]) -> tuple:
+    """The GIF's grid (meshgrid's two arrays): at most GIF_GRID x GIF_GRID, over all points."""
+    return plane_grid(np.concatenate([data[0].xy, data[1].xy]), min(GIF_GRID, args.grid))
+
+
+def make_optimizer(args: argparse.Namespace, model: nn.MLP) -> optim.Optimizer:
+    """SGD (with --momentum) or Adam over the model's parameters, at --lr."""
     if args.optimizer == "sgd":
-        optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
-    else:
-        optimizer = optim.Adam(model.parameters(), lr=args.lr)
-    batch_size = args.batch_size or len(points)
-    batches_per_epoch = -(-len(points) // batch_size)
-    total_steps = args.epochs * batches_per_epoch
-    report_every = max(1, total_steps // 10)
+        return optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    return optim.Adam(model.parameters(), lr=args.lr)
+
+
+def epoch_orders(args: argparse.Namespace, count: int) -> list[list[np.ndarray]]:
+    """For each epoch, the index arrays of its batches: full batch, or shuffled by seed."""
+    batch_size = args.batch_size or count
     shuffler = np.random.RandomState(args.seed)
-    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
-    start = time.perf_counter()
-    step = 0
+    orders = []
     for _ in range(args.epochs):
-        order = shuffler.permutation(len(points)) if args.batch_size else np.arange(len(points))
-        for first in range(0, len(points), batch_size):
-            batch = order[first : first + batch_size]
-            loss, batch_accuracy = objective(model, args.loss, points[batch], labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.lr = args.lr * (1.0 - (1.0 - FINAL_LR_FRACTION) * step / total_steps)
-            optimizer.step()
-            history["loss"].append(loss.data)
-            history["accuracy"].append(batch_accuracy)
+        order = shuffler.permutation(count) if args.batch_size else np.arange(count)
+        orders.append([order[i : i + batch_size] for i in range(0, count, batch_size)])
+    return orders
+
+
+def train(args: argparse.Namespace, model: nn.MLP, train: Points, test: Points) -> History:
+    """Train `model` in place; return what was recorded on the way.
+
+    At step k of K (from 0) the learning rate is lr * (1 - (1 - FINAL_LR_FRACTION) k / K):
+    LinearLR from factor 1 to FINAL_LR_FRACTION over K steps. A progress line goes out
+    about every tenth of the run. DivergenceError if the loss stops being finite.
+    """
+    optimizer = make_optimizer(args, model)
+    epochs = epoch_orders(args, len(train.xy))
+    total = len(epochs) * len(epochs[0])
+    scheduler = LinearLR(
+        optimizer, start_factor=1.0, end_factor=FINAL_LR_FRACTION, total_iters=total
+    )
+    forward = make_step(model, args.loss, args.compile)
+    targets = TARGETS[args.loss](train.labels)
+    watcher = Watcher(args, model, (train, test), total)
+    watcher.after_step(0, float("nan"))
+    step, start = 0, time.perf_counter()
+    for batches in epochs:
+        for batch in batches:
             step += 1
-            if step % report_every == 0 or step == total_steps:
-                print(
-                    f"step {step:4d}/{total_steps}  loss {loss.data:.4f}  "
-                    f"accuracy {batch_accuracy:.3f}  elapsed {time.perf_counter() - start:.1f}s"
-                )
-    return history
+            loss, scores = _train_step(forward, optimizer, train.xy[batch], targets[batch], step)
+            scheduler.step()
+            watcher.history.loss.append(loss)
+            watcher.history.accuracy.append(accuracy(scores, train.labels[batch]))
+            watcher.after_step(step, loss)
+            seconds = time.perf_counter() - start - watcher.history.watch_seconds
+            _report(watcher.history, step, total, seconds)
+        watcher.after_epoch(step)
+    return watcher.history
+
+
+def _train_step(
+    forward: Callable,
+    optimizer: optim.Optimizer,
+    points: np.ndarray,
+    targets: np.ndarray,
+    step: int,
+) -> tuple[float, list[Value]]:
+    """One step: forward, check the loss, backward, update. Returns (loss, scores).
+
+    An overflow or a math domain error in the engine means the run diverged too.
+    """
+    try:
+        loss, scores = forward(points, targets)
+        check_finite_loss(loss.data, step)
+        optimizer.zero_grad()
+        loss.backward()
+    except (OverflowError, ValueError) as error:
+        raise DivergenceError(step, "training diverged", f"{error}") from error
+    optimizer.step()
+    return loss.data, scores
+
+
+def _report(history: History, step: int, total: int, seconds: float) -> None:
+    """Print a progress line about every tenth of the run, and after the last step."""
+    if step % max(1, total // 10) == 0 or step == total:
+        print(
+            f"step {step:4d}/{total}  loss {history.loss[-1]:.4f}  "
+            f"accuracy {history.accuracy[-1]:.3f}  elapsed {seconds:.1f}s",
+            flush=True,
+        )
+
+
+def check_finite_weights(model: nn.MLP, step: int) -> None:
+    """DivergenceError if the last update left a weight that is not a finite number."""
+    if not np.isfinite([p.data for p in model.parameters()]).all():
+        raise DivergenceError(step, "the weights became nan or inf")
+
+
+def accuracy_label(args: argparse.Namespace) -> str:
+    """What the per-step training accuracy was measured on, honestly."""
+    if args.batch_size is None or args.batch_size == args.samples:
+        return "training accuracy (whole training set, before each step)"
+    return f"training accuracy (the step's minibatch of {args.batch_size})"
+
+
+def draw(
+    args: argparse.Namespace,
+    model: nn.MLP,
+    data: tuple[Points, Points],
+    title: str,
+    history: History,
+) -> list[Path]:
+    """Write the boundary, the curves and (with --gif) the GIF; return their paths."""
+    train, test = data
+    grid_x, grid_y = plane_grid(np.concatenate([train.xy, test.xy]), args.grid)
+    points = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    scores = make_scorer(model, min(CHUNK, len(points)))(points).reshape(grid_x.shape)
+    test_scores = make_scorer(model, len(test.xy))(test.xy)
+    paths = [args.out_dir / BOUNDARY_FILE, args.out_dir / CURVES_FILE]
+    plot_decision_boundary(Grid(grid_x, grid_y, scores), train, test, test_scores, title, paths[0])
+    curves = Curves(
+        history.loss,
+        history.accuracy,
+        accuracy_label(args),
+        history.heldout_steps,
+        history.heldout_accuracy,
+    )
+    plot_training_curves(curves, paths[1])
+    if args.gif is not None:
+        write_training_gif(history.frames, gif_grid(args, data), train, args.gif)
+        paths.append(args.gif)
+    return paths
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the flags, train, print the summary line and draw the figures."""
     args = parse_args(argv)
-    train_points, train_labels = moons(args.samples, args.noise, args.seed)
-    test_points, test_labels = moons(args.test_samples, args.noise, args.seed + 1)
+    train_set = Points(*moons(args.samples, args.noise, args.seed))
+    test_set = Points(*moons(args.test_samples, args.noise, args.seed + 1))
     model = nn.MLP(2, [*args.hidden, 1], seed=args.seed)
 
     # The imports (numpy, scikit-learn, matplotlib) leave ~100k objects that Python's
@@ -234,32 +449,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     # of them is garbage, and our graphs hold no cycles: move them out of its way.
     gc.freeze()
     start = time.perf_counter()
-    history = train(args, model, train_points, train_labels)
-    seconds = time.perf_counter() - start
+    history = train(args, model, train_set, test_set)
+    seconds = time.perf_counter() - start - history.watch_seconds
+    check_finite_weights(model, len(history.loss))
 
     with no_grad():
-        loss, train_accuracy = objective(model, args.loss, train_points, train_labels)
-        test_accuracy = accuracy(model(test_points.tolist()), test_labels)
+        loss, scores = make_step(model, args.loss, compiled=False)(
+            train_set.xy, TARGETS[args.loss](train_set.labels)
+        )
+    train_accuracy = accuracy(scores, train_set.labels)
+    test_accuracy = history.heldout_accuracy[-1]
+    engine = "compiled" if args.compile else "eager"
     print(
         f"final: loss={loss.data:.4f} train_acc={train_accuracy:.3f} "
-        f"test_acc={test_accuracy:.3f} time={seconds:.1f}s"
+        f"test_acc={test_accuracy:.3f} time={seconds:.1f}s ({engine})"
     )
-
-    state = model.state_dict()
-    title = f"two moons: train accuracy {train_accuracy:.3f}, held-out {test_accuracy:.3f}"
-    plot_decision_boundary(
-        state,
-        (train_points, train_labels),
-        (test_points, test_labels),
-        title,
-        args.out_dir / BOUNDARY_FILE,
-    )
-    plot_training_curves(history["loss"], history["accuracy"], args.out_dir / CURVES_FILE)
-    print(f"wrote {args.out_dir / BOUNDARY_FILE} and {args.out_dir / CURVES_FILE}")
+    title = f"two moons: training accuracy {train_accuracy:.3f}, held-out {test_accuracy:.3f}"
+    paths = draw(args, model, (train_set, test_set), title, history)
+    print("wrote " + ", ".join(map(str, paths)))
     if args.save_model is not None:
         model.save(args.save_model)
         print(f"wrote {args.save_model}")
 
 
 if __name__ == "__main__":
-    main()
+    run_guarded(main)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -46,4 +47,16 @@ def assert_usage_error() -> Callable[[subprocess.CompletedProcess], None]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the `slow` mark: ``-m "not slow"`` skips the full-size training run."""
-    config.addinivalue_line("markers", "slow: trains with the full defaults (several seconds)")
+    config.addinivalue_line(
+        "markers", "slow: trains with the full defaults; skipped unless RUN_SLOW=1 or -m slow"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave the `slow` tests out unless asked for: ``-m slow`` or RUN_SLOW=1."""
+    if "slow" in (config.option.markexpr or "") or os.environ.get("RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="full-size run: RUN_SLOW=1 or -m slow to run it")
+    for item in items:
+        if "slow" in item.keywords and Path(item.path).is_relative_to(Path(__file__).parent):
+            item.add_marker(skip)

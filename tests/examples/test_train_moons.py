@@ -2,31 +2,49 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 import train_moons
+from PIL import Image
+from script_args import run_guarded
 from sklearn.datasets import make_moons
 
 import nn
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+GIF_MAGIC = b"GIF89a"
 SUMMARY = re.compile(
-    r"^final: loss=(\d+\.\d{4}) train_acc=(\d\.\d{3}) test_acc=(\d\.\d{3}) time=\d+\.\ds$",
+    r"^final: loss=(\d+\.\d{4}) train_acc=(\d\.\d{3}) test_acc=(\d\.\d{3}) "
+    r"time=\d+\.\ds \((eager|compiled)\)$",
     re.MULTILINE,
 )
-TINY = ["--samples", "12", "--test-samples", "10", "--hidden", "4", "--epochs", "3"]
+TINY = [
+    "--samples", "12", "--test-samples", "10", "--hidden", "4", "--epochs", "3", "--grid", "10",
+]  # fmt: skip
 
 
-def test_tiny_run_writes_both_figures_and_the_summary_line(run_script, tmp_path):
-    result = run_script("train_moons.py", *TINY, "--out-dir", "figures")
+def test_tiny_run_writes_the_figures_the_gif_and_the_summary_line(run_script, tmp_path):
+    result = run_script("train_moons.py", *TINY, "--out-dir", "figures", "--gif", "b.gif")
     assert result.returncode == 0, result.stderr
     assert SUMMARY.search(result.stdout), result.stdout
     assert "step    3/3" in result.stdout
     for name in ("moons_decision_boundary.png", "moons_training_curves.png"):
         assert (tmp_path / "figures" / name).read_bytes()[:8] == PNG_MAGIC
+    gif = tmp_path / "b.gif"
+    assert gif.read_bytes()[:6] == GIF_MAGIC
+    with Image.open(gif) as image:
+        assert image.n_frames == 4  # steps 0 (before training), 1, 2, 3
 
 
 def test_saved_model_has_the_reported_training_accuracy(run_script, tmp_path):
@@ -37,7 +55,7 @@ def test_saved_model_has_the_reported_training_accuracy(run_script, tmp_path):
     model = nn.MLP(2, [4, 1])
     model.load(tmp_path / "model.npz")
     points, labels = train_moons.moons(12, 0.1, 7)
-    scores = [model(row) for row in points]
+    scores = model(points)
     assert train_moons.accuracy(scores, labels) == pytest.approx(reported, abs=5e-4)
 
 
@@ -88,9 +106,10 @@ def test_first_steps_match_micrograd_demo(capsys):
 
     args = train_moons.parse_args(["--samples", str(samples), "--epochs", str(steps)])
     model = nn.MLP(2, [16, 16, 1], seed=1337)
-    history = train_moons.train(args, model, points, labels)
+    data = train_moons.Points(points, labels)
+    history = train_moons.train(args, model, data, data)
     capsys.readouterr()
-    assert history["loss"] == pytest.approx(reference_losses, rel=1e-9)
+    assert history.loss == pytest.approx(reference_losses, rel=1e-9)
     assert [v.data for v in model.parameters()] == pytest.approx(
         [float(p.data) for p in reference.parameters()], rel=1e-9, abs=1e-12
     )
@@ -121,6 +140,15 @@ def test_defaults_reach_full_training_accuracy(tmp_path, capsys):
         ["--loss", "mse"],
         ["--save-model", "no/such/folder/model.npz"],
         ["--save-model", "."],
+        ["--gif", "no/such/folder/boundary.gif"],
+        ["--samples", str(10**20)],
+        ["--samples", "10001"],
+        ["--test-samples", "10001"],
+        ["--hidden", "257"],
+        ["--epochs", "10001"],
+        ["--batch-size", str(10**20)],
+        ["--grid", "9"],
+        ["--grid", "1001"],
         ["--seed", "-1"],
         ["--seed", str(2**32 - 1)],
     ],
@@ -144,6 +172,129 @@ def test_help_documents_every_flag(capsys):
     for flag in (
         "--samples", "--noise", "--test-samples", "--hidden", "--epochs", "--lr",
         "--batch-size", "--optimizer", "--momentum", "--loss", "--seed", "--out-dir",
-        "--save-model",
+        "--save-model", "--compile", "--gif", "--grid",
     ):  # fmt: skip
         assert re.search(rf"^  {flag} .*\S", text, re.MULTILINE), flag  # with its help text
+
+
+def test_help_states_the_maxima(capsys):
+    with pytest.raises(SystemExit):
+        train_moons.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "training points, 1 to 10000" in text
+    assert "each 1 to 256" in text
+    assert "1 to 10000 (default: 100)" in text  # --epochs
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_model_path_that_cannot_be_written_is_a_usage_error(existing, tmp_path, capsys):
+    (tmp_path / "locked").mkdir()
+    target = tmp_path / "locked" / "m.npz"
+    if existing:
+        target.write_bytes(b"")
+    flags = ["--save-model", str(target), "--out-dir", str(tmp_path)]
+    real_access = os.access
+    read_only = mock.patch(  # as if "locked" and all in it were read-only, even for root
+        "script_args.os.access",
+        lambda path, mode: "locked" not in str(path) and real_access(path, mode),
+    )
+    with read_only, pytest.raises(SystemExit) as exit_info:
+        train_moons.parse_args(flags)
+    assert exit_info.value.code == 2
+    assert f"argument --save-model: cannot write '{target}'" in capsys.readouterr().err
+
+
+SMALL = ["--samples", "12", "--test-samples", "10", "--grid", "10", "--epochs", "20"]
+DIVERGED = re.compile(
+    r"train_moons\.py: (loss became (nan|inf)|training diverged) at step \d+.*; try a smaller --lr"
+)
+
+
+def test_a_diverging_run_ends_with_one_line_and_draws_nothing(run_script, tmp_path):
+    result = run_script("train_moons.py", *SMALL, "--lr", "1e6", "--out-dir", "out")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert DIVERGED.fullmatch(line), line
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("flags", [["--noise", "1e300"], ["--lr", "1e300", "--loss", "bce"]])
+def test_more_diverging_runs(flags, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["train_moons.py"])
+    with pytest.raises(SystemExit) as exit_info:
+        run_guarded(lambda: train_moons.main([*SMALL, *flags, "--out-dir", str(tmp_path)]))
+    assert exit_info.value.code == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert DIVERGED.fullmatch(line), line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_engine_overflow_counts_as_divergence():
+    from script_args import DivergenceError
+
+    def overflowing(points, targets):
+        raise OverflowError("exp: e ** 1000.0 overflows a float")
+
+    with pytest.raises(DivergenceError, match=r"training diverged at step 4 \(exp: .*smaller --lr"):
+        train_moons._train_step(overflowing, None, np.zeros((1, 2)), np.zeros(1), 4)
+
+
+def test_compiled_training_gives_the_eager_numbers(capsys):
+    points, labels = train_moons.moons(16, 0.1, 5)
+    data = train_moons.Points(points, labels)
+    losses = {}
+    for flags in ([], ["--compile"]):
+        args = train_moons.parse_args(["--epochs", "4", "--batch-size", "6", *flags])
+        model = nn.MLP(2, [6, 1], seed=5)
+        losses[bool(flags)] = (train_moons.train(args, model, data, data).loss, model.state_dict())
+    capsys.readouterr()
+    assert losses[True][0] == losses[False][0]
+    for key, value in losses[False][1].items():
+        np.testing.assert_array_equal(losses[True][1][key], value)
+
+
+def test_held_out_accuracy_is_measured_every_epoch(capsys):
+    points, labels = train_moons.moons(12, 0.1, 2)
+    test = train_moons.Points(*train_moons.moons(9, 0.1, 3))
+    args = train_moons.parse_args(["--epochs", "5", "--batch-size", "4"])
+    model = nn.MLP(2, [4, 1], seed=2)
+    history = train_moons.train(args, model, train_moons.Points(points, labels), test)
+    capsys.readouterr()
+    assert history.heldout_steps == [3, 6, 9, 12, 15]  # 3 batches per epoch
+    assert history.heldout_accuracy[-1] == train_moons.accuracy(model(test.xy), test.labels)
+
+
+def test_the_scorer_equals_the_model_called_row_by_row():
+    model = nn.MLP(2, [5, 1], seed=4)
+    points = np.random.default_rng(0).uniform(-2.0, 2.0, size=(23, 2))
+    scores = train_moons.make_scorer(model, chunk=10)(points)  # 3 chunks, the last padded
+    assert scores.tolist() == [model(row).data for row in points]
+
+
+def test_the_gif_of_the_defaults_has_40_frames():
+    assert len(set(np.linspace(0, 100, train_moons.GIF_FRAMES).round().tolist())) >= 30
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "train_moons.py"), *TINY, "--epochs", "200"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert stderr == ""
+
+
+def test_ctrl_c_ends_with_130_and_no_traceback(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-u", str(EXAMPLES / "train_moons.py"), *TINY, "--epochs", "10000"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout.readline().startswith("step")  # training has started
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr == "train_moons.py: interrupted\n"
