@@ -79,9 +79,10 @@ def compile(fn: Callable[..., Any] | None = None, *, check: bool = False) -> Any
 class Trace:
     """One signature's tape, its forward steps, and its backward plan (one output)."""
 
-    def __init__(self, tape: Tape, kinds: tuple, args: tuple, structure: Any) -> None:
-        self.tape, self.kinds, self.structure = tape, kinds, structure
-        self.steps = forward_steps(tape)
+    def __init__(self, tape: Tape, kinds: tuple, args: tuple, outputs: list[Value], shape: Any):
+        self.tape, self.kinds = tape, kinds
+        self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
+        self.structure = structure = _slots(shape, tape, outputs)
         self.template = np.array(tape.template, dtype=np.float64)
         n_inputs = sum(1 for k in kinds if is_input(k))
         self.inputs = slice(1, 1 + len(input_numbers(args, kinds))) if n_inputs else slice(1, 1)
@@ -97,6 +98,7 @@ class Trace:
             visit, leaves = backward_order(_node_at(tape, structure), tape)
             handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}
             self.plan = backward_plan(tape, visit, [s for s in leaves if s in handed_back])
+        self.handed_back = dict(self.held)
 
     @classmethod
     def of(cls, fn: Callable[..., Any], args: tuple, kinds: tuple) -> tuple[Any, Trace]:
@@ -106,7 +108,7 @@ class Trace:
         outputs: list[Value] = []
         structure = _structure(result, outputs)
         tape = build(outputs, inputs, made)
-        trace = cls(tape, kinds, args, _slots(structure, tape, outputs))
+        trace = cls(tape, kinds, args, outputs, structure)
         trace.verify()
         return result, trace
 
@@ -136,8 +138,8 @@ class Trace:
     def backward(self, values: np.ndarray, args: tuple, seed: float) -> None:
         """Eager backward's gradients, handed to the leaves (held gradients added)."""
         grads = run_backward(self.plan, values, self.structure, seed)
-        leaves = dict(self.held) | {slot: args[i] for i, slot in self.value_args}
-        for slot, grad in zip(self.plan.leaves.tolist(), grads[self.plan.leaves].tolist()):
+        leaves = self.handed_back | {slot: args[i] for i, slot in self.value_args}
+        for slot, grad in zip(self.plan.leaves.tolist(), grads.take(self.plan.leaves).tolist()):
             leaf = leaves[slot]
             before = leaf.grad
             leaf.grad = grad if before is None else grad + before
