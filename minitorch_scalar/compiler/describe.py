@@ -23,10 +23,10 @@ def describe(trace: Trace) -> str:
     lines.append(f"  backward in {len(trace.plan.levels)} levels, {count} steps")
     for height, (summations, steps) in enumerate(trace.plan.levels):
         for s in summations:
-            lines.append(f"    level {height:<2} sum grads of {len(s.out)} nodes, {s.count} terms each")
+            lines.append(f"    level {height:<2} sum grads of {len(s.out)} nodes, {s.count} each")
         for step in steps:
             rows, arity = step.operands.shape
             lines.append(f"    level {height:<2} d{step.rule.name:<8} x grad  {rows}x{arity}")
     for s in trace.plan.leaf_sums:
-        lines.append(f"    leaves   sum grads of {len(s.out)} leaves, {s.count} terms each")
+        lines.append(f"    leaves   sum grads of {len(s.out)} leaves, {s.count} each")
     return "\n".join(lines)
