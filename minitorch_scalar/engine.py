@@ -296,12 +296,12 @@ def _node(
     out.grad = 0.0
     out.label = ""
     out.op = op
-    if mode.grad_enabled:
+    recording = mode.recording  # True, False (no_grad), or the compiler's listener
+    if recording:
         out._parents = parents
         out._local_grads = local_grads
-        tracer = mode.tracer
-        if tracer is not None:
-            tracer(out, parents if operands is None else operands)
+        if recording is not True:
+            recording(out, parents if operands is None else operands)
     else:
         out._parents = out._local_grads = ()
     return out

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from .engine import Value, _node
 from .fused import Term, _value_of, dot
-from .grad_mode import mode
+from .grad_mode import is_tracing
 from .real import as_float, is_real_number
 
 
@@ -63,7 +63,7 @@ def linear_batch(
     for width in {len(inputs) for inputs in input_rows}:
         _check_widths(weight_rows, width)
     rows = [_row(row, bias) for row, bias in zip(weight_rows, biases)]
-    if mode.tracer is not None or None in rows:
+    if is_tracing() or None in rows:
         return [[dot(r, x, b) for r, b in zip(weight_rows, biases)] for x in input_rows]
     batch = []
     for inputs in input_rows:

@@ -2,8 +2,8 @@
 
 `no_grad()` turns recording off inside its block (ops then give leaves); the mode is
 a property of the thread that enters the block, so two threads never see each
-other's mode. The same per-thread state holds the compiler's tracer, if one is
-listening (see `minitorch_scalar.compile`).
+other's mode. While the compiler traces a function (see `minitorch_scalar.compile`),
+the same per-thread state holds its listener, which hears of every node made.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from typing import Any
 
 
 class _ThreadMode(threading.local):
-    """What ops do in this thread: record a graph or not, and who else listens."""
+    """What ops do in this thread, in one field (the engine reads it for every node).
 
-    grad_enabled: bool = True
-    tracer: Callable[..., None] | None = None  # called with each node made while tracing
+    `recording` is True (record the graph), False (inside `no_grad()`: record nothing),
+    or, while the compiler traces, a listener called with each node made (recording).
+    """
+
+    recording: bool | Callable[..., None] = True
 
 
 mode = _ThreadMode()
@@ -27,7 +30,12 @@ mode = _ThreadMode()
 
 def is_grad_enabled() -> bool:
     """True unless this thread is inside `no_grad()`."""
-    return mode.grad_enabled
+    return mode.recording is not False
+
+
+def is_tracing() -> bool:
+    """True while the compiler traces a function in this thread (and grad is enabled)."""
+    return mode.recording is not True and mode.recording is not False
 
 
 class no_grad:  # noqa: N801 - named as torch.no_grad
@@ -48,12 +56,12 @@ class no_grad:  # noqa: N801 - named as torch.no_grad
         return super().__new__(cls)(func)  # bare @no_grad: decorate at once
 
     def __enter__(self) -> no_grad:
-        self._previous = mode.grad_enabled
-        mode.grad_enabled = False
+        self._previous = mode.recording
+        mode.recording = False
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        mode.grad_enabled = self._previous
+        mode.recording = self._previous
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """`func` run inside a fresh `no_grad()` on every call (or every generator step)."""

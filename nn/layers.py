@@ -158,8 +158,11 @@ class Layer(Module):
         neurons = self.neurons
         batch = linear_batch([n.w for n in neurons], xs, [n.b for n in neurons])
         names = [n.activation for n in neurons]
-        if names.count(None) == len(names):
-            return batch
+        if names.count(names[0]) == len(names):  # one activation for all: look it up once
+            if names[0] is None:
+                return batch
+            activate = ACTIVATIONS[names[0]]
+            return [[activate(out) for out in outs] for outs in batch]
         return [[_activate(name, out) for name, out in zip(names, outs)] for outs in batch]
 
     def parameters(self) -> list[Value]:

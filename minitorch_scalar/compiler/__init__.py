@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Value
-from ..grad_mode import mode
+from ..grad_mode import is_grad_enabled
 from ..real import as_float
 from .arguments import input_numbers, is_input, signature, traced
 from .program import backward_plan, forward_steps, run_backward, run_forward
@@ -131,7 +131,7 @@ class Trace:
             values[slot] = leaf.data
         run_forward(self.steps, values)
         backward = None
-        if self.plan is not None and mode.grad_enabled:
+        if self.plan is not None and is_grad_enabled():
             backward = functools.partial(self.backward, values, args)
         return _outputs(self.structure, values, backward)
 

@@ -51,12 +51,12 @@ class Tape:
 def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, list[tuple[Value, tuple]]]:
     """fn(*args), run with grad enabled, and every (node, operands) it made, in order."""
     made: list[tuple[Value, tuple]] = []
-    saved = mode.grad_enabled, mode.tracer
-    mode.grad_enabled, mode.tracer = True, lambda node, operands: made.append((node, operands))
+    saved = mode.recording
+    mode.recording = lambda node, operands: made.append((node, operands))  # grad enabled
     try:
         result = fn(*args)
     finally:
-        mode.grad_enabled, mode.tracer = saved
+        mode.recording = saved
     return result, made
 
 
