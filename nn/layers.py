@@ -231,6 +231,17 @@ class MLP(Module):
         """Each layer's number of outputs."""
         return [layer.nout for layer in self.layers]
 
+    @property
+    def activation(self) -> str | tuple | None:
+        """The hidden layers' activation, read from them (None with no hidden layer).
+
+        A tuple where the hidden layers' neurons differ (see `Layer.activation`).
+        """
+        hidden = {layer.activation for layer in self.layers[:-1]}
+        if not hidden:
+            return None
+        return hidden.pop() if len(hidden) == 1 else tuple(x.activation for x in self.layers[:-1])
+
     def forward(self, x: list) -> list[Value]:
         """The last layer's outputs for a checked input list `x`."""
         return self.forward_batch([x])[0]

@@ -187,3 +187,14 @@ def test_sizes_are_read_from_the_neurons():
     model.layers[1].neurons.append(nn.Neuron(3, seed=1))
     assert model.nouts == [3, 2]
     assert [len(v) for v in [model([1.0, 2.0])]] == [2]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", None])
+def test_the_sizes_and_activation_given_are_what_the_model_reports(activation) -> None:
+    model = nn.MLP(3, [4, 5, 2], activation=activation, seed=0)
+    assert model.nouts == [4, 5, 2] and model.nin == 3
+    assert model.activation == activation
+    assert [layer.activation for layer in model.layers] == [activation, activation, None]
+    assert nn.Neuron(2, nonlin=False, seed=0).nonlin is False
+    assert nn.Neuron(2, activation="tanh", seed=0).nonlin is True
+    assert nn.Neuron(2, activation=None, seed=0).nonlin is False
