@@ -15,9 +15,9 @@ stored for it, in eager's order; then the contributions it sends its parents are
 computed, one step per op and arity, and stored. The leaves are summed last.
 
 The store of contributions is laid out for the sums: the nodes that sum the same number
-of contributions at one height get one block, a row per node, holding 0.0 and then its
-contributions in eager's order. A sum is then `np.add.accumulate` along the rows, which
-adds left to right by definition (`np.sum` would add in pairs, and round differently).
+of contributions at one height get one block, a column per node, holding 0.0 and then
+its contributions in eager's order, a row for each. A sum adds the block's rows one
+after another (`rules.sum_rows`), as eager adds them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import Rule
+from .layer_grid import LayerGrid, as_grid
+from .rules import Rule, sum_rows
 from .tape import Tape, TapeNode, slots_array
 
 
@@ -39,14 +40,16 @@ class Step:
     out: slice | np.ndarray  # forward: a contiguous range of slots; backward: any slots
     operands: np.ndarray  # (nodes, arity) slots
     edges: np.ndarray | None = None  # backward: (nodes, arity), where each term is stored
+    grid: LayerGrid | None = None  # for a layer on a batch: its operands as a grid
 
 
 @dataclass
 class Summation:
-    """out[i] = 0.0 + store[rows][i, 1] + store[rows][i, 2] + ..., left to right."""
+    """out[i] = 0.0 + block[1, i] + block[2, i] + ..., in order, where `block` is the
+    store's `rows` seen as (count + 1, nodes): a row per contribution, a column per node."""
 
     out: np.ndarray  # (nodes,) slots
-    rows: slice  # the block of the store, (nodes, count + 1) once reshaped
+    rows: slice
     count: int  # contributions per node
 
 
@@ -58,14 +61,23 @@ def forward_steps(tape: Tape) -> list[Step]:
     for node in tape.nodes:
         depth[node.slot] = 1 + max((depth.get(s, 0) for s in node.operands), default=0)
         groups[depth[node.slot], id(node.rule), len(node.operands)].append(node)
-    ordered = [nodes for _, nodes in sorted(groups.items(), key=lambda kv: kv[0][0])]
-    _renumber(tape, [node for nodes in ordered for node in nodes])
+    by_depth = sorted(groups.items(), key=lambda kv: kv[0][0])
+    ordered = [_in_grid_order(nodes) for _, nodes in by_depth]
+    _renumber(tape, [node for nodes, _ in ordered for node in nodes])
     steps, start = [], len(tape.template) - len(tape.nodes)
-    for nodes in ordered:
+    for nodes, _ in ordered:
         operands = np.array([node.operands for node in nodes], dtype=np.intp)
-        steps.append(Step(nodes[0].rule, slice(start, start + len(nodes)), operands))
+        step = Step(nodes[0].rule, slice(start, start + len(nodes)), operands)
+        step.grid = _in_grid_order(nodes)[1]  # after renumbering: the slots it reads
+        steps.append(step)
         start += len(nodes)
     return steps
+
+
+def _in_grid_order(nodes: list[TapeNode]) -> tuple[list[TapeNode], LayerGrid | None]:
+    """The nodes, in grid order if they are a layer on a batch, with that grid."""
+    grid = as_grid(nodes)
+    return (nodes, None) if grid is None else grid
 
 
 def _renumber(tape: Tape, order: list[TapeNode]) -> None:
@@ -128,17 +140,17 @@ class _Store:
         self.edge: dict[tuple[int, int], int] = {}  # (consumer, column) -> store index
 
     def blocks(self, slots: list[int], senders: dict) -> list[Summation]:
-        """One block per count of contributions among `slots`, each row in eager's order."""
+        """One block per count of contributions among `slots`, a node's in eager's order."""
         by_count: dict[int, list[int]] = defaultdict(list)
         for slot in slots:
             by_count[len(senders[slot])].append(slot)
         sums = []
         for count, group in by_count.items():
-            start = self.size
-            for slot in group:
+            start, n = self.size, len(group)
+            for column, slot in enumerate(group):
                 for k, sender in enumerate(senders[slot]):
-                    self.edge[sender] = self.size + 1 + k  # after the row's 0.0
-                self.size += count + 1
+                    self.edge[sender] = start + (1 + k) * n + column  # row 0 holds 0.0
+            self.size += (count + 1) * n
             sums.append(Summation(slots_array(group), slice(start, self.size), count))
         return sums
 
@@ -150,13 +162,15 @@ def _contributions(slots: list[int], node_at: dict[int, TapeNode], store: _Store
         node = node_at[slot]
         groups[id(node.rule), len(node.operands)].append(node)
     steps = []
-    for nodes in groups.values():
+    for group in groups.values():
+        nodes, grid = _in_grid_order(group)
         operands = np.array([node.operands for node in nodes], dtype=np.intp)
         edges = np.zeros(operands.shape, dtype=np.intp)
         for row, node in enumerate(nodes):
             for column in node.parents:
                 edges[row, column] = store.edge.get((node.slot, column), 0)  # 0: unread
-        steps.append(Step(nodes[0].rule, slots_array(n.slot for n in nodes), operands, edges))
+        out = slots_array(n.slot for n in nodes)
+        steps.append(Step(nodes[0].rule, out, operands, edges, grid))
     return steps
 
 
@@ -164,7 +178,10 @@ def run_forward(steps: list[Step], values: np.ndarray) -> None:
     """Fill every node's slot in `values`, step by step."""
     with np.errstate(all="ignore"):  # inf and nan come out as the engine's, silently
         for step in steps:
-            values[step.out] = step.rule.values(values.take(step.operands))
+            if step.grid is not None:
+                values[step.out] = step.grid.values(values)
+            else:
+                values[step.out] = step.rule.values(values.take(step.operands))
 
 
 def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float) -> np.ndarray:
@@ -176,17 +193,20 @@ def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float)
         for sums, steps in plan.levels:
             _sum(sums, store, grads)
             for step in steps:
-                local = step.rule.local_grads(values.take(step.operands), values.take(step.out))
-                local *= grads.take(step.out)[:, None]
-                store.put(step.edges, local)
+                store.put(step.edges, _times_grads(step, values, grads.take(step.out)))
         _sum(plan.leaf_sums, store, grads)
     return grads
 
 
+def _times_grads(step: Step, values: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Each node's local derivatives times its gradient: the terms it sends its parents."""
+    if step.grid is not None:
+        return step.grid.contributions(values, g)
+    local = step.rule.local_grads(values.take(step.operands), values.take(step.out))
+    local *= g[:, None]
+    return local
+
+
 def _sum(sums: list[Summation], store: np.ndarray, grads: np.ndarray) -> None:
     for s in sums:
-        block = store[s.rows].reshape(-1, s.count + 1)
-        if s.count == 1:  # 0.0 + c, as eager adds it (-0.0 becomes 0.0)
-            grads[s.out] = block[:, 0] + block[:, 1]
-        else:
-            grads[s.out] = np.add.accumulate(block, axis=1)[:, -1]
+        grads[s.out] = sum_rows(store[s.rows].reshape(s.count + 1, -1))

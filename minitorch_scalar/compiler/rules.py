@@ -89,13 +89,18 @@ ELEMENTWISE = [
 ]
 
 
-def left_to_right(terms: Array) -> Array:
-    """Each row's sum, t_0 + t_1 + ... added left to right, as the engine adds.
+def sum_rows(block: Array) -> Array:
+    """block[0] + block[1] + block[2] + ..., added row after row, in order.
 
-    Not `np.sum`, which adds in pairs: the last of the running sums that
-    `np.add.accumulate` makes is, by definition, ((t_0 + t_1) + t_2) + ...
+    `np.add.reduce` along axis 0 of a C-ordered block adds the rows one after another
+    into the running total: numpy sums pairwise only along the axis that is contiguous
+    in memory. A block of one column would be that axis, so it is widened to two.
+    (A test holds this against an explicit loop.)
     """
-    return np.add.accumulate(terms, axis=1)[:, -1]
+    block = np.ascontiguousarray(block)
+    if block.ndim == 2 and block.shape[1] == 1:
+        return np.add.reduce(np.repeat(block, 2, axis=1), axis=0)[:1]
+    return np.add.reduce(block, axis=0)
 
 
 class Sum(Rule):
@@ -104,7 +109,7 @@ class Sum(Rule):
     name = "sum"
 
     def values(self, x: Array) -> Array:
-        return left_to_right(x)
+        return sum_rows(x.T)
 
     def local_grads(self, x: Array, out: Array) -> Array:
         return np.ones_like(x)
@@ -118,10 +123,10 @@ class Dot(Rule):
 
     def values(self, x: Array) -> Array:
         n = (x.shape[1] - 1) // 2
-        terms = np.empty((len(x), n + 1))
-        terms[:, 0] = x[:, 0]
-        np.multiply(x[:, 1 : n + 1], x[:, n + 1 :], out=terms[:, 1:])
-        return left_to_right(terms)
+        terms = np.empty((n + 1, len(x)))  # a row per term: b, then w_k x_k
+        terms[0] = x[:, 0]
+        np.multiply(x[:, 1 : n + 1].T, x[:, n + 1 :].T, out=terms[1:])
+        return sum_rows(terms)
 
     def local_grads(self, x: Array, out: Array) -> Array:
         n = (x.shape[1] - 1) // 2

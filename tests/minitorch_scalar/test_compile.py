@@ -193,3 +193,18 @@ def test_the_program_reads_as_a_few_vectorised_steps() -> None:
     text = repr(step)
     assert "scalar nodes" in text and "forward       dot x 800" in text
     assert text.count("forward") < 20
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 1), (101, 1), (3, 2), (17, 1600), (103, 337)])
+def test_sum_rows_adds_row_after_row_as_a_loop_does(shape) -> None:
+    """The compiler's sums rely on numpy adding the rows of a block in order (it sums
+    pairwise only along the contiguous axis): held against an explicit loop, on numbers
+    whose sum depends on the order of the additions."""
+    from minitorch_scalar.compiler.rules import sum_rows
+
+    rng = np.random.default_rng(sum(shape))
+    block = rng.normal(size=shape) * np.exp(rng.normal(size=shape) * 20)
+    expected = block[0].copy()
+    for row in block[1:]:
+        expected = expected + row
+    assert same_bits(sum_rows(block).tolist(), expected.tolist())
