@@ -107,9 +107,9 @@ class Optimizer(ABC):
         a float) naming ``params[i].grad``.
         """
         return [
-            (p, as_float(p.grad, f"params[{index}].grad"))
+            (p, g if type(g) is float else as_float(g, f"params[{index}].grad"))
             for index, p in enumerate(self.params)
-            if p.grad is not None
+            if (g := p.grad) is not None
         ]
 
     @abstractmethod
