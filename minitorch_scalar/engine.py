@@ -226,22 +226,11 @@ class Value:
 
     def log(self) -> Value:
         """ln(a) for a > 0;  d/da = 1/a."""
-        a = self.data
-        if a <= 0.0:
-            raise ValueError(f"log: expected a positive operand, got {a!r}")
-        return _node(math.log(a), "log", (self,), (1.0 / a,))
+        return _node(_log(self.data), "log", (self,), (1.0 / self.data,))
 
     def sigmoid(self) -> Value:
-        """s(a) = 1 / (1 + e^-a);  d/da = s(a) * (1 - s(a)).
-
-        Computed without overflow for any a: e^-|a| is at most 1.
-        """
-        a = self.data
-        if a >= 0.0:
-            s = 1.0 / (1.0 + math.exp(-a))
-        else:
-            e = math.exp(a)  # also nan for a nan
-            s = e / (1.0 + e)
+        """s(a) = 1 / (1 + e^-a);  d/da = s(a) * (1 - s(a))."""
+        s = _sigmoid(self.data)
         return _node(s, "sigmoid", (self,), (s * (1.0 - s),))
 
     # ----------------------------------------------------------------- backward
@@ -310,8 +299,9 @@ def _node(
     if mode.grad_enabled:
         out._parents = parents
         out._local_grads = local_grads
-        if mode.tracer is not None:
-            mode.tracer(out, parents if operands is None else operands)
+        tracer = mode.tracer
+        if tracer is not None:
+            tracer(out, parents if operands is None else operands)
     else:
         out._parents = out._local_grads = ()
     return out
@@ -431,6 +421,21 @@ def _exp(a: float) -> float:
         return math.exp(a)
     except OverflowError:
         return math.inf
+
+
+def _log(a: float) -> float:
+    """ln(a); a ValueError naming the operand where it is not positive (nan gives nan)."""
+    if a <= 0.0:
+        raise ValueError(f"log: expected a positive operand, got {a!r}")
+    return math.log(a)
+
+
+def _sigmoid(a: float) -> float:
+    """1 / (1 + e^-a) without overflow for any a: the e^... taken is of -|a|, at most 1."""
+    if a >= 0.0:
+        return 1.0 / (1.0 + math.exp(-a))
+    e = math.exp(a)  # also nan for a nan
+    return e / (1.0 + e)
 
 
 def _power(base: float, exponent: float) -> float:

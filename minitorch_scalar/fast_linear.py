@@ -71,16 +71,23 @@ def linear_batch(
         if half is None:
             batch.append([dot(r, inputs, b) for r, b in zip(weight_rows, biases)])
         else:
-            batch.append([_dot_node(row, half) for row in rows])
+            batch.append(_dot_nodes(rows, half))
     return batch
 
 
-def _dot_node(row: _Row, x: _Input) -> Value:
-    """The node `dot` makes for this row and input, from the two halves."""
-    data = _sum_left_to_right(map(mul, row.weights, x.data), row.start)
-    head = x.data_after_one if row.has_bias_parent else x.data  # d/dbias, d/dw_i
-    tail = row.weights if x.parents else ()  # d/dx_i
-    return _node(data, "dot", row.parents + x.parents, head + tail)
+def _dot_nodes(rows: list[_Row], x: _Input) -> list[Value]:
+    """The node `dot` makes for each row and this input, from the two halves."""
+    x_parents, x_data, x_data_after_one = x
+    return [
+        _node(
+            _sum_left_to_right(map(mul, weights, x_data), start),
+            "dot",
+            parents + x_parents,
+            # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
+            (x_data_after_one if has_bias_parent else x_data) + (weights if x_parents else ()),
+        )
+        for parents, weights, start, has_bias_parent in rows
+    ]
 
 
 def _row(weights: list, bias: Term | None) -> _Row | None:

@@ -35,3 +35,10 @@ def test_the_op_the_tour_quotes_is_the_engines_own() -> None:
     assert [line.strip() for line in quoted.strip().splitlines()] == [
         line.strip() for line in source.strip().splitlines()
     ]
+
+
+def test_the_backward_loop_the_tour_quotes_is_the_engines_own() -> None:
+    quoted = [line.strip() for line in tour_blocks()[2].strip().splitlines()]
+    source = [line.strip() for line in inspect.getsource(engine.Value.backward).splitlines()]
+    start = source.index(quoted[0])
+    assert source[start : start + len(quoted)] == quoted

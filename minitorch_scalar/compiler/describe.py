@@ -1,0 +1,32 @@
+"""The compiled program in words: what a learner sees with ``print(step)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from . import Trace
+
+
+def describe(trace: Trace) -> str:
+    """Each forward step (op, how many scalar nodes, operand array shape), then each
+    backward level (the sums of gradients, and the local derivatives times gradients)."""
+    nodes = len(trace.tape.nodes)
+    lines = [f"  trace of {nodes} scalar nodes -> {len(trace.steps)} forward steps"]
+    for step in trace.steps:
+        rows, arity = step.operands.shape
+        lines.append(f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}")
+    if trace.plan is None:
+        lines.append("    (no backward: the function does not return one Value)")
+        return "\n".join(lines)
+    count = sum(len(s) + len(c) for s, c in trace.plan.levels) + len(trace.plan.leaf_sums)
+    lines.append(f"  backward in {len(trace.plan.levels)} levels, {count} steps")
+    for height, (summations, steps) in enumerate(trace.plan.levels):
+        for s in summations:
+            lines.append(f"    level {height:<2} sum grads of {len(s.out)} nodes, {s.count} each")
+        for step in steps:
+            rows, arity = step.operands.shape
+            lines.append(f"    level {height:<2} d{step.rule.name:<8} x grad  {rows}x{arity}")
+    for s in trace.plan.leaf_sums:
+        lines.append(f"    leaves   sum grads of {len(s.out)} leaves, {s.count} each")
+    return "\n".join(lines)

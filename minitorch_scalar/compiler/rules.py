@@ -1,0 +1,181 @@
+"""Each op of the engine, on a whole group of nodes at once: its values and its local
+derivatives, computed with the same roundings as the engine's scalar code.
+
+A rule takes `x`, an array of shape (nodes, operands): row i holds the operands of node
+i, in the op's order (constants included, in their slots). It returns the values, shape
+(nodes,), or the local derivatives, shape (nodes, operands): one column per operand,
+as the engine's `local_grads` list them for the operands that are Values.
+
++, -, *, / and relu are one numpy operation each, which IEEE 754 rounds exactly as
+Python does. The functions of libm (tanh, exp, log, pow) are not vectorised: numpy may
+use its own implementations, whose last bit can differ from Python's, so these rules
+call the engine's own scalar functions on each element. The result is exact either way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..custom_op import CustomOp
+from ..engine import _d_base, _d_exponent, _divide, _exp, _log, _power, _sigmoid
+from ..fused import select
+
+Array = np.ndarray
+
+
+def each(function: Callable[..., float], *columns: Array) -> Array:
+    """function applied to each element (each row of the columns), as a float array."""
+    return np.array(list(map(function, *(c.tolist() for c in columns))), dtype=np.float64)
+
+
+class Rule:
+    """An op's values and local derivatives, vectorised over nodes (see the module)."""
+
+    name = ""
+
+    def values(self, x: Array) -> Array:
+        raise NotImplementedError
+
+    def local_grads(self, x: Array, out: Array) -> Array:
+        raise NotImplementedError
+
+
+class Elementwise(Rule):
+    """An op of one or two operands given by two functions of the operand columns."""
+
+    def __init__(self, name: str, values: Callable, local_grads: Callable) -> None:
+        self.name, self._values, self._local_grads = name, values, local_grads
+
+    def values(self, x: Array) -> Array:
+        return self._values(*x.T)
+
+    def local_grads(self, x: Array, out: Array) -> Array:
+        columns = self._local_grads(*x.T, out)
+        return np.column_stack([np.broadcast_to(np.float64(c), out.shape) for c in columns])
+
+
+def _divided(a: Array, b: Array) -> Array:
+    """a / b, with the engine's error for a zero divisor."""
+    zero = np.flatnonzero(b == 0.0)
+    if zero.size:
+        _divide(float(a[zero[0]]), 0.0)  # raises, naming the operands
+    return a / b
+
+
+def _relu(a: Array) -> Array:
+    return np.where(a <= 0.0, 0.0, a)  # nan stays nan
+
+
+ONE = 1.0
+ELEMENTWISE = [
+    Elementwise("+", lambda a, b: a + b, lambda a, b, out: (ONE, ONE)),
+    Elementwise("-", lambda a, b: a - b, lambda a, b, out: (ONE, -ONE)),
+    Elementwise("*", lambda a, b: a * b, lambda a, b, out: (b, a)),
+    Elementwise("/", _divided, lambda a, b, out: (1.0 / b, -out / b)),
+    Elementwise(
+        "**",
+        lambda a, b: each(_power, a, b),
+        lambda a, b, out: (each(_d_base, a, b), each(_d_exponent, a, b, out)),
+    ),
+    Elementwise("neg", lambda a: -a, lambda a, out: (-ONE,)),
+    Elementwise("relu", _relu, lambda a, out: (np.where(a > 0.0, 1.0, 0.0),)),
+    Elementwise("tanh", lambda a: each(math.tanh, a), lambda a, out: (1.0 - out * out,)),
+    Elementwise("exp", lambda a: each(_exp, a), lambda a, out: (out,)),
+    Elementwise("log", lambda a: each(_log, a), lambda a, out: (1.0 / a,)),
+    Elementwise("sigmoid", lambda a: each(_sigmoid, a), lambda a, out: (out * (1.0 - out),)),
+]
+
+
+def left_to_right(terms: Array) -> Array:
+    """Each row's sum, t_0 + t_1 + ... added left to right, as the engine adds.
+
+    Not `np.sum`, which adds in pairs: the last of the running sums that
+    `np.add.accumulate` makes is, by definition, ((t_0 + t_1) + t_2) + ...
+    """
+    return np.add.accumulate(terms, axis=1)[:, -1]
+
+
+class Sum(Rule):
+    """s = x_0 + x_1 + ... added left to right;  ds/dx_k = 1."""
+
+    name = "sum"
+
+    def values(self, x: Array) -> Array:
+        return left_to_right(x)
+
+    def local_grads(self, x: Array, out: Array) -> Array:
+        return np.ones_like(x)
+
+
+class Dot(Rule):
+    """d = b + w_1 x_1 + ... + w_n x_n, columns (b, w_1..w_n, x_1..x_n), added left to
+    right;  dd/db = 1, dd/dw_k = x_k, dd/dx_k = w_k."""
+
+    name = "dot"
+
+    def values(self, x: Array) -> Array:
+        n = (x.shape[1] - 1) // 2
+        terms = np.empty((len(x), n + 1))
+        terms[:, 0] = x[:, 0]
+        np.multiply(x[:, 1 : n + 1], x[:, n + 1 :], out=terms[:, 1:])
+        return left_to_right(terms)
+
+    def local_grads(self, x: Array, out: Array) -> Array:
+        n = (x.shape[1] - 1) // 2
+        return np.concatenate([np.ones((len(x), 1)), x[:, n + 1 :], x[:, 1 : n + 1]], axis=1)
+
+
+class Max(Rule):
+    """m = the first largest x_k (the first nan, if any);  dm/dx_k = 1 there, else 0."""
+
+    name = "max"
+
+    def values(self, x: Array) -> Array:
+        return x[np.arange(len(x)), np.argmax(x, axis=1)]  # argmax: the first nan, or max
+
+    def local_grads(self, x: Array, out: Array) -> Array:
+        grads = np.zeros_like(x)
+        grads[np.arange(len(x)), np.argmax(x, axis=1)] = 1.0
+        return grads
+
+
+class Select(Rule):
+    """s = x_index, columns (x_0..x_{n-1}, index);  ds/dx_k = 1 if k == index, else 0."""
+
+    name = "select"
+
+    def picked(self, x: Array) -> Array:
+        """The index of each row, checked by the engine's `select` where it is not valid."""
+        index = x[:, -1]
+        bad = np.flatnonzero((index != np.floor(index)) | (index < 0) | (index >= x.shape[1] - 1))
+        if bad.size:
+            row = x[bad[0]]
+            select(list(row[:-1]), float(row[-1]))  # raises the engine's error
+        return index.astype(np.intp)
+
+    def values(self, x: Array) -> Array:
+        return x[np.arange(len(x)), self.picked(x)]
+
+    def local_grads(self, x: Array, out: Array) -> Array:
+        grads = np.zeros_like(x)
+        grads[np.arange(len(x)), self.picked(x)] = 1.0
+        return grads
+
+
+class Custom(Rule):
+    """A `custom_op`: its own rule, called on each node's operands."""
+
+    def __init__(self, op: CustomOp) -> None:
+        self.op, self.name = op, op.name
+
+    def values(self, x: Array) -> Array:
+        return np.array([self.op.apply(row)[0] for row in x.tolist()], dtype=np.float64)
+
+    def local_grads(self, x: Array, out: Array) -> Array:
+        return np.array([self.op.apply(row)[1] for row in x.tolist()], dtype=np.float64)
+
+
+BUILT_IN: dict[str, Rule] = {r.name: r for r in [*ELEMENTWISE, Sum(), Dot(), Max(), Select()]}

@@ -1,0 +1,195 @@
+"""minitorch_scalar.compile: a replay gives the eager engine's values and gradients, to
+the bit, for every op, for the nn models and losses, over minibatches; a trace is reused
+per signature; what a trace cannot see is caught by check=True."""
+
+import math
+import random
+import struct
+
+import numpy as np
+import pytest
+from scalar_random_programs import ALL_OPS, MINITORCH, Backend, random_program, run
+
+import minitorch_scalar as ms
+import nn
+import optim
+from minitorch_scalar import Value
+from minitorch_scalar.compiler import CompileCheckError, CompileError
+
+
+def bits(x: float):
+    return "nan" if math.isnan(x) else struct.pack("<d", x)
+
+
+def same_bits(a: list[float], b: list[float]) -> bool:
+    return list(map(bits, a)) == list(map(bits, b))
+
+
+# ------------------------------------------------------------ every op, random graphs
+
+PASS_THROUGH = Backend(leaf=lambda v: v, sum=MINITORCH.sum, dot=MINITORCH.dot)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_programs_of_every_op_replay_to_the_bit(seed: int) -> None:
+    rng = random.Random(seed)
+    inputs = [rng.uniform(-2.0, 2.0) for _ in range(4)]
+    program = random_program(rng, inputs, steps=30, ops=ALL_OPS)
+
+    def root(*leaves):
+        return run(program, list(leaves), PASS_THROUGH)[-1]
+
+    compiled = ms.compile(root)
+    compiled(*[Value(x) for x in inputs])  # the trace
+    eager_leaves = [Value(x) for x in inputs]
+    replay_leaves = [Value(x) for x in inputs]
+    eager, replayed = root(*eager_leaves), compiled(*replay_leaves)
+    assert bits(eager.data) == bits(replayed.data)
+    eager.backward(0.75)
+    replayed.backward(0.75)
+    assert same_bits([v.grad for v in eager_leaves], [v.grad for v in replay_leaves])
+
+
+def test_max_select_and_custom_ops_replay_with_new_data() -> None:
+    softplus = ms.custom_op("softplus")(
+        lambda a: (math.log1p(math.exp(a)), (1.0 / (1.0 + math.exp(-a)),))
+    )
+
+    def fn(row, index):
+        values = [x * 1.5 for x in row]
+        return softplus(ms.max(values) - ms.select(values, index))
+
+    compiled = ms.compile(fn)
+    rows = [[0.5, -1.0, 2.0], [3.0, 3.0, -4.0], [-1.0, -2.0, -0.5]]
+    for row, index in zip(rows, [0, 2, 1]):
+        eager = fn([Value(x) for x in row], index)
+        assert bits(compiled(row, index).data) == bits(eager.data)
+    assert len(compiled.traces) == 1
+
+
+# ------------------------------------------------------- the nn models and their losses
+
+X, LABELS = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 3
+
+LOSSES = {  # (the loss, its targets made from the labels), the targets are inputs
+    "hinge": (nn.hinge_loss, lambda y: 2.0 * (y == 1) - 1.0),
+    "bce": (nn.binary_cross_entropy_with_logits, lambda y: (y == 1) * 1.0),
+    "mse": (nn.mse_loss, lambda y: y * 0.5),
+    "cross_entropy": (nn.cross_entropy, lambda y: y),
+}
+
+
+def train(loss_name: str, compiled: bool, batch: int, steps: int = 4):
+    """Losses and final parameters of a few Adam steps on minibatches of `batch`."""
+    outputs = 3 if loss_name == "cross_entropy" else 1
+    model = nn.MLP(3, [5, 4, outputs], seed=7)
+    opt = optim.Adam(model.parameters(), lr=0.05)
+
+    loss_fn, targets = LOSSES[loss_name]
+
+    def objective(x, t):
+        return loss_fn(model(x), t) + 1e-3 * nn.l2_penalty(model.parameters())
+
+    step = ms.compile(objective) if compiled else objective
+    losses = []
+    for k in range(steps):
+        rows = np.arange(k * batch, (k + 1) * batch) % len(X)
+        x, t = X[rows], targets(LABELS[rows])
+        loss = step(x, t) if compiled else step(x.tolist(), t.tolist())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.data)
+    return losses, [p.data for p in model.parameters()], step
+
+
+@pytest.mark.parametrize("loss_name", LOSSES)
+@pytest.mark.parametrize("batch", [40, 10])
+def test_mlp_training_with_each_loss_is_the_eager_training_to_the_bit(loss_name, batch) -> None:
+    eager_losses, eager_params, _ = train(loss_name, compiled=False, batch=batch)
+    losses, params, step = train(loss_name, compiled=True, batch=batch)
+    assert same_bits(losses, eager_losses)
+    assert same_bits(params, eager_params)
+    assert len(step.traces) == 1  # new minibatches of one size: no new trace
+
+
+def test_a_new_shape_or_a_new_static_argument_traces_again() -> None:
+    model = nn.MLP(2, [3, 1], seed=1)
+    step = ms.compile(lambda x, kind: nn.mse_loss(model(x), [0.0] * len(x)) * len(kind))
+    step(np.zeros((4, 2)), "a")
+    step(np.ones((4, 2)), "a")
+    assert len(step.traces) == 1
+    step(np.ones((5, 2)), "a")
+    step(np.ones((5, 2)), "bb")
+    step(np.ones((5, 2)).tolist(), "bb")  # a list, not an array: another type
+    assert len(step.traces) == 4
+
+
+# ------------------------------------------------------------- what a trace cannot see
+
+
+def test_check_catches_a_branch_frozen_by_the_trace() -> None:
+    def fn(x):
+        return x * 2.0 if x.data > 0 else x * 3.0
+
+    step = ms.compile(lambda v: fn(v * 1.0), check=True)
+    step(1.0)
+    assert step(2.0).data == 4.0  # the same branch: fine
+    with pytest.raises(CompileCheckError, match="output 0"):
+        step(-1.0)
+
+
+def test_check_compares_gradients_too() -> None:
+    w = Value(0.5)
+    step = ms.compile(lambda x: (w * x).tanh(), check=True)
+    step(1.0)
+    out = step(2.0)
+    out.backward()
+    assert w.grad == pytest.approx(2.0 * (1.0 - math.tanh(1.0) ** 2))
+
+
+def test_under_no_grad_a_replay_does_no_backward_work(monkeypatch) -> None:
+    import minitorch_scalar.compiler as compiler_module
+
+    w = Value(0.5)
+    step = ms.compile(lambda x: (w * x).relu())
+    step(1.0)
+    monkeypatch.setattr(compiler_module, "run_backward", None)  # any call would fail
+    with ms.no_grad():
+        out = step(3.0)
+    assert out.data == 1.5
+    with pytest.raises(ValueError, match="no_grad"):
+        out.backward()
+    assert w.grad == 0.0
+
+
+def test_errors_at_trace_time_are_clear() -> None:
+    with pytest.raises(CompileError, match="must return a Value"):
+        ms.compile(lambda x: 3.0)(1.0)
+    outside = Value(2.0) * 3.0
+    with pytest.raises(CompileError, match="computed outside"):
+        ms.compile(lambda x: outside * x)(1.0)
+    with pytest.raises(TypeError):
+        ms.compile(3)
+
+
+def test_several_outputs_replay_their_data_and_say_backward_needs_one() -> None:
+    model = nn.MLP(2, [4, 2], seed=3)
+    forward = ms.compile(lambda x: model(x))
+    grid = np.random.default_rng(1).normal(size=(6, 2))
+    forward(grid)
+    replayed = forward(grid * 2.0)
+    eager = model((grid * 2.0).tolist())
+    flat = [v.data for row in replayed for v in row]
+    assert same_bits(flat, [v.data for row in eager for v in row])
+    with pytest.raises(ValueError, match="one Value"):
+        replayed[0][0].backward()
+
+
+def test_the_program_reads_as_a_few_vectorised_steps() -> None:
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    step = ms.compile(lambda x, t: nn.hinge_loss(model(x), t))
+    step(np.zeros((50, 2)), np.ones(50))
+    text = repr(step)
+    assert "scalar nodes" in text and "forward       dot x 800" in text
+    assert text.count("forward") < 20
