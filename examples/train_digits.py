@@ -29,6 +29,7 @@ from script_args import (
     DivergenceError,
     check_finite_loss,
     check_output_file,
+    engine_errors_as_divergence,
     int_between,
     make_out_dir,
     numpy_seed,
@@ -196,13 +197,11 @@ def _train_step(
     forward: Callable, optimizer: optim.Optimizer, data: Split, batch: np.ndarray, step: int
 ) -> float:
     """One step on the images `batch` indexes: forward, check, backward, update."""
-    try:
+    with engine_errors_as_divergence(step):
         loss = forward(data.images[batch], data.labels[batch])
         check_finite_loss(loss.data, step)
         optimizer.zero_grad()
         loss.backward()
-    except (OverflowError, ValueError) as error:
-        raise DivergenceError(step, "training diverged", f"{error}") from error
     optimizer.step()
     return loss.data
 
