@@ -30,7 +30,7 @@ def plot_curves(losses: Sequence[float], accuracies: Sequence[float], path: Path
     accuracy_axes.plot(epochs, accuracies, marker="o", markersize=3, color="black")
     accuracy_axes.set_ylabel("held-out accuracy")
     accuracy_axes.set_xlabel("epoch")
-    accuracy_axes.set_ylim(min(0.8, min(accuracies)), 1.0)
+    accuracy_axes.set_ylim(min(0.8, min(accuracies)) - 0.02, 1.0)
     accuracy_axes.annotate(
         f"{accuracies[-1]:.3f}", (epochs[-1], accuracies[-1]), textcoords="offset points",
         xytext=(-10, -14), ha="right",
@@ -86,17 +86,22 @@ def plot_mistakes(
     figure.savefig(path, dpi=DPI)
 
 
-def plot_first_layer(weights: np.ndarray, path: Path) -> None:
-    """Each first-layer neuron's 64 weights as an 8x8 image: the pattern it responds to.
+def plot_first_layer(change: np.ndarray, path: Path) -> None:
+    """What training did to each first-layer neuron's 64 weights, as an 8x8 image.
 
-    Red is a positive weight (ink there raises the neuron's input), blue a negative
-    one; each image has its own symmetric colour scale.
+    `change` is trained - initial weights, (neurons, 64): the initial weights are
+    uniform noise that would hide the pattern. Red: the weight grew (ink there now
+    raises the neuron's input), blue: it shrank; each image has its own symmetric
+    scale. Pixels that are blank in every image never change.
     """
+    weights = change
     shown = weights[:MAX_NEURONS]
     columns = 8
     rows = -(-len(shown) // columns)
     figure = _figure((columns * 1.1, rows * 1.15 + 0.7))
-    figure.suptitle("first layer: each neuron's 64 weights as an 8x8 image (red +, blue -)")
+    figure.suptitle(
+        "first layer: trained - initial weights of each neuron, as 8x8 images (red +, blue -)"
+    )
     for k, axes in enumerate(np.atleast_1d(figure.subplots(rows, columns)).ravel()):
         axes.set_axis_off()
         if k < len(shown):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_DIVERGED = 1
@@ -36,6 +38,23 @@ def check_finite_loss(loss: float, step: int) -> None:
     """Raise `DivergenceError` unless the loss of step `step` (from 1) is finite."""
     if not math.isfinite(loss):
         raise DivergenceError(step, f"loss became {loss}")
+
+
+@contextmanager
+def engine_errors_as_divergence(step: int) -> Iterator[None]:
+    """Turn the engine's errors of a diverged run into `DivergenceError` at `step`.
+
+    An OverflowError (e ** 1000) always; a ValueError only when its message names nan or
+    inf (log of nan): any other ValueError is a bug, and goes up as it is.
+    """
+    try:
+        yield
+    except OverflowError as error:
+        raise DivergenceError(step, "training diverged", str(error)) from error
+    except ValueError as error:
+        if not re.search(r"\b(nan|inf)\b", str(error)):
+            raise
+        raise DivergenceError(step, "training diverged", str(error)) from error
 
 
 def run_guarded(main: Callable[[], object]) -> None:

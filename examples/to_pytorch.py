@@ -127,7 +127,7 @@ def largest_difference(torch: ModuleType, model: nn.MLP, twin: object, x: np.nda
 def train_in_torch(
     torch: ModuleType, twin: object, x: np.ndarray, y: np.ndarray, steps: int
 ) -> None:
-    """Train on in PyTorch, full batch (Adam, the loss that fits the output), printing the losses."""
+    """Train on in PyTorch, full batch (Adam, the loss that fits), printing each loss."""
     inputs = torch.from_numpy(x)
     optimizer = torch.optim.Adam(twin.parameters(), lr=0.01)
     for step in range(1, steps + 1):

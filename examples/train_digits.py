@@ -29,6 +29,7 @@ from script_args import (
     DivergenceError,
     check_finite_loss,
     check_output_file,
+    engine_errors_as_divergence,
     int_between,
     make_out_dir,
     numpy_seed,
@@ -196,25 +197,28 @@ def _train_step(
     forward: Callable, optimizer: optim.Optimizer, data: Split, batch: np.ndarray, step: int
 ) -> float:
     """One step on the images `batch` indexes: forward, check, backward, update."""
-    try:
+    with engine_errors_as_divergence(step):
         loss = forward(data.images[batch], data.labels[batch])
         check_finite_loss(loss.data, step)
         optimizer.zero_grad()
         loss.backward()
-    except (OverflowError, ValueError) as error:
-        raise DivergenceError(step, "training diverged", f"{error}") from error
     optimizer.step()
     return loss.data
 
 
-def draw(args: argparse.Namespace, model: nn.MLP, history: dict, test: Split) -> list[Path]:
-    """Write the four figures into --out-dir; return their paths."""
+def draw(
+    args: argparse.Namespace, model: nn.MLP, history: dict, test: Split, initial: np.ndarray
+) -> list[Path]:
+    """Write the four figures into --out-dir; return their paths.
+
+    `initial`: the first layer's weights before training, to show what training changed.
+    """
     paths = {name: args.out_dir / file for name, file in FILES.items()}
     predictions = make_predictor(model)(test.images)
     plot_curves(history["loss"], history["accuracy"], paths["curves"])
     plot_confusion(test.labels, predictions, paths["confusion"])
     plot_mistakes(test.images, test.labels, predictions, paths["mistakes"])
-    plot_first_layer(model.state_dict()["layers.0.weight"], paths["first_layer"])
+    plot_first_layer(model.state_dict()["layers.0.weight"] - initial, paths["first_layer"])
     return list(paths.values())
 
 
@@ -227,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{len(train_set.images)} training images, {len(test.images)} held out; "
         f"MLP({PIXELS}, {[*args.hidden, CLASSES]}), {len(model.parameters())} parameters"
     )
+    initial = model.state_dict()["layers.0.weight"]
     gc.freeze()  # the imports' objects are no garbage: keep the cyclic collector off them
     start = time.perf_counter()
     history = train(args, model, train_set, test)
@@ -238,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"final: loss={history['loss'][-1]:.4f} test_acc={history['accuracy'][-1]:.3f} "
         f"time={seconds:.1f}s ({engine})"
     )
-    print("wrote " + ", ".join(map(str, draw(args, model, history, test))))
+    print("wrote " + ", ".join(map(str, draw(args, model, history, test, initial))))
     if args.save_model is not None:
         model.save(args.save_model)
         print(f"wrote {args.save_model}")

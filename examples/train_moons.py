@@ -37,6 +37,7 @@ from script_args import (
     DivergenceError,
     check_finite_loss,
     check_output_file,
+    engine_errors_as_divergence,
     int_between,
     make_out_dir,
     momentum,
@@ -226,17 +227,17 @@ def _numbers(scores: Sequence[Value] | np.ndarray) -> np.ndarray:
 
 
 def make_step(model: nn.MLP, loss_name: str, compiled: bool) -> Callable:
-    """The training step's forward pass: (points, targets) -> (loss, scores).
+    """The training step's forward pass: (points, targets) -> the loss, one Value.
 
     The loss is the data loss + L2_WEIGHT * the sum of squared parameters. With
     `compiled`, it goes through ``minitorch_scalar.compile``: traced on its first call,
     replayed on later batches. Points and targets are numpy arrays, the compiler's inputs.
     """
 
-    def forward(points: np.ndarray, targets: np.ndarray) -> tuple[Value, list[Value]]:
+    def forward(points: np.ndarray, targets: np.ndarray) -> Value:
         scores = model(points)  # a batch: one score per row, as in PyTorch
         data_loss = LOSSES[loss_name](scores, targets)
-        return data_loss + L2_WEIGHT * nn.l2_penalty(model.parameters()), scores
+        return data_loss + L2_WEIGHT * nn.l2_penalty(model.parameters())
 
     return ms.compile(forward) if compiled else forward
 
@@ -283,12 +284,19 @@ class Watcher:
         self.test = data[1]
         self.total = total
         self.heldout_scores = make_scorer(model, len(self.test.xy))
+        self.batch_scores = make_scorer(model, args.batch_size or len(data[0].xy))
         self.frame_steps: set[int] = set()
         if args.gif is not None:
             self.frame_steps = set(np.linspace(0, total, GIF_FRAMES).round().astype(int).tolist())
             self.grid_xy = gif_grid(args, data)
             self.grid_scores = make_scorer(model, min(CHUNK, self.grid_xy[0].size))
         self.history = History()
+
+    def before_step(self, points: np.ndarray, labels: np.ndarray) -> None:
+        """Record the accuracy on the step's batch, with the weights the step starts from."""
+        start = time.perf_counter()
+        self.history.accuracy.append(accuracy(self.batch_scores(points), labels))
+        self.history.watch_seconds += time.perf_counter() - start
 
     def after_step(self, step: int, loss: float) -> None:
         """Record a GIF frame if `step` (0: before training) is one of the frames' steps."""
@@ -352,10 +360,10 @@ def train(args: argparse.Namespace, model: nn.MLP, train: Points, test: Points) 
     for batches in epochs:
         for batch in batches:
             step += 1
-            loss, scores = _train_step(forward, optimizer, train.xy[batch], targets[batch], step)
+            watcher.before_step(train.xy[batch], train.labels[batch])
+            loss = _train_step(forward, optimizer, train.xy[batch], targets[batch], step)
             scheduler.step()
             watcher.history.loss.append(loss)
-            watcher.history.accuracy.append(accuracy(scores, train.labels[batch]))
             watcher.after_step(step, loss)
             seconds = time.perf_counter() - start - watcher.history.watch_seconds
             _report(watcher.history, step, total, seconds)
@@ -369,20 +377,19 @@ def _train_step(
     points: np.ndarray,
     targets: np.ndarray,
     step: int,
-) -> tuple[float, list[Value]]:
-    """One step: forward, check the loss, backward, update. Returns (loss, scores).
+) -> float:
+    """One step: forward, check the loss, backward, update. Returns the loss.
 
-    An overflow or a math domain error in the engine means the run diverged too.
+    An engine error on nan or inf (see `engine_errors_as_divergence`) means the run
+    diverged too.
     """
-    try:
-        loss, scores = forward(points, targets)
+    with engine_errors_as_divergence(step):
+        loss = forward(points, targets)
         check_finite_loss(loss.data, step)
         optimizer.zero_grad()
         loss.backward()
-    except (OverflowError, ValueError) as error:
-        raise DivergenceError(step, "training diverged", f"{error}") from error
     optimizer.step()
-    return loss.data, scores
+    return loss.data
 
 
 def _report(history: History, step: int, total: int, seconds: float) -> None:
@@ -454,10 +461,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_finite_weights(model, len(history.loss))
 
     with no_grad():
-        loss, scores = make_step(model, args.loss, compiled=False)(
+        loss = make_step(model, args.loss, compiled=False)(
             train_set.xy, TARGETS[args.loss](train_set.labels)
         )
-    train_accuracy = accuracy(scores, train_set.labels)
+    train_accuracy = accuracy(make_scorer(model, len(train_set.xy))(train_set.xy), train_set.labels)
     test_accuracy = history.heldout_accuracy[-1]
     engine = "compiled" if args.compile else "eager"
     print(

@@ -240,6 +240,14 @@ def test_an_engine_overflow_counts_as_divergence():
         train_moons._train_step(overflowing, None, np.zeros((1, 2)), np.zeros(1), 4)
 
 
+def test_a_value_error_without_nan_or_inf_is_a_bug_not_a_divergence():
+    def broken(points, targets):
+        raise ValueError("backward: this output has no backward")
+
+    with pytest.raises(ValueError, match="no backward"):
+        train_moons._train_step(broken, None, np.zeros((1, 2)), np.zeros(1), 1)
+
+
 def test_compiled_training_gives_the_eager_numbers(capsys):
     points, labels = train_moons.moons(16, 0.1, 5)
     data = train_moons.Points(points, labels)
