@@ -113,34 +113,34 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         """a + b;  d/da = 1, d/db = 1."""
         if isinstance(other, Value):
-            return _node(self.data + other.data, "+", (self, other), _ONES)
+            return _node(self.data + other.data, "+", (self, other), _DERIVATIVES_1_1)
         c = _constant(other, "+")
         if c is None:
             return NotImplemented
-        return _node(self.data + c, "+", (self,), _ONE, (self, c))
+        return _node(self.data + c, "+", (self,), _DERIVATIVE_1, (self, c))
 
     def __radd__(self, other: Number) -> Value:
         """c + a;  d/da = 1."""
         c = _constant(other, "+")
         if c is None:
             return NotImplemented
-        return _node(c + self.data, "+", (self,), _ONE, (c, self))
+        return _node(c + self.data, "+", (self,), _DERIVATIVE_1, (c, self))
 
     def __sub__(self, other: Value | Number) -> Value:
         """a - b;  d/da = 1, d/db = -1."""
         if isinstance(other, Value):
-            return _node(self.data - other.data, "-", (self, other), _ONE_MINUS_ONE)
+            return _node(self.data - other.data, "-", (self, other), _DERIVATIVES_1_MINUS_1)
         c = _constant(other, "-")
         if c is None:
             return NotImplemented
-        return _node(self.data - c, "-", (self,), _ONE, (self, c))
+        return _node(self.data - c, "-", (self,), _DERIVATIVE_1, (self, c))
 
     def __rsub__(self, other: Number) -> Value:
         """c - a;  d/da = -1."""
         c = _constant(other, "-")
         if c is None:
             return NotImplemented
-        return _node(c - self.data, "-", (self,), _MINUS_ONE, (c, self))
+        return _node(c - self.data, "-", (self,), _DERIVATIVE_MINUS_1, (c, self))
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b;  d/da = b, d/db = a."""
@@ -205,14 +205,14 @@ class Value:
 
     def __neg__(self) -> Value:
         """-a;  d/da = -1."""
-        return _node(-self.data, "neg", (self,), _MINUS_ONE)
+        return _node(-self.data, "neg", (self,), _DERIVATIVE_MINUS_1)
 
     def relu(self) -> Value:
         """max(a, 0);  d/da = 1 if a > 0 else 0. As PyTorch: 0 at a == 0; relu(nan) is nan."""
         a = self.data
         if a > 0.0:
-            return _node(a, "relu", (self,), _ONE)
-        return _node(0.0 if a <= 0.0 else a, "relu", (self,), _ZERO)
+            return _node(a, "relu", (self,), _DERIVATIVE_1)
+        return _node(0.0 if a <= 0.0 else a, "relu", (self,), _DERIVATIVE_0)
 
     def tanh(self) -> Value:
         """tanh(a) = (e^a - e^-a) / (e^a + e^-a);  d/da = 1 - tanh(a)^2."""
@@ -271,8 +271,8 @@ class Value:
 
 # Local derivatives shared by every node of an op: (1, 1) for a + b, (1,) for a relu
 # of a positive input, ...: such nodes allocate no tuple of derivatives of their own.
-_ONE, _ZERO, _MINUS_ONE = (1.0,), (0.0,), (-1.0,)
-_ONES, _ONE_MINUS_ONE = (1.0, 1.0), (1.0, -1.0)
+_DERIVATIVE_1, _DERIVATIVE_0, _DERIVATIVE_MINUS_1 = (1.0,), (0.0,), (-1.0,)
+_DERIVATIVES_1_1, _DERIVATIVES_1_MINUS_1 = (1.0, 1.0), (1.0, -1.0)
 
 _new_value = object.__new__
 

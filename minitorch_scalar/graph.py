@@ -23,7 +23,9 @@ from .engine import Value, topological_order
 from .real import is_integer
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
 Edge = tuple[Value, Value, float]  # (parent, node, d node / d parent)
 Point = tuple[float, float]  # (column, row) in the drawing
@@ -46,7 +48,7 @@ def to_dot(root: Value) -> str:
         title, numbers = _node_text(node)
         lines.append(f'  {names[node]} [label="{_dot_escape(title)}\\n{numbers}"];')
     for parent, child, local in edges:
-        lines.append(f'  {names[parent]} -> {names[child]} [label="{_number(local)}"];')
+        lines.append(f'  {names[parent]} -> {names[child]} [label="{_format_number(local)}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -61,72 +63,23 @@ def draw_graph(
     parents. Leaves are blue, `root` red, the others yellow. The format follows the
     extension of `path` (png, svg, pdf). Graphs above `max_nodes` nodes raise
     ValueError: they would not be readable (use `to_dot` and graphviz for those).
-    Returns the matplotlib Figure, already saved.
+    Labels are plain text (a "$" is a dollar sign). Returns the Figure, already saved.
     """
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"draw_graph(path) expects a str or os.PathLike, got {type(path).__name__}")
-    if not is_integer(max_nodes):
-        raise TypeError(f"draw_graph(max_nodes) expects an int, got {type(max_nodes).__name__}")
-    if max_nodes < 1:
-        raise ValueError(f"draw_graph(max_nodes) expects a positive int, got {max_nodes!r}")
+    _check_draw_arguments(path, max_nodes)
     nodes, edges = _graph(root)
     if len(nodes) > max_nodes:
         raise ValueError(
             f"draw_graph expects at most max_nodes={max_nodes} nodes, the graph has "
             f"{len(nodes)}: raise max_nodes, or draw it with to_dot and graphviz"
         )
-    # Imported here: matplotlib takes longer to import than the rest of the package.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     positions, routes = _layout(nodes, edges)
     points = [point for route in routes for point in route] + list(positions.values())
     columns = 1 + max(column for column, _ in points)
     rows = 1 + max(2 * abs(row) for _, row in points)
-    figure = Figure(figsize=(0.4 + 1.8 * columns, 0.9 + 0.8 * rows))
-    FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.0, 0.0, 1.0, 1.0))
-    axes.set_axis_off()
-    axes.set_xlim(-0.55, columns - 0.45)
-    axes.set_ylim(-rows / 2 - 0.35, rows / 2 + 0.55)
-
-    boxes = {}
-    for node in nodes:
-        colour = "#f4c7c3" if node is root else "#cfe2f3" if not node.parents else "#fff2cc"
-        name, numbers = _node_text(node)
-        boxes[node] = axes.text(
-            *positions[node],
-            f"{name}\n{numbers}",
-            ha="center",
-            va="center",
-            fontsize=9,
-            zorder=3,
-            parse_math=False,  # a label's "$" is a dollar sign, not matplotlib's math mode
-            bbox={"boxstyle": "round,pad=0.4", "facecolor": colour, "edgecolor": "#555555"},
-        )
+    figure, axes = _canvas(columns, rows)
+    boxes = {node: _draw_node(axes, node, positions[node], root) for node in nodes}
     for (_, child, local), route in zip(edges, routes):
-        *line, (x0, y0), (x1, y1) = route  # the box of the first point hides the line's start
-        axes.plot(*zip(*line, (x0, y0)), color="#555555", linewidth=1.0, zorder=1)
-        axes.annotate(
-            "",
-            xy=(0.0, 0.5),
-            xycoords=boxes[child],
-            xytext=(x0, y0),
-            textcoords="data",
-            arrowprops={"arrowstyle": "->", "color": "#555555", "shrinkA": 0, "shrinkB": 5},
-            zorder=1,
-        )
-        axes.text(
-            (x0 + x1) / 2,
-            (y0 + y1) / 2,
-            _number(local),
-            ha="center",
-            va="center",
-            fontsize=8,
-            color="#1f4e79",
-            zorder=2,
-            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none"},
-        )
+        _draw_edge(axes, route, boxes[child], local)
     caption = "arrow numbers: local derivative d(node)/d(parent)"
     axes.text(columns - 0.5, -rows / 2 - 0.3, caption, ha="right", fontsize=7, color="#555555")
     if title:
@@ -135,6 +88,72 @@ def draw_graph(
         )
     figure.savefig(path, dpi=100)
     return figure
+
+
+def _check_draw_arguments(path: object, max_nodes: object) -> None:
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"draw_graph(path) expects a str or os.PathLike, got {type(path).__name__}")
+    if not is_integer(max_nodes):
+        raise TypeError(f"draw_graph(max_nodes) expects an int, got {type(max_nodes).__name__}")
+    if max_nodes < 1:
+        raise ValueError(f"draw_graph(max_nodes) expects a positive int, got {max_nodes!r}")
+
+
+def _canvas(columns: int, rows: float) -> tuple[Figure, Axes]:
+    """A figure sized for `columns` x `rows` of boxes, with axes that fill it, unframed."""
+    # Imported here: matplotlib takes longer to import than the rest of the package.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(0.4 + 1.8 * columns, 0.9 + 0.8 * rows))
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+    axes.set_axis_off()
+    axes.set_xlim(-0.55, columns - 0.45)
+    axes.set_ylim(-rows / 2 - 0.35, rows / 2 + 0.55)
+    return figure, axes
+
+
+def _draw_node(axes: Axes, node: Value, position: Point, root: Value) -> Text:
+    """The node's box: label and op, value and gradient; coloured by its role."""
+    colour = "#f4c7c3" if node is root else "#cfe2f3" if not node.parents else "#fff2cc"
+    name, numbers = _node_text(node)
+    return axes.text(
+        *position,
+        f"{name}\n{numbers}",
+        ha="center",
+        va="center",
+        fontsize=9,
+        zorder=3,
+        parse_math=False,  # a label's "$" is a dollar sign, not matplotlib's math mode
+        bbox={"boxstyle": "round,pad=0.4", "facecolor": colour, "edgecolor": "#555555"},
+    )
+
+
+def _draw_edge(axes: Axes, route: list[Point], child_box: Text, local: float) -> None:
+    """The arrow along `route` into the child's box, labelled with the local derivative."""
+    *line, (x0, y0), (x1, y1) = route  # the box of the first point hides the line's start
+    axes.plot(*zip(*line, (x0, y0)), color="#555555", linewidth=1.0, zorder=1)
+    axes.annotate(
+        "",
+        xy=(0.0, 0.5),
+        xycoords=child_box,
+        xytext=(x0, y0),
+        textcoords="data",
+        arrowprops={"arrowstyle": "->", "color": "#555555", "shrinkA": 0, "shrinkB": 5},
+        zorder=1,
+    )
+    axes.text(
+        (x0 + x1) / 2,
+        (y0 + y1) / 2,
+        _format_number(local),
+        ha="center",
+        va="center",
+        fontsize=8,
+        color="#1f4e79",
+        zorder=2,
+        bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none"},
+    )
 
 
 def _graph(root: Value) -> tuple[list[Value], list[Edge]]:
@@ -197,10 +216,10 @@ def _layout(nodes: list[Value], edges: list[Edge]) -> tuple[dict[Value, Point], 
 def _node_text(node: Value) -> tuple[str, str]:
     """The two lines of a node's box: its label and op, then its value and gradient."""
     name = " | ".join(part for part in (node.label, node.op) if part) or "leaf"
-    return name, f"val {_number(node.data)}  grad {_number(node.grad)}"
+    return name, f"val {_format_number(node.data)}  grad {_format_number(node.grad)}"
 
 
-def _number(x: float) -> str:
+def _format_number(x: float) -> str:
     """`x` in at most four significant digits: -2, 0.5, 1.235e+05."""
     return f"{x:.4g}"
 
