@@ -1,6 +1,6 @@
 """minitorch_scalar.compile beside the eager engine and PyTorch, measured in one run.
 
-    python benchmarks/compiled.py            # the full run (about a minute and a half)
+    python benchmarks/compiled.py            # the full run (about a minute)
     python benchmarks/compiled.py --quick    # fewer rounds (under 40 s)
     python benchmarks/compiled.py --json     # results as JSON on stdout
 
@@ -44,7 +44,7 @@ import nn
 import optim
 
 TORCH_THREADS = 1
-FULL = {"rounds": 20, "digits_rounds": 4, "traces": 5, "grid_rounds": 5, "eager_grid": True}
+FULL = {"rounds": 20, "digits_rounds": 10, "traces": 10, "grid_rounds": 10, "eager_grid": True}
 QUICK = {"rounds": 4, "digits_rounds": 1, "traces": 2, "grid_rounds": 2, "eager_grid": False}
 MOONS_BLOCK = {"torch": 5, "compiled": 5, "eager": 5}  # steps per block (k stays <= 104)
 DIGITS_BLOCK = {"torch": 5, "compiled": 5, "eager": 1}  # epochs per block: eager is slow
