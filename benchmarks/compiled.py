@@ -1,0 +1,695 @@
+"""minitorch_scalar.compile beside the eager engine and PyTorch, measured in one run.
+
+    python benchmarks/compiled.py            # the full run (about a minute)
+    python benchmarks/compiled.py --quick    # fewer rounds (under 40 s)
+    python benchmarks/compiled.py --json     # results as JSON on stdout
+
+1. micrograd's moons demo step, full batch of 100 (bench.py's part 1): compiled vs our
+   eager ``model(X)`` vs PyTorch eager (float64, 1 thread). The compiled and eager runs
+   start from the same weights; their per-step losses must be bit-identical.
+2. The same step on minibatches of 20, a different batch every step (one trace).
+3. scikit-learn's digits, MLP 64-32-10 relu, cross-entropy, Adam: one epoch of 15
+   steps of 100 images, compiled vs eager vs PyTorch.
+4. The cost of tracing: the first call of a fresh compiled moons step / one eager step.
+5. Inference on a 300 x 300 grid of the moons model, compiled replays vs PyTorch.
+
+As in bench.py, the runs of a part take turns in interleaved rounds (`workloads.train`)
+and each ratio is also given as the median over rounds of the round's ratio. Targets are
+printed with PASS or MISS beside each figure, never asserted. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+import torch
+import workloads as wl
+from sklearn.datasets import load_digits
+
+import minitorch_scalar as ms
+import nn
+import optim
+
+TORCH_THREADS = 1
+FULL = {"rounds": 20, "digits_rounds": 10, "traces": 10, "grid_rounds": 10, "eager_grid": True}
+QUICK = {"rounds": 4, "digits_rounds": 1, "traces": 2, "grid_rounds": 2, "eager_grid": False}
+MOONS_BLOCK = {"torch": 5, "compiled": 5, "eager": 5}  # steps per block (k stays <= 104)
+DIGITS_BLOCK = {"torch": 5, "compiled": 5, "eager": 1}  # epochs per block: eager is slow
+MINIBATCH, MINIBATCH_SEED = 20, 0
+DIGITS_TRAIN, DIGITS_BATCH, DIGITS_HIDDEN, DIGITS_LR, DIGITS_SEED = 1_500, 100, 32, 1e-3, 0
+EAGER_STEPS_PER_TRACE = 5  # part 4: eager steps timed beside each fresh trace
+GRID_SIDE, GRID_CHUNK, EAGER_SAMPLE, EAGER_LIMIT_S = 300, 500, 10_000, 30.0
+TORCH_GRID_CALLS = 10  # PyTorch's grid call is ~1000 times shorter: repeat it per round
+
+# (comparison, bound) per figure; the goals are printed beside, never judged
+TARGETS = {
+    "moons_vs_torch": ("<=", 0.8),
+    "moons_speedup": (">=", 15.0),
+    "digits_speedup": (">=", 10.0),
+    "trace_cost": ("<=", 5.0),
+    "identical": ("==", 0.0),
+    "traces": ("==", 1),
+}
+GOALS = {"moons_vs_torch": "goal 0.5"}
+
+Step = Callable[[int], tuple[float, float]]
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def meets(value: float | None, target: str) -> bool | None:
+    """Whether `value` meets TARGETS[target]; None when there is no value."""
+    if value is None:
+        return None
+    op, bound = TARGETS[target]
+    return {"<=": value <= bound, ">=": value >= bound, "==": value == bound}[op]
+
+
+# ------------------------------------------------------------------ comparisons
+
+
+def ratio(numerator: wl.Run, denominator: wl.Run) -> dict[str, Any]:
+    """numerator / denominator mean step time, over all timed steps and per round."""
+    per_round = [
+        (a.wall / a.steps) / (b.wall / b.steps)
+        for a, b in zip(numerator.blocks, denominator.blocks)
+    ]
+    return {
+        "ratio": numerator.mean("wall") / denominator.mean("wall"),
+        "ratio_cpu": numerator.mean("cpu") / denominator.mean("cpu"),
+        "median_of_rounds": statistics.median(per_round),
+        "round_ratios": per_round,
+    }
+
+
+def same_losses(a: list[float], b: list[float]) -> dict[str, Any]:
+    """Max abs difference of the losses both runs have, and whether every bit agrees."""
+    n = min(len(a), len(b))
+    bits = all(x.hex() == y.hex() for x, y in zip(a[:n], b[:n]))
+    return {
+        "steps_compared": n,
+        "max_abs_diff": max(abs(x - y) for x, y in zip(a[:n], b[:n])),
+        "identical": bits,
+    }
+
+
+def run_times(run: wl.Run, steps_per_call: int = 1) -> dict[str, Any]:
+    """A run's mean times per call of its Step (a training step, or an epoch)."""
+    return {
+        "mean_s": run.mean("wall"),
+        "mean_cpu_s": run.mean("cpu"),
+        "mean_in_collector_s": run.mean("collector"),
+        "timed_calls": sum(block.steps for block in run.blocks),
+        "steps_per_call": steps_per_call,
+    }
+
+
+def train_frozen(steps: dict[str, Step], blocks: dict[str, int], rounds: int) -> dict:
+    """`workloads.train`, after moving every object alive now out of the cyclic
+    collector's way (imports, models, traces), as bench.py does."""
+    gc.collect()
+    gc.freeze()
+    try:
+        return wl.train(steps, blocks, rounds)
+    finally:
+        gc.unfreeze()
+
+
+# ----------------------------------------------------------- parts 1 and 2: moons
+
+
+@dataclass
+class MoonsData:
+    """The batch of step k, in each dialect's form: numpy, lists, tensors."""
+
+    arrays: list[tuple[np.ndarray, np.ndarray]]
+    lists: list[tuple[list, list]]
+    tensors: list[tuple[Any, Any]]
+
+
+def moons_batches(batch: int | None, steps: int) -> MoonsData:
+    """The full batch every step (`batch` None), or a fresh seeded minibatch per step."""
+    points, labels = wl.moons()
+    x, y = np.array(points), np.array(labels)
+    if batch is None:
+        indices = [np.arange(len(x))] * steps
+    else:
+        rng = np.random.RandomState(MINIBATCH_SEED)
+        indices = [rng.permutation(len(x))[:batch] for _ in range(steps)]
+    arrays = [(x[i], y[i]) for i in indices]
+    return MoonsData(
+        arrays,
+        [(a.tolist(), b.tolist()) for a, b in arrays],
+        [(torch.tensor(a), torch.tensor(b)) for a, b in arrays],
+    )
+
+
+def moons_objective(model: nn.MLP) -> Callable[[np.ndarray, np.ndarray], ms.Value]:
+    """The demo's loss as a function of the batch: hinge + ALPHA * L2."""
+
+    def objective(points: np.ndarray, labels: np.ndarray) -> ms.Value:
+        return nn.hinge_loss(model(points), labels) + wl.ALPHA * nn.l2_penalty(model.parameters())
+
+    return objective
+
+
+def compiled_moons(data: MoonsData) -> tuple[Step, ms.Compiled]:
+    """The compiled demo step, traced on the first batch before the timing starts."""
+    model, optimizer = wl.ours_model(wl.initial_weights())
+    step = ms.compile(moons_objective(model))
+    step(*data.arrays[0])  # the trace; its result is dropped, nothing is updated
+
+    def train_step(k: int) -> tuple[float, float]:
+        loss = step(*data.arrays[k])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.lr = wl.learning_rate(k)
+        optimizer.step()
+        return loss.data, math.nan  # the loss alone is compiled: no scores, no accuracy
+
+    return train_step, step
+
+
+def moons_steps(data: MoonsData) -> tuple[dict[str, Step], ms.Compiled]:
+    """torch, compiled and eager demo steps (in that order), from the same weights."""
+    weights = wl.initial_weights()
+    t_model, t_optimizer = wl.torch_model(torch, weights)
+    model, optimizer = wl.ours_model(weights)
+    compiled, step = compiled_moons(data)
+    steps: dict[str, Step] = {
+        "torch": lambda k: wl.torch_demo_step(torch, t_model, t_optimizer, *data.tensors[k], k),
+        "compiled": compiled,
+        "eager": lambda k: wl.ours_demo_step(model, optimizer, *data.lists[k], k),
+    }
+    return steps, step
+
+
+def moons_part(config: dict, batch: int | None) -> dict[str, Any]:
+    """Part 1 (`batch` None: the full 100) or 2 (minibatches): the three runs interleaved."""
+    rounds = config["rounds"]
+    total = (rounds + 1) * max(MOONS_BLOCK.values())
+    steps, step = moons_steps(moons_batches(batch, total))
+    progress(f"moons, batch {batch or 100}: torch, compiled, eager in {rounds} rounds")
+    runs = train_frozen(steps, MOONS_BLOCK, rounds)
+    return {
+        "batch": batch or 100,
+        "rounds": rounds,
+        "times": {key: run_times(run) for key, run in runs.items()},
+        "compiled_vs_torch": ratio(runs["compiled"], runs["torch"]),
+        "eager_vs_compiled": ratio(runs["eager"], runs["compiled"]),
+        "losses": same_losses(runs["compiled"].losses, runs["eager"].losses),
+        "losses_vs_torch_max_rel": wl.max_relative_difference(
+            runs["compiled"].losses, runs["torch"].losses
+        ),
+        "traces": len(step.traces),
+    }
+
+
+# ----------------------------------------------------------------- part 3: digits
+
+
+@dataclass
+class Digits:
+    """The training images (pixels / 16) and digits, and each epoch's batches."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    epochs: list[list[np.ndarray]]  # per epoch, the batches' indices
+
+
+def digits_data(epochs: int) -> Digits:
+    """The first DIGITS_TRAIN images; one seeded batch order per epoch, shared by all."""
+    data = load_digits()
+    images, labels = data.data[:DIGITS_TRAIN] / 16.0, data.target[:DIGITS_TRAIN]
+    rng = np.random.RandomState(DIGITS_SEED)
+    orders = [rng.permutation(DIGITS_TRAIN) for _ in range(epochs)]
+    starts = range(0, DIGITS_TRAIN, DIGITS_BATCH)
+    return Digits(images, labels, [[o[i : i + DIGITS_BATCH] for i in starts] for o in orders])
+
+
+def ours_epoch(forward: Callable, model: nn.MLP, data: Digits, losses: list[float]) -> Step:
+    """An epoch of `forward` (eager or compiled) and Adam; per-step losses into `losses`."""
+    optimizer = optim.Adam(model.parameters(), lr=DIGITS_LR)
+
+    def epoch(e: int) -> tuple[float, float]:
+        first = len(losses)
+        for batch in data.epochs[e]:
+            loss = forward(data.images[batch], data.labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.data)
+        return float(np.mean(losses[first:])), math.nan
+
+    return epoch
+
+
+def torch_digits(model: nn.MLP) -> Any:
+    """The same MLP in float64 torch.nn.Linear layers, weights from our state_dict."""
+    state = model.state_dict()
+    layers: list[Any] = []
+    for i, (nin, nout) in enumerate([(64, DIGITS_HIDDEN), (DIGITS_HIDDEN, 10)]):
+        linear = torch.nn.Linear(nin, nout, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(np.asarray(state[f"layers.{i}.weight"])))
+            linear.bias.copy_(torch.from_numpy(np.asarray(state[f"layers.{i}.bias"])))
+        layers += [linear, torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def torch_epoch(model: nn.MLP, data: Digits, losses: list[float]) -> Step:
+    """An epoch in PyTorch eager on the same batches."""
+    t_model = torch_digits(model)
+    optimizer = torch.optim.Adam(t_model.parameters(), lr=DIGITS_LR)
+    images, labels = torch.from_numpy(data.images), torch.from_numpy(data.labels)
+
+    def epoch(e: int) -> tuple[float, float]:
+        first = len(losses)
+        for batch in data.epochs[e]:
+            index = torch.from_numpy(batch)
+            loss = torch.nn.functional.cross_entropy(t_model(images[index]), labels[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        return float(np.mean(losses[first:])), math.nan
+
+    return epoch
+
+
+def digits_part(config: dict) -> dict[str, Any]:
+    """Part 3: epochs of the digits MLP, compiled vs eager vs torch, interleaved."""
+    rounds = config["digits_rounds"]
+    data = digits_data((rounds + 1) * max(DIGITS_BLOCK.values()))
+    losses: dict[str, list[float]] = {"torch": [], "compiled": [], "eager": []}
+    models = {key: nn.MLP(64, [DIGITS_HIDDEN, 10], seed=DIGITS_SEED) for key in losses}
+
+    def forward(model: nn.MLP) -> Callable:
+        return lambda images, labels: nn.cross_entropy(model(images), labels)
+
+    compiled = ms.compile(forward(models["compiled"]))
+    start = perf_counter()
+    compiled(data.images[data.epochs[0][0]], data.labels[data.epochs[0][0]])  # the trace
+    trace_s = perf_counter() - start
+    steps = {
+        "torch": torch_epoch(models["torch"], data, losses["torch"]),
+        "compiled": ours_epoch(compiled, models["compiled"], data, losses["compiled"]),
+        "eager": ours_epoch(forward(models["eager"]), models["eager"], data, losses["eager"]),
+    }
+    progress(f"digits: epochs of torch, compiled, eager in {rounds} rounds")
+    runs = train_frozen(steps, DIGITS_BLOCK, rounds)
+    per_epoch = len(data.epochs[0])
+    return {
+        "rounds": rounds,
+        "steps_per_epoch": per_epoch,
+        "trace_s": trace_s,
+        "times": {key: run_times(run, per_epoch) for key, run in runs.items()},
+        "compiled_vs_torch": ratio(runs["compiled"], runs["torch"]),
+        "eager_vs_compiled": ratio(runs["eager"], runs["compiled"]),
+        "losses": same_losses(losses["compiled"], losses["eager"]),
+        "losses_vs_torch_max_rel": wl.max_relative_difference(losses["compiled"], losses["torch"]),
+        "traces": len(compiled.traces),
+    }
+
+
+# ------------------------------------------------------------------ part 4: trace
+
+
+def trace_part(config: dict) -> dict[str, Any]:
+    """Part 4: a fresh compile's first call (the trace) / one eager step, per round."""
+    data = moons_batches(None, 1)
+    model, optimizer = wl.ours_model(wl.initial_weights())
+    traced, _ = wl.ours_model(wl.initial_weights())
+    objective = moons_objective(traced)
+    traces, eager, k = [], [], 0
+    progress(f"trace: {config['traces']} fresh compiles, {EAGER_STEPS_PER_TRACE} eager steps each")
+    wl.ours_demo_step(model, optimizer, *data.lists[0], 0)  # warm-up
+    for _ in range(config["traces"]):
+        start = perf_counter()
+        ms.compile(objective)(*data.arrays[0])
+        traces.append(perf_counter() - start)
+        gc.collect()  # the dropped trace's cycles, not timed
+        start = perf_counter()
+        for _ in range(EAGER_STEPS_PER_TRACE):
+            k = (k + 1) % 100
+            wl.ours_demo_step(model, optimizer, *data.lists[0], k)
+        eager.append((perf_counter() - start) / EAGER_STEPS_PER_TRACE)
+        progress(f"  trace {traces[-1] * 1e3:.0f} ms, eager step {eager[-1] * 1e3:.2f} ms")
+    return {
+        "trace_s": traces,
+        "eager_step_s": eager,
+        "ratio": statistics.mean(traces) / statistics.mean(eager),
+        "median_of_rounds": statistics.median(t / e for t, e in zip(traces, eager)),
+    }
+
+
+# ---------------------------------------------------------------- part 5: inference
+
+
+def moons_grid() -> np.ndarray:
+    """GRID_SIDE x GRID_SIDE points over the moons and a margin, as (n, 2)."""
+    points = np.array(wl.moons()[0])
+    low, high = points.min(axis=0) - 0.5, points.max(axis=0) + 0.5
+    xs, ys = (np.linspace(low[i], high[i], GRID_SIDE) for i in range(2))
+    return np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+
+
+def compiled_scores(scores: ms.Compiled, grid: np.ndarray) -> np.ndarray:
+    """The scores of every point, GRID_CHUNK points per replay, under no_grad()."""
+    out: list[float] = []
+    with ms.no_grad():
+        for first in range(0, len(grid), GRID_CHUNK):
+            out.extend(s.data for s in scores(grid[first : first + GRID_CHUNK]))
+    return np.array(out)
+
+
+def timed(fn: Callable[[], Any], calls: int = 1) -> tuple[float, Any]:
+    """Mean seconds of `calls` calls of fn, and its last result."""
+    start = perf_counter()
+    for _ in range(calls):
+        result = fn()
+    return (perf_counter() - start) / calls, result
+
+
+def eager_grid(model: nn.MLP, grid: np.ndarray, full: bool) -> dict[str, Any]:
+    """Eager `model(grid)` under no_grad(): EAGER_SAMPLE points, then, in a full run and
+    if that predicts under EAGER_LIMIT_S, the whole grid once."""
+    with ms.no_grad():
+        sample_s, _ = timed(lambda: model(grid[:EAGER_SAMPLE]))
+        estimate = sample_s * len(grid) / EAGER_SAMPLE
+        progress(f"  eager, {EAGER_SAMPLE} points: {sample_s:.2f} s")
+        if not full or estimate > EAGER_LIMIT_S:
+            return {"seconds": estimate, "measured": False}
+        progress(f"  eager, {len(grid)} points (about {estimate:.0f} s)")
+        seconds, _ = timed(lambda: model(grid))
+    return {"seconds": seconds, "measured": True}
+
+
+def inference_part(config: dict) -> dict[str, Any]:
+    """Part 5: the moons model (initial weights) on the grid: compiled vs PyTorch."""
+    grid = moons_grid()
+    model, _ = wl.ours_model(wl.initial_weights())
+    t_model, _ = wl.torch_model(torch, wl.initial_weights())
+    t_grid = torch.from_numpy(grid)
+    scores = ms.compile(lambda points: model(points))  # returns the list of scores
+    progress(f"inference: {len(grid)} points, compiled in chunks of {GRID_CHUNK}")
+    with ms.no_grad():
+        trace_s, _ = timed(lambda: scores(grid[:GRID_CHUNK]))
+    gc.collect()
+
+    def torch_scores() -> np.ndarray:
+        with torch.no_grad():
+            return t_model(t_grid).squeeze(1).numpy()
+
+    compiled, reference = [], []
+    for _ in range(config["grid_rounds"]):
+        seconds, ours = timed(lambda: compiled_scores(scores, grid))
+        compiled.append(seconds)
+        seconds, theirs = timed(torch_scores, TORCH_GRID_CALLS)
+        reference.append(seconds)
+        progress(f"  compiled {compiled[-1] * 1e3:.1f} ms, torch {reference[-1] * 1e3:.2f} ms")
+    return {
+        "points": len(grid),
+        "chunk": GRID_CHUNK,
+        "trace_s": trace_s,
+        "compiled_s": statistics.mean(compiled),
+        "torch_s": statistics.mean(reference),
+        "ratio": statistics.mean(compiled) / statistics.mean(reference),
+        "median_of_rounds": statistics.median(c / t for c, t in zip(compiled, reference)),
+        "max_abs_diff_vs_torch": float(np.max(np.abs(ours - theirs))),
+        "traces": len(scores.traces),
+        "eager": eager_grid(model, grid, config["eager_grid"]),
+    }
+
+
+# ------------------------------------------------------------------------ report
+
+
+def seconds(s: float | None) -> str:
+    """A duration with a unit that suits it."""
+    if s is None:
+        return "-"
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} us"
+    return f"{s * 1e3:.2f} ms" if s < 1.0 else f"{s:.2f} s"
+
+
+def target_cells(value: float | None, target: str) -> list[str]:
+    """The target and PASS/MISS cells of a judged figure."""
+    op, bound = TARGETS[target]
+    shown = f"{op} {bound:g}" + ("x" if op == ">=" else "")
+    goal = f" ({GOALS[target]})" if target in GOALS else ""
+    ok = meets(value, target)
+    return [shown, ("n/a" if ok is None else "PASS" if ok else "MISS") + goal]
+
+
+def ratio_rows(label: str, a: float, b: float, r: dict, target: str | None, x: bool) -> list:
+    """A ratio row and its median-over-rounds row."""
+    fmt = (lambda v: f"{v:.1f}x") if x else (lambda v: f"{v:.2f}")
+    judged = target_cells(r["ratio"], target) if target else ["(info)", ""]
+    return [
+        [label, seconds(a), seconds(b), fmt(r["ratio"]), *judged],
+        ["  median over rounds of the round's ratio", "", "", fmt(r["median_of_rounds"]), "", ""],
+    ]
+
+
+def loss_row(label: str, losses: dict) -> list[str]:
+    """Per-step losses compiled vs eager: max abs diff, identical or not, judged."""
+    same = losses["identical"]
+    shown = f"{losses['max_abs_diff']:.1e}, identical: {'yes' if same else 'no'}"
+    return [label, shown, "", "", "bit-identical", "PASS" if same else "MISS"]
+
+
+def moons_rows(number: int, part: dict) -> list[list[str]]:
+    """The rows of part 1 or 2."""
+    t = {key: v["mean_s"] for key, v in part["times"].items()}
+    batch = part["batch"]
+    judged = number == 1
+    rows = [
+        *ratio_rows(
+            f"{number} moons step, batch {batch}: compiled / torch",
+            t["compiled"],
+            t["torch"],
+            part["compiled_vs_torch"],
+            "moons_vs_torch" if judged else None,
+            False,
+        ),
+        *ratio_rows(
+            "  eager / compiled",
+            t["eager"],
+            t["compiled"],
+            part["eager_vs_compiled"],
+            "moons_speedup" if judged else None,
+            True,
+        ),
+        loss_row(
+            f"  per-step losses, compiled vs eager ({part['losses']['steps_compared']})",
+            part["losses"],
+        ),
+    ]
+    if number == 2:
+        rows.append(
+            [
+                "  traces held at the end",
+                str(part["traces"]),
+                "",
+                "",
+                *target_cells(part["traces"], "traces"),
+            ]
+        )
+    return rows
+
+
+def digits_rows(part: dict) -> list[list[str]]:
+    """The rows of part 3."""
+    t = {key: v["mean_s"] for key, v in part["times"].items()}
+    return [
+        *ratio_rows(
+            "3 digits epoch (15 steps): eager / compiled",
+            t["eager"],
+            t["compiled"],
+            part["eager_vs_compiled"],
+            "digits_speedup",
+            True,
+        ),
+        *ratio_rows(
+            "  compiled / torch", t["compiled"], t["torch"], part["compiled_vs_torch"], None, False
+        ),
+        loss_row(
+            f"  per-step losses, compiled vs eager ({part['losses']['steps_compared']})",
+            part["losses"],
+        ),
+        ["  trace of the step (first call)", seconds(part["trace_s"]), "", "", "", ""],
+    ]
+
+
+def trace_rows(part: dict) -> list[list[str]]:
+    """The rows of part 4."""
+    return [
+        [
+            "4 trace (fresh compile's 1st call) / eager step",
+            seconds(statistics.mean(part["trace_s"])),
+            seconds(statistics.mean(part["eager_step_s"])),
+            f"{part['ratio']:.1f}x",
+            *target_cells(part["ratio"], "trace_cost"),
+        ],
+        [
+            "  median over rounds of the round's ratio",
+            "",
+            "",
+            f"{part['median_of_rounds']:.1f}x",
+            "",
+            "",
+        ],
+    ]
+
+
+def inference_rows(part: dict) -> list[list[str]]:
+    """The rows of part 5."""
+    eager = part["eager"]
+    how = "" if eager["measured"] else f" (est. from {EAGER_SAMPLE})"
+    return [
+        [
+            f"5 grid of {part['points']}, no_grad: compiled / torch",
+            seconds(part["compiled_s"]),
+            seconds(part["torch_s"]),
+            f"{part['ratio']:.0f}x",
+            "(info)",
+            "",
+        ],
+        [
+            "  median over rounds of the round's ratio",
+            "",
+            "",
+            f"{part['median_of_rounds']:.0f}x",
+            "",
+            "",
+        ],
+        [
+            f"  eager / compiled{how}",
+            seconds(eager["seconds"]),
+            seconds(part["compiled_s"]),
+            f"{eager['seconds'] / part['compiled_s']:.1f}x",
+            "(info)",
+            "",
+        ],
+        [
+            f"  trace of one chunk of {part['chunk']} points",
+            seconds(part["trace_s"]),
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]
+
+
+def table(results: dict) -> str:
+    """The results as an aligned table, targets with PASS/MISS."""
+    rows = [
+        ["measure", "ours", "reference", "ratio", "target", "result"],
+        *moons_rows(1, results["moons"]),
+        *moons_rows(2, results["minibatch"]),
+        *digits_rows(results["digits"]),
+        *trace_rows(results["trace"]),
+        *inference_rows(results["inference"]),
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i in (0, 5) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(r, widths))
+        ).rstrip()
+        for r in rows
+    )
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured (the load average is the one at the start)."""
+    return {
+        "platform": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "torch": metadata.version("torch"),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_1min_start": os.getloadavg()[0],
+    }
+
+
+def footer(results: dict) -> str:
+    """The machine line."""
+    m = results["machine"]
+    return (
+        f"{m['platform']}, {m['python']}, {m['cpus']} CPUs, numpy {m['numpy']}, "
+        f"torch {m['torch']} ({m['torch_threads']} thread); load average (1 min) "
+        f"at the start {m['load_average_1min_start']:.2f}, at the end "
+        f"{m['load_average_1min_end']:.2f}"
+    )
+
+
+def header(results: dict) -> str:
+    """What the times are."""
+    c = results["config"]
+    blocks = ", ".join(f"{key} {n}" for key, n in DIGITS_BLOCK.items())
+    return "\n".join(
+        [
+            f"minitorch_scalar.compile benchmarks ({'quick' if results['quick'] else 'full'} run)",
+            "parts 1, 2: mean wall time per training step, torch / compiled / eager interleaved",
+            f"  in {c['rounds']} rounds of {MOONS_BLOCK['compiled']} steps, after 1 of warm-up;",
+            f"part 3: mean time per epoch, {c['digits_rounds']} rounds (epochs a block: {blocks});",
+            f"part 4: {c['traces']} fresh compiles; part 5: {c['grid_rounds']} rounds",
+            "ours = the first run named in the measure, reference = the second",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the flags, run every part, print the table (or JSON)."""
+    parser = argparse.ArgumentParser(
+        description="Benchmark minitorch_scalar.compile beside the eager engine and "
+        "PyTorch (not a test)."
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (under 40 s)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    torch.set_num_threads(TORCH_THREADS)
+    host = machine()
+    start = perf_counter()
+    results: dict[str, Any] = {"quick": args.quick, "config": config}
+    results["moons"] = moons_part(config, None)
+    results["minibatch"] = moons_part(config, MINIBATCH)
+    results["digits"] = digits_part(config)
+    results["trace"] = trace_part(config)
+    results["inference"] = inference_part(config)
+    results["machine"] = host | {"load_average_1min_end": os.getloadavg()[0]}
+    results["total_s"] = perf_counter() - start
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print(header(results), end="\n\n")
+        print(table(results), end="\n\n")
+        print(footer(results))
+        print(f"the whole run took {results['total_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
