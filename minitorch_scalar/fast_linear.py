@@ -7,8 +7,7 @@ parents in the same order (bias, weights, inputs), the same local derivatives
 (1, x..., w...). The tests hold it to `dot` itself. What it saves: a layer reads each
 weight once per batch instead of once per sample, and builds each node from two
 halves made once, the row's (bias and weights) and the input's, so a node costs two
-tuple joins. Rows or inputs that mix Values and numbers, and any call while the
-compiler traces, go through `dot` itself.
+tuple joins. Rows or inputs that mix Values and numbers go through `dot` itself.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 from functools import reduce
+from itertools import repeat
 from operator import add, mul
 from typing import NamedTuple
 
@@ -63,19 +63,21 @@ def linear_batch(
     for width in {len(inputs) for inputs in input_rows}:
         _check_widths(weight_rows, width)
     rows = [_row(row, bias) for row, bias in zip(weight_rows, biases)]
-    if is_tracing() or None in rows:
+    if None in rows:
         return [[dot(r, x, b) for r, b in zip(weight_rows, biases)] for x in input_rows]
+    tracing = is_tracing()
     batch = []
     for inputs in input_rows:
         half = _input(inputs)
         if half is None:
             batch.append([dot(r, inputs, b) for r, b in zip(weight_rows, biases)])
-        else:
-            batch.append(_dot_nodes(rows, half))
+        else:  # a tracer hears each node's operands, as `dot` gives them
+            operands = [(b, r, inputs) for r, b in zip(weight_rows, biases)] if tracing else None
+            batch.append(_dot_nodes(rows, half, operands))
     return batch
 
 
-def _dot_nodes(rows: list[_Row], x: _Input) -> list[Value]:
+def _dot_nodes(rows: list[_Row], x: _Input, operands: list | None) -> list[Value]:
     """The node `dot` makes for each row and this input, from the two halves."""
     x_parents, x_data, x_data_after_one = x
     return [
@@ -85,8 +87,11 @@ def _dot_nodes(rows: list[_Row], x: _Input) -> list[Value]:
             parents + x_parents,
             # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
             (x_data_after_one if has_bias_parent else x_data) + (weights if x_parents else ()),
+            row_operands,
         )
-        for parents, weights, start, has_bias_parent in rows
+        for (parents, weights, start, has_bias_parent), row_operands in zip(
+            rows, operands or repeat(None)
+        )
     ]
 
 

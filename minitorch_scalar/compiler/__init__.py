@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
+from ..engine import Value, cyclic_gc_paused
 from ..grad_mode import is_grad_enabled
 from ..real import as_float
 from .arguments import input_numbers, is_input, signature, traced
-from .program import backward_plan, forward_steps, run_backward, run_forward
+from .backward import backward_plan, run_backward
+from .program import forward_steps, run_forward
 from .tape import CompileError, Tape, backward_order, build, record
 
 
@@ -97,7 +98,8 @@ class Trace:
         if isinstance(structure, int) and structure in {n.slot for n in tape.nodes}:
             visit, leaves = backward_order(_node_at(tape, structure), tape)
             handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}
-            self.plan = backward_plan(tape, visit, [s for s in leaves if s in handed_back])
+            handed = [s for s in leaves if s in handed_back]
+            self.plan = backward_plan(self.steps, len(tape.template), visit, handed)
         self.handed_back = dict(self.held)
 
     @classmethod
@@ -107,9 +109,10 @@ class Trace:
         result, made = record(fn, traced_args)
         outputs: list[Value] = []
         structure = _structure(result, outputs)
-        tape = build(outputs, inputs, made)
-        trace = cls(tape, kinds, args, outputs, structure)
-        trace.verify()
+        with cyclic_gc_paused():  # many small objects, no cycles: the collector would rescan
+            tape = build(outputs, inputs, made)
+            trace = cls(tape, kinds, args, outputs, structure)
+            trace.verify()
         return result, trace
 
     def verify(self) -> None:

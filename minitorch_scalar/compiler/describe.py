@@ -20,13 +20,13 @@ def describe(trace: Trace) -> str:
         lines.append("    (no backward: the function does not return one Value)")
         return "\n".join(lines)
     count = sum(len(s) + len(c) for s, c in trace.plan.levels) + len(trace.plan.leaf_sums)
-    lines.append(f"  backward in {len(trace.plan.levels)} levels, {count} steps")
-    for height, (summations, steps) in enumerate(trace.plan.levels):
+    lines.append(f"  backward in {len(trace.plan.levels)} depths, deepest first: {count} steps")
+    for summations, steps in trace.plan.levels:
         for s in summations:
-            lines.append(f"    level {height:<2} sum grads of {len(s.out)} nodes, {s.count} each")
-        for step in steps:
+            lines.append(f"    sum the grads of {len(s.out)} nodes, {s.count} terms each")
+        for step, _ in steps:
             rows, arity = step.operands.shape
-            lines.append(f"    level {height:<2} d{step.rule.name:<8} x grad  {rows}x{arity}")
+            lines.append(f"    d{step.rule.name:<8} x grad, to parents  {rows}x{arity}")
     for s in trace.plan.leaf_sums:
-        lines.append(f"    leaves   sum grads of {len(s.out)} leaves, {s.count} each")
+        lines.append(f"    sum the grads of {len(s.out)} leaves, {s.count} terms each")
     return "\n".join(lines)

@@ -6,18 +6,7 @@ step computes them all: gather their operands from the slots, apply the rule, wr
 results. The nodes are given new slots, step after step, so that each step writes one
 contiguous range. A 2-16-16-1 network on 100 points has 6,800 nodes and 13 such steps.
 
-Backward gives each node the gradient eager backward gives it, to the bit. Eager visits
-the nodes in one order and adds each contribution local * grad(consumer) to a parent as
-it goes, so a node's gradient is ((0 + c_1) + c_2) + ... in that visiting order. Here,
-a node's *height* is 1 + the largest height of the nodes that use it (the root is at
-0). Height by height: first each node's gradient is summed from the contributions
-stored for it, in eager's order; then the contributions it sends its parents are
-computed, one step per op and arity, and stored. The leaves are summed last.
-
-The store of contributions is laid out for the sums: the nodes that sum the same number
-of contributions at one height get one block, a column per node, holding 0.0 and then
-its contributions in eager's order, a row for each. A sum adds the block's rows one
-after another (`rules.sum_rows`), as eager adds them.
+Backward (backward.py) runs the same steps in reverse order of depth.
 """
 
 from __future__ import annotations
@@ -28,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layer_grid import LayerGrid, as_grid
-from .rules import Rule, sum_rows
-from .tape import Tape, TapeNode, slots_array
+from .rules import Rule
+from .tape import Tape, TapeNode
 
 
 @dataclass
@@ -37,20 +26,11 @@ class Step:
     """One vectorised op: `rule` on the nodes in slots `out`, operands in `operands`."""
 
     rule: Rule
-    out: slice | np.ndarray  # forward: a contiguous range of slots; backward: any slots
+    out: slice  # the nodes' slots: a contiguous range
     operands: np.ndarray  # (nodes, arity) slots
-    edges: np.ndarray | None = None  # backward: (nodes, arity), where each term is stored
+    depth: int  # 1 + the largest depth of the operands (leaves and constants: 0)
+    parents: np.ndarray  # (nodes, arity) bools: which operands are parents (get a gradient)
     grid: LayerGrid | None = None  # for a layer on a batch: its operands as a grid
-
-
-@dataclass
-class Summation:
-    """out[i] = 0.0 + block[1, i] + block[2, i] + ..., in order, where `block` is the
-    store's `rows` seen as (count + 1, nodes): a row per contribution, a column per node."""
-
-    out: np.ndarray  # (nodes,) slots
-    rows: slice
-    count: int  # contributions per node
 
 
 def forward_steps(tape: Tape) -> list[Step]:
@@ -65,11 +45,14 @@ def forward_steps(tape: Tape) -> list[Step]:
     ordered = [_in_grid_order(nodes) for _, nodes in by_depth]
     _renumber(tape, [node for nodes, _ in ordered for node in nodes])
     steps, start = [], len(tape.template) - len(tape.nodes)
-    for nodes, _ in ordered:
+    for (nodes, _), ((depth_of_step, _, _), _) in zip(ordered, by_depth):
         operands = np.array([node.operands for node in nodes], dtype=np.intp)
-        step = Step(nodes[0].rule, slice(start, start + len(nodes)), operands)
-        step.grid = _in_grid_order(nodes)[1]  # after renumbering: the slots it reads
-        steps.append(step)
+        parents = np.zeros(operands.shape, dtype=bool)
+        for row, node in enumerate(nodes):
+            parents[row, node.parents] = True
+        grid = _in_grid_order(nodes)[1]  # after renumbering: the slots it reads
+        out = slice(start, start + len(nodes))
+        steps.append(Step(nodes[0].rule, out, operands, depth_of_step, parents, grid))
         start += len(nodes)
     return steps
 
@@ -96,84 +79,6 @@ def _renumber(tape: Tape, order: list[TapeNode]) -> None:
     tape.nodes = order
 
 
-@dataclass
-class BackwardPlan:
-    """What backward does, height by height: [(sums, contribution steps)], then the
-    leaves' sums; `size` is the length of the store of contributions."""
-
-    levels: list[tuple[list[Summation], list[Step]]]
-    leaf_sums: list[Summation]
-    leaves: np.ndarray  # the leaves' slots, in the order eager backward lists them
-    size: int
-
-
-def backward_plan(tape: Tape, visit: list[int], leaves: list[int]) -> BackwardPlan:
-    """The plan for a root whose eager backward visits the interior `visit` (root first);
-    `leaves` are the leaves whose gradients are handed back, in eager backward's order."""
-    node_at = {node.slot: node for node in tape.nodes}
-    senders: dict[int, list[tuple[int, int]]] = defaultdict(list)  # slot -> (consumer, column)
-    height = {visit[0]: 0}
-    for slot in visit:
-        node = node_at[slot]
-        for column in node.parents:
-            parent = node.operands[column]
-            senders[parent].append((slot, column))
-            height[parent] = max(height.get(parent, 0), height[slot] + 1)
-    by_height: dict[int, list[int]] = defaultdict(list)
-    for slot in visit[1:]:
-        by_height[height[slot]].append(slot)
-    store = _Store()
-    sums = {h: store.blocks(by_height[h], senders) for h in sorted(by_height)}
-    leaf_sums = store.blocks(leaves, senders)
-    levels = [
-        (sums.get(h, []), _contributions([s for s in visit if height[s] == h], node_at, store))
-        for h in range(max(height[s] for s in visit) + 1)
-    ]
-    return BackwardPlan(levels, leaf_sums, slots_array(leaves), store.size)
-
-
-class _Store:
-    """Lays out the store: [0] takes what goes to constants (never read), then blocks."""
-
-    def __init__(self) -> None:
-        self.size = 1
-        self.edge: dict[tuple[int, int], int] = {}  # (consumer, column) -> store index
-
-    def blocks(self, slots: list[int], senders: dict) -> list[Summation]:
-        """One block per count of contributions among `slots`, a node's in eager's order."""
-        by_count: dict[int, list[int]] = defaultdict(list)
-        for slot in slots:
-            by_count[len(senders[slot])].append(slot)
-        sums = []
-        for count, group in by_count.items():
-            start, n = self.size, len(group)
-            for column, slot in enumerate(group):
-                for k, sender in enumerate(senders[slot]):
-                    self.edge[sender] = start + (1 + k) * n + column  # row 0 holds 0.0
-            self.size += (count + 1) * n
-            sums.append(Summation(slots_array(group), slice(start, self.size), count))
-        return sums
-
-
-def _contributions(slots: list[int], node_at: dict[int, TapeNode], store: _Store) -> list[Step]:
-    """The nodes of one height grouped by op and arity, with where each sends its terms."""
-    groups: dict[tuple, list[TapeNode]] = defaultdict(list)
-    for slot in slots:
-        node = node_at[slot]
-        groups[id(node.rule), len(node.operands)].append(node)
-    steps = []
-    for group in groups.values():
-        nodes, grid = _in_grid_order(group)
-        operands = np.array([node.operands for node in nodes], dtype=np.intp)
-        edges = np.zeros(operands.shape, dtype=np.intp)
-        for row, node in enumerate(nodes):
-            for column in node.parents:
-                edges[row, column] = store.edge.get((node.slot, column), 0)  # 0: unread
-        out = slots_array(n.slot for n in nodes)
-        steps.append(Step(nodes[0].rule, out, operands, edges, grid))
-    return steps
-
-
 def run_forward(steps: list[Step], values: np.ndarray) -> None:
     """Fill every node's slot in `values`, step by step."""
     with np.errstate(all="ignore"):  # inf and nan come out as the engine's, silently
@@ -182,31 +87,3 @@ def run_forward(steps: list[Step], values: np.ndarray) -> None:
                 values[step.out] = step.grid.values(values)
             else:
                 values[step.out] = step.rule.values(values.take(step.operands))
-
-
-def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float) -> np.ndarray:
-    """The gradients of this backward call, by slot (leaves: before adding what they held)."""
-    grads = np.zeros(len(values))
-    grads[root] = seed
-    store = np.zeros(plan.size)
-    with np.errstate(all="ignore"):
-        for sums, steps in plan.levels:
-            _sum(sums, store, grads)
-            for step in steps:
-                store.put(step.edges, _times_grads(step, values, grads.take(step.out)))
-        _sum(plan.leaf_sums, store, grads)
-    return grads
-
-
-def _times_grads(step: Step, values: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Each node's local derivatives times its gradient: the terms it sends its parents."""
-    if step.grid is not None:
-        return step.grid.contributions(values, g)
-    local = step.rule.local_grads(values.take(step.operands), values.take(step.out))
-    local *= g[:, None]
-    return local
-
-
-def _sum(sums: list[Summation], store: np.ndarray, grads: np.ndarray) -> None:
-    for s in sums:
-        grads[s.out] = sum_rows(store[s.rows].reshape(s.count + 1, -1))

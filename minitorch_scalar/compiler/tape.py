@@ -62,41 +62,37 @@ def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, list[tuple[Value, 
 
 def build(outputs: list[Value], leaves: list[Value], made: list[tuple[Value, tuple]]) -> Tape:
     """The tape of `outputs`: `leaves` first (the inputs, in order), then what they need."""
-    operands_of = {id(node): (node, operands) for node, operands in made}
-    needed = _needed(outputs, operands_of)
+    flat = [(node, operands, *_flat_operands(node, operands)) for node, operands in made]
+    needed = {id(value) for value in outputs}
+    for node, _, items, _ in reversed(flat):  # each node after every node that uses it
+        if id(node) in needed:
+            needed.update(id(item) for item in items if isinstance(item, Value))
     tape = Tape()
     for leaf in leaves:
         _slot_of_leaf(tape, leaf)
-    for node, operands in made:
+    for node, operands, items, differentiable in flat:
         if id(node) in needed:
-            _add_node(tape, node, operands)
+            _add_node(tape, node, _rule(node, operands), items, differentiable)
     return tape
 
 
-def _needed(outputs: list[Value], operands_of: dict[int, tuple]) -> set[int]:
-    """The ids of the recorded nodes that the outputs depend on, through their operands."""
-    needed: set[int] = set()
-    stack = [v for v in outputs if isinstance(v, Value)]
-    while stack:
-        value = stack.pop()
-        if id(value) in needed or id(value) not in operands_of:
-            continue
-        needed.add(id(value))
-        stack.extend(x for x in _flat_operands(*operands_of[id(value)])[0] if isinstance(x, Value))
-    return needed
-
-
-def _add_node(tape: Tape, node: Value, operands: tuple) -> None:
+def _add_node(
+    tape: Tape, node: Value, rule: Rule, items: list, differentiable: range | list[int]
+) -> None:
     """Give `node` a slot and its operands slots; check that the rule sees its parents."""
-    items, differentiable = _flat_operands(node, operands)
-    rule = _rule(node, operands)
-    slots = [_slot(tape, item, node) for item in items]
+    slot_of = tape.slot_of
+    slots = [
+        slot_of[item] if item in slot_of else _slot(tape, item)
+        for item in items  # a float is never a key: Values hash by identity
+    ]
     parents = [k for k in differentiable if isinstance(items[k], Value)]
-    if [items[k] for k in parents] != list(node.parents):
+    if len(parents) != len(node.parents) or any(
+        items[k] is not p for k, p in zip(parents, node.parents)
+    ):
         raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
-    tape.slot_of[node] = len(tape.template)
+    slot_of[node] = len(tape.template)
     tape.template.append(node.data)
-    tape.nodes.append(TapeNode(rule, tape.slot_of[node], slots, parents))
+    tape.nodes.append(TapeNode(rule, slot_of[node], slots, parents))
 
 
 def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int]]:
@@ -123,11 +119,9 @@ def _rule(node: Value, operands: tuple) -> Rule:
     return BUILT_IN[node.op]
 
 
-def _slot(tape: Tape, item: object, user: Value) -> int:
-    """The slot of an operand: a node or leaf already placed, a new leaf, or a constant."""
+def _slot(tape: Tape, item: object) -> int:
+    """The slot of an operand not placed yet: a new leaf, or a constant."""
     if isinstance(item, Value):
-        if item in tape.slot_of:
-            return tape.slot_of[item]
         if item.parents:
             raise CompileError(
                 f"compile: the function uses a Value computed outside it (op {item.op!r}), "
