@@ -95,7 +95,8 @@ class Trace:
         skip = {slot for _, slot in self.value_args} | set(range(1, self.inputs.stop))
         self.held = [(tape.slot_of[v], v) for v in tape.leaves if tape.slot_of[v] not in skip]
         self.plan = None
-        if isinstance(structure, int) and structure in {n.slot for n in tape.nodes}:
+        first_node = len(tape.template) - len(tape.nodes)
+        if isinstance(structure, int) and structure >= first_node:
             visit, leaves = backward_order(_node_at(tape, structure), tape)
             handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}
             handed = [s for s in leaves if s in handed_back]
@@ -120,9 +121,13 @@ class Trace:
         do not reproduce to the bit is an error now, not a wrong answer later."""
         values = self.template.copy()
         run_forward(self.steps, values)
-        for node in self.tape.nodes:
-            if _bits(values[node.slot]) != _bits(self.tape.template[node.slot]):
-                raise CompileError(f"compile: op {node.rule.name!r} did not replay exactly")
+        for step in self.steps:
+            replayed, traced = values[step.out], self.template[step.out]
+            same = (replayed.view(np.int64) == traced.view(np.int64)) | (
+                np.isnan(replayed) & np.isnan(traced)
+            )
+            if not same.all():
+                raise CompileError(f"compile: op {step.rule.name!r} did not replay exactly")
 
     def replay(self, args: tuple) -> Any:
         """The outputs for new arguments: forward, and a root that can run backward."""

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import Dot, sum_rows
-from .tape import TapeNode
+from .rules import Dot, Rule, sum_rows
 
 
 @dataclass
@@ -45,23 +44,19 @@ class LayerGrid:
         return out.reshape(s * r, -1)
 
 
-def as_grid(nodes: list[TapeNode]) -> tuple[list[TapeNode], LayerGrid] | None:
-    """The nodes in grid order and their grid, if they are a layer on a batch."""
-    if not isinstance(nodes[0].rule, Dot):
+def as_grid(rule: Rule, operands: np.ndarray) -> tuple[np.ndarray, LayerGrid] | None:
+    """If a step of `rule` on `operands` (nodes x slots) is a layer on a batch: the
+    order that puts its nodes in grid order, and the grid. Else None."""
+    if not isinstance(rule, Dot) or len(operands) < 2:
         return None
-    k = (len(nodes[0].operands) - 1) // 2
-    rows: dict[tuple, int] = {}
-    inputs: dict[tuple, int] = {}
-    place = {}
-    for node in nodes:
-        row = rows.setdefault(tuple(node.operands[: k + 1]), len(rows))
-        x = inputs.setdefault(tuple(node.operands[k + 1 :]), len(inputs))
-        place[id(node)] = (x, row)
-    if len(rows) * len(inputs) != len(nodes) or len(set(place.values())) != len(nodes):
+    k = (operands.shape[1] - 1) // 2
+    rows, row_of = np.unique(operands[:, : k + 1], axis=0, return_inverse=True)
+    inputs, input_of = np.unique(operands[:, k + 1 :], axis=0, return_inverse=True)
+    row_of, input_of = row_of.ravel(), input_of.ravel()
+    if len(rows) * len(inputs) != len(operands):
         return None
-    ordered = sorted(nodes, key=lambda node: place[id(node)])
-    grid = LayerGrid(
-        np.array(list(rows), dtype=np.intp).reshape(len(rows), k + 1),
-        np.array(list(inputs), dtype=np.intp).reshape(len(inputs), k),
-    )
-    return ordered, grid
+    order = np.lexsort((row_of, input_of))  # input-major, as the grid lays them out
+    cell = input_of[order] * len(rows) + row_of[order]
+    if not np.array_equal(cell, np.arange(len(operands))):  # every pair exactly once
+        return None
+    return order, LayerGrid(rows, inputs)

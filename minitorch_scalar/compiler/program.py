@@ -35,48 +35,62 @@ class Step:
 
 def forward_steps(tape: Tape) -> list[Step]:
     """The tape's nodes grouped into steps (by depth, then op, then arity), each step's
-    nodes moved to consecutive slots, in `tape` too."""
-    depth: dict[int, int] = {}
+    nodes moved to consecutive slots (in `tape` too: its template and `slot_of`)."""
+    depth = [0] * len(tape.template)
     groups: dict[tuple, list[TapeNode]] = defaultdict(list)
     for node in tape.nodes:
-        depth[node.slot] = 1 + max((depth.get(s, 0) for s in node.operands), default=0)
+        depth[node.slot] = 1 + max(map(depth.__getitem__, node.operands), default=0)
         groups[depth[node.slot], id(node.rule), len(node.operands)].append(node)
-    by_depth = sorted(groups.items(), key=lambda kv: kv[0][0])
-    ordered = [_in_grid_order(nodes) for _, nodes in by_depth]
-    _renumber(tape, [node for nodes, _ in ordered for node in nodes])
-    steps, start = [], len(tape.template) - len(tape.nodes)
-    for (nodes, _), ((depth_of_step, _, _), _) in zip(ordered, by_depth):
-        operands = np.array([node.operands for node in nodes], dtype=np.intp)
-        parents = np.zeros(operands.shape, dtype=bool)
-        for row, node in enumerate(nodes):
-            parents[row, node.parents] = True
-        grid = _in_grid_order(nodes)[1]  # after renumbering: the slots it reads
-        out = slice(start, start + len(nodes))
-        steps.append(Step(nodes[0].rule, out, operands, depth_of_step, parents, grid))
-        start += len(nodes)
+    steps = [_step(nodes, key[0]) for key, nodes in sorted(groups.items(), key=lambda kv: kv[0][0])]
+    new = _renumber(tape, steps)
+    start = len(tape.template) - len(tape.nodes)
+    for step in steps:
+        step.operands = new[step.operands]
+        step.out = slice(start, start + len(step.out))
+        start = step.out.stop
+        ordered = as_grid(step.rule, step.operands)
+        if ordered is not None:  # a layer on a batch: its nodes in grid order
+            order, step.grid = ordered
+            step.operands, step.parents = step.operands[order], step.parents[order]
+            _reorder_slots(tape, step, order)
     return steps
 
 
-def _in_grid_order(nodes: list[TapeNode]) -> tuple[list[TapeNode], LayerGrid | None]:
-    """The nodes, in grid order if they are a layer on a batch, with that grid."""
-    grid = as_grid(nodes)
-    return (nodes, None) if grid is None else grid
+def _step(nodes: list[TapeNode], depth: int) -> Step:
+    """The step of a group of nodes, in the slots the tape gave them (`out`, an array)."""
+    operands = np.array([node.operands for node in nodes], dtype=np.intp)
+    parents = np.zeros(operands.shape, dtype=bool)
+    rows = np.repeat(np.arange(len(nodes)), [len(node.parents) for node in nodes])
+    parents[rows, [k for node in nodes for k in node.parents]] = True
+    out = np.array([node.slot for node in nodes], dtype=np.intp)
+    return Step(nodes[0].rule, out, operands, depth, parents)  # type: ignore[arg-type]
 
 
-def _renumber(tape: Tape, order: list[TapeNode]) -> None:
-    """Move the nodes, in `order`, to the last slots; the other slots keep their order."""
-    moving = {node.slot for node in order}
-    old_of_new = [s for s in range(len(tape.template)) if s not in moving]
-    old_of_new += [node.slot for node in order]
+def _renumber(tape: Tape, steps: list[Step]) -> np.ndarray:
+    """Move the nodes, step after step, to the last slots (the other slots keep their
+    order); `new[old]` is the new slot of the old one."""
+    moving = np.concatenate([step.out for step in steps]) if steps else np.empty(0, np.intp)
+    keep = np.ones(len(tape.template), dtype=bool)
+    keep[moving] = False
+    old_of_new = np.concatenate([np.flatnonzero(keep), moving])
     new = np.empty(len(old_of_new), dtype=np.intp)
     new[old_of_new] = np.arange(len(old_of_new))
-    tape.template[:] = [tape.template[old] for old in old_of_new]
-    for node in order:
-        node.slot = int(new[node.slot])
-        node.operands = new[node.operands].tolist()
+    tape.template[:] = np.asarray(tape.template)[old_of_new].tolist()
     tape.slot_of = {value: int(new[slot]) for value, slot in tape.slot_of.items()}
     tape.constants = {bits: int(new[slot]) for bits, slot in tape.constants.items()}
-    tape.nodes = order
+    return new
+
+
+def _reorder_slots(tape: Tape, step: Step, order: np.ndarray) -> None:
+    """The step's nodes put in `order` within its slots: the template and `slot_of` too."""
+    slots = np.arange(step.out.start, step.out.stop)
+    template = np.asarray(tape.template)
+    template[slots] = template[slots[order]]
+    tape.template[:] = template.tolist()
+    moved = dict(zip(slots[order].tolist(), slots.tolist()))
+    for value, slot in tape.slot_of.items():
+        if step.out.start <= slot < step.out.stop:
+            tape.slot_of[value] = moved[slot]
 
 
 def run_forward(steps: list[Step], values: np.ndarray) -> None:

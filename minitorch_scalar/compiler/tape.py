@@ -63,15 +63,15 @@ def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, list[tuple[Value, 
 def build(outputs: list[Value], leaves: list[Value], made: list[tuple[Value, tuple]]) -> Tape:
     """The tape of `outputs`: `leaves` first (the inputs, in order), then what they need."""
     flat = [(node, operands, *_flat_operands(node, operands)) for node, operands in made]
-    needed = {id(value) for value in outputs}
+    needed = set(outputs)  # Values hash by identity; a float among them matches no Value
     for node, _, items, _ in reversed(flat):  # each node after every node that uses it
-        if id(node) in needed:
-            needed.update(id(item) for item in items if isinstance(item, Value))
+        if node in needed:
+            needed.update(items)
     tape = Tape()
     for leaf in leaves:
         _slot_of_leaf(tape, leaf)
     for node, operands, items, differentiable in flat:
-        if id(node) in needed:
+        if node in needed:
             _add_node(tape, node, _rule(node, operands), items, differentiable)
     return tape
 
@@ -86,9 +86,7 @@ def _add_node(
         for item in items  # a float is never a key: Values hash by identity
     ]
     parents = [k for k in differentiable if isinstance(items[k], Value)]
-    if len(parents) != len(node.parents) or any(
-        items[k] is not p for k, p in zip(parents, node.parents)
-    ):
+    if [items[k] for k in parents] != list(node.parents):  # Values compare by identity
         raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
     slot_of[node] = len(tape.template)
     tape.template.append(node.data)
