@@ -81,7 +81,7 @@ class Trace:
     """One signature's tape, its forward steps, and its backward plan (one output)."""
 
     def __init__(self, tape: Tape, kinds: tuple, args: tuple, outputs: list[Value], shape: Any):
-        self.tape, self.kinds = tape, kinds
+        self.kinds, self.node_count = kinds, len(tape.nodes)  # the tape itself is not kept
         self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
         self.structure = structure = _slots(shape, tape, outputs)
         self.template = np.array(tape.template, dtype=np.float64)

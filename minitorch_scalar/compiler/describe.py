@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 def describe(trace: Trace) -> str:
     """Each forward step (op, how many scalar nodes, operand array shape), then each
     backward level (the sums of gradients, and the local derivatives times gradients)."""
-    nodes = len(trace.tape.nodes)
+    nodes = trace.node_count
     lines = [f"  trace of {nodes} scalar nodes -> {len(trace.steps)} forward steps"]
     for step in trace.steps:
         rows, arity = step.operands.shape

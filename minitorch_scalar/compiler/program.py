@@ -26,7 +26,7 @@ class Step:
     """One vectorised op: `rule` on the nodes in slots `out`, operands in `operands`."""
 
     rule: Rule
-    out: slice  # the nodes' slots: a contiguous range
+    out: slice | np.ndarray  # the nodes' slots: a contiguous range, once renumbered
     operands: np.ndarray  # (nodes, arity) slots
     depth: int  # 1 + the largest depth of the operands (leaves and constants: 0)
     parents: np.ndarray  # (nodes, arity) bools: which operands are parents (get a gradient)
@@ -57,13 +57,14 @@ def forward_steps(tape: Tape) -> list[Step]:
 
 
 def _step(nodes: list[TapeNode], depth: int) -> Step:
-    """The step of a group of nodes, in the slots the tape gave them (`out`, an array)."""
+    """The step of a group of nodes; until `forward_steps` renumbers them, `out` holds
+    the slots the tape gave them, as an array."""
     operands = np.array([node.operands for node in nodes], dtype=np.intp)
     parents = np.zeros(operands.shape, dtype=bool)
     rows = np.repeat(np.arange(len(nodes)), [len(node.parents) for node in nodes])
     parents[rows, [k for node in nodes for k in node.parents]] = True
     out = np.array([node.slot for node in nodes], dtype=np.intp)
-    return Step(nodes[0].rule, out, operands, depth, parents)  # type: ignore[arg-type]
+    return Step(nodes[0].rule, out, operands, depth, parents)
 
 
 def _renumber(tape: Tape, steps: list[Step]) -> np.ndarray:
