@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .grad_mode import mode
+from .grad_mode import mode, open_blocks
 from .real import as_float, is_real_number
 
 Number = int | float
@@ -296,7 +296,8 @@ def _node(
     out.grad = 0.0
     out.label = ""
     out.op = op
-    recording = mode.recording  # True, False (no_grad), or the compiler's listener
+    # True, False (in no_grad), or the compiler's listener; read only if a block is open
+    recording = mode.recording if open_blocks[0] else True
     if recording:
         out._parents = parents
         out._local_grads = local_grads

@@ -5,9 +5,11 @@
 node for node: the same value to the bit (added left to right from the bias), the same
 parents in the same order (bias, weights, inputs), the same local derivatives
 (1, x..., w...). The tests hold it to `dot` itself. What it saves: a layer reads each
-weight once per batch instead of once per sample, and builds each node from two
-halves made once, the row's (bias and weights) and the input's, so a node costs two
-tuple joins. Rows or inputs that mix Values and numbers go through `dot` itself.
+weight once per batch instead of once per sample; it builds each node from two halves
+made once, the row's (bias and weights) and the input's, so a node costs two tuple
+joins; and a large batch's values are summed by numpy, with the same roundings in the
+same order (see `_dot_values`). Rows or inputs that mix Values and numbers go through
+`dot` itself. `benchmarks/bench.py --no-fast-values` measures what numpy's sums save.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from functools import reduce
 from itertools import repeat
 from operator import add, mul
 from typing import NamedTuple
+
+import numpy as np
 
 from .engine import Value, _node
 from .fused import Term, _value_of, dot
@@ -59,40 +63,71 @@ def linear_batch(
     """[linear(weight_rows, inputs, biases) for inputs in input_rows]: a layer on a batch."""
     weight_rows = [list(row) for row in weight_rows]
     biases = _checked_biases(biases, len(weight_rows))
-    input_rows = [list(inputs) for inputs in input_rows]
+    input_rows = [inputs if type(inputs) is list else list(inputs) for inputs in input_rows]
     for width in {len(inputs) for inputs in input_rows}:
         _check_widths(weight_rows, width)
     rows = [_row(row, bias) for row, bias in zip(weight_rows, biases)]
     if None in rows:
         return [[dot(r, x, b) for r, b in zip(weight_rows, biases)] for x in input_rows]
+    halves = [_input(inputs) for inputs in input_rows]  # None: a mix, built by `dot`
+    values = _dot_values(rows, [half for half in halves if half is not None])
     tracing = is_tracing()
     batch = []
-    for inputs in input_rows:
-        half = _input(inputs)
+    for inputs, half in zip(input_rows, halves):
         if half is None:
             batch.append([dot(r, inputs, b) for r, b in zip(weight_rows, biases)])
-        else:  # a tracer hears each node's operands, as `dot` gives them
-            operands = [(b, r, inputs) for r, b in zip(weight_rows, biases)] if tracing else None
-            batch.append(_dot_nodes(rows, half, operands))
+            continue
+        # a tracer hears each node's operands, as `dot` gives them
+        operands = [(b, r, inputs) for r, b in zip(weight_rows, biases)] if tracing else None
+        batch.append(_dot_nodes(rows, half, values.pop(), operands))
     return batch
 
 
-def _dot_nodes(rows: list[_Row], x: _Input, operands: list | None) -> list[Value]:
+def _dot_nodes(
+    rows: list[_Row], x: _Input, values: list[float], operands: list | None
+) -> list[Value]:
     """The node `dot` makes for each row and this input, from the two halves."""
     x_parents, x_data, x_data_after_one = x
     return [
         _node(
-            _sum_left_to_right(map(mul, weights, x_data), start),
+            value,
             "dot",
             parents + x_parents,
             # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
             (x_data_after_one if has_bias_parent else x_data) + (weights if x_parents else ()),
             row_operands,
         )
-        for (parents, weights, start, has_bias_parent), row_operands in zip(
-            rows, operands or repeat(None)
+        for (parents, weights, _, has_bias_parent), value, row_operands in zip(
+            rows, values, operands or repeat(None)
         )
     ]
+
+
+VECTORISED_FROM = 64
+"""`_dot_values` hands a batch of at least this many dot products to numpy."""
+
+
+def _dot_values(rows: list[_Row], inputs: list[_Input]) -> list[list[float]]:
+    """The value of each row's dot product with each input, as `dot` computes it:
+    start + w_1 x_1 + w_2 x_2 + ..., added left to right. Listed input by input, the
+    last input first (so that `pop()` takes them in order).
+
+    A batch of `VECTORISED_FROM` products or more is summed by numpy, one column of
+    products at a time: acc[j, s] += w_jk * x_sk for k = 1, 2, ... These are the
+    scalar sum's own roundings, in its order, so every value has the same bits.
+    """
+    if len(rows) * len(inputs) < VECTORISED_FROM:
+        return [
+            [_sum_left_to_right(map(mul, row.weights, x.data), row.start) for row in rows]
+            for x in reversed(inputs)
+        ]
+    acc = np.repeat(np.array([row.start for row in rows])[:, None], len(inputs), axis=1)
+    weight_columns = np.array([row.weights for row in rows]).T
+    input_columns = np.array([x.data for x in inputs]).T
+    with np.errstate(all="ignore"):  # inf and nan come out as Python's, silently
+        for w_k, x_k in zip(weight_columns, input_columns):
+            acc += np.multiply.outer(w_k, x_k)
+    return acc.T[::-1].tolist()
 
 
 def _row(weights: list, bias: Term | None) -> _Row | None:
@@ -108,13 +143,17 @@ def _row(weights: list, bias: Term | None) -> _Row | None:
 
 def _input(inputs: list) -> _Input | None:
     """The input's half, or None for a mix of Values and numbers (and for no inputs)."""
-    if inputs and all(isinstance(x, Value) for x in inputs):
-        data = tuple(x.data for x in inputs)
+    if not inputs:
+        return None
+    data = tuple([x.data for x in inputs if isinstance(x, Value)])
+    if len(data) == len(inputs):
         return _Input(tuple(inputs), data, (1.0, *data))
-    if inputs and all(type(x) is float for x in inputs):
+    if data:  # some Values, some numbers
+        return None
+    if all(type(x) is float for x in inputs):
         data = tuple(inputs)
         return _Input((), data, (1.0, *data))
-    if inputs and all(is_real_number(x) for x in inputs):
+    if all(is_real_number(x) for x in inputs):
         data = tuple(as_float(x, f"linear (inputs[{i}])") for i, x in enumerate(inputs))
         return _Input((), data, (1.0, *data))
     return None

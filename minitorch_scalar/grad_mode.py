@@ -27,6 +27,26 @@ class _ThreadMode(threading.local):
 
 mode = _ThreadMode()
 
+# A fast path for the engine, which asks for every node it makes: while no thread is
+# inside `no_grad()` or a trace, every thread records, and `mode` need not be read.
+open_blocks = [0]  # how many `no_grad()` blocks and traces are open, in all threads
+_counting = threading.Lock()
+
+
+def changing_mode(recording: bool | Callable[..., None]) -> bool | Callable[..., None]:
+    """Set this thread's `recording` for a block; returns what it was (for `restore`)."""
+    with _counting:
+        open_blocks[0] += 1
+    previous, mode.recording = mode.recording, recording
+    return previous
+
+
+def restore(previous: bool | Callable[..., None]) -> None:
+    """End a block opened by `changing_mode`: this thread's mode back as it was."""
+    mode.recording = previous
+    with _counting:
+        open_blocks[0] -= 1
+
 
 def is_grad_enabled() -> bool:
     """True unless this thread is inside `no_grad()`."""
@@ -56,12 +76,11 @@ class no_grad:  # noqa: N801 - named as torch.no_grad
         return super().__new__(cls)(func)  # bare @no_grad: decorate at once
 
     def __enter__(self) -> no_grad:
-        self._previous = mode.recording
-        mode.recording = False
+        self._previous = changing_mode(False)
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        mode.recording = self._previous
+        restore(self._previous)
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """`func` run inside a fresh `no_grad()` on every call (or every generator step)."""

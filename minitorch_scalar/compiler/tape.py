@@ -19,7 +19,7 @@ import numpy as np
 
 from ..custom_op import CustomOp
 from ..engine import Value, _graph_parents_first
-from ..grad_mode import mode
+from ..grad_mode import changing_mode, restore
 from .rules import BUILT_IN, Custom, Rule
 
 
@@ -51,12 +51,11 @@ class Tape:
 def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, list[tuple[Value, tuple]]]:
     """fn(*args), run with grad enabled, and every (node, operands) it made, in order."""
     made: list[tuple[Value, tuple]] = []
-    saved = mode.recording
-    mode.recording = lambda node, operands: made.append((node, operands))  # grad enabled
+    saved = changing_mode(lambda node, operands: made.append((node, operands)))
     try:
-        result = fn(*args)
+        result = fn(*args)  # with grad enabled: the listener records
     finally:
-        mode.recording = saved
+        restore(saved)
     return result, made
 
 
