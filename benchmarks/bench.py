@@ -46,6 +46,7 @@ import workloads as wl
 import minitorch_scalar
 import nn
 import optim
+from minitorch_scalar import fast_linear
 
 DEMO_SPEEDUP = 80.0  # ours vs micrograd, moons demo step
 IMPORT_SPEEDUP = 6.0  # micrograd's code on our Value vs on its own
@@ -61,7 +62,14 @@ QUICK = {"rounds": 4, "links": 5_000}
 # Steps per block, chosen so that each run spends about as long per round as micrograd's
 # one step, as far as the schedule lr_k = 1 - 0.9 k / 100 allows: it is made for ~100
 # steps (lr < 0 from k = 112), so no run goes beyond 5 x 21 = 105 steps.
-BLOCK_STEPS = {"torch": 5, "ours": 5, "ours_per_sample": 5, "micrograd": 1, "import": 5}
+BLOCK_STEPS = {
+    "torch": 5,
+    "ours": 5,
+    "ours_scalar_sums": 5,
+    "ours_per_sample": 5,
+    "micrograd": 1,
+    "import": 5,
+}
 PROFILED_STEPS = 5
 TORCH_THREADS = 1  # batches of 100 x 16: more threads only add overhead and noise
 
@@ -106,6 +114,7 @@ def verdict(ok: bool | None) -> str:
 DIALECTS = {  # the demo's runs, in their order in a round: each ratio's sides are neighbours
     "torch": "part 1, PyTorch vectorised",
     "ours": "part 1, ours (nn.MLP called on the batch, optim.SGD)",
+    "ours_scalar_sums": "part 1, ours, with fast_linear's numpy sums off (VECTORISED_FROM = inf)",
     "ours_per_sample": "part 1, ours, nn.MLP called once per sample as micrograd's demo",
     "micrograd": "part 1, micrograd",
     "import": "part 2, micrograd's code on our Value",
@@ -125,11 +134,12 @@ def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, w
         steps["torch"] = lambda k: wl.torch_demo_step(
             torch, t_model, t_optimizer, t_points, t_labels, k
         )
-    for key, batched in (("ours", True), ("ours_per_sample", False)):
+    for key, batched in (("ours", True), ("ours_scalar_sums", True), ("ours_per_sample", False)):
         model, optimizer = wl.ours_model(weights)
         steps[key] = lambda k, m=model, o=optimizer, b=batched: wl.ours_demo_step(
             m, o, points, labels, k, b
         )
+    steps["ours_scalar_sums"] = without_numpy_sums(steps["ours_scalar_sums"])
     if micrograd is not None:
         engine, micrograd_nn = micrograd
         for key, value in (("micrograd", engine.Value), ("import", minitorch_scalar.Value)):
@@ -138,6 +148,21 @@ def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, w
                 m, v, points, labels, k
             )
     return steps
+
+
+def without_numpy_sums(step: wl.Step) -> wl.Step:
+    """`step` with `fast_linear` summing every dot product in Python, as `dot` does: what
+    its numpy sums save is the ratio of the two runs (the same nodes, the same bits)."""
+
+    def run(k: int) -> tuple[float, float]:
+        saved = fast_linear.VECTORISED_FROM
+        fast_linear.VECTORISED_FROM = sys.maxsize
+        try:
+            return step(k)
+        finally:
+            fast_linear.VECTORISED_FROM = saved
+
+    return run
 
 
 def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -> dict:
@@ -347,6 +372,7 @@ def table(results: dict) -> str:
         row("measure", "ours", "micrograd", "ratio", "target", "result"),
         *times(demo, "1 moons demo, mean step (micrograd / ours)"),
         losses(demo, "micrograd"),
+        *times(results["fast_values"], "  numpy's sums in fast_linear: without / with")[:2],
         *times(results["demo_per_sample"], "  the same, our model called once per sample")[:2],
         losses(results["demo_per_sample"], "micrograd"),
         *times(port, "2 micrograd's code, its Value / our Value"),
@@ -445,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": config["rounds"],
         "demo": speedup_part(runs["ours"], runs["micrograd"], DEMO_SPEEDUP),
         "demo_per_sample": comparison(runs["ours_per_sample"], runs["micrograd"]),
+        "fast_values": comparison(runs["ours"], runs["ours_scalar_sums"]),
         "import": speedup_part(runs["import"], runs["micrograd"], IMPORT_SPEEDUP),
         "torch": comparison(runs["ours"], runs["torch"]) if torch else None,
         "memory": memory_part(config, micrograd),

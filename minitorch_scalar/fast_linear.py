@@ -9,7 +9,8 @@ weight once per batch instead of once per sample; it builds each node from two h
 made once, the row's (bias and weights) and the input's, so a node costs two tuple
 joins; and a large batch's values are summed by numpy, with the same roundings in the
 same order (see `_dot_values`). Rows or inputs that mix Values and numbers go through
-`dot` itself. `benchmarks/bench.py --no-fast-values` measures what numpy's sums save.
+`dot` itself. `benchmarks/bench.py` measures what numpy's sums save (a run with
+`VECTORISED_FROM` set out of reach, interleaved with the others).
 """
 
 from __future__ import annotations
