@@ -62,7 +62,7 @@ def linear_batch(
     biases: Sequence[Term | None] | None = None,
 ) -> list[list[Value]]:
     """[linear(weight_rows, inputs, biases) for inputs in input_rows]: a layer on a batch."""
-    weight_rows = [list(row) for row in weight_rows]
+    weight_rows = [row if type(row) is list else list(row) for row in weight_rows]
     biases = _checked_biases(biases, len(weight_rows))
     input_rows = [inputs if type(inputs) is list else list(inputs) for inputs in input_rows]
     for width in {len(inputs) for inputs in input_rows}:
@@ -133,9 +133,9 @@ def _dot_values(rows: list[_Row], inputs: list[_Input]) -> list[list[float]]:
 
 def _row(weights: list, bias: Term | None) -> _Row | None:
     """The row's half, or None unless every weight is a Value."""
-    if not all(isinstance(w, Value) for w in weights):
+    data = tuple([w.data for w in weights if isinstance(w, Value)])
+    if len(data) != len(weights):
         return None
-    data = tuple(w.data for w in weights)
     if isinstance(bias, Value):
         return _Row((bias, *weights), data, bias.data, True)
     start = 0.0 if bias is None else _value_of(bias, "dot", "bias")
