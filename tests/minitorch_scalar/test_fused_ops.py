@@ -1,6 +1,7 @@
 """sum() and dot(): one node each, numbers folded, gradients, and every mix of inputs."""
 
 import math
+import random
 import struct
 import warnings
 from collections import Counter
@@ -374,7 +375,7 @@ def test_a_large_batch_sums_each_dot_left_to_right_from_its_bias() -> None:
         assert [node.data for node in nodes] == [1e16, 1e16 + 2.0]
 
 
-@pytest.mark.parametrize("n_inputs", [1, 20])
+@pytest.mark.parametrize("n_inputs", [1, 40])  # 2 rows x 40 inputs: a numpy-sized batch
 def test_a_row_mixing_values_and_numbers_builds_the_reference_dots(n_inputs: int) -> None:
     rows = [[Value(0.5), 2.0, Value(-1.0)], [Value(1.5), Value(2.5), Value(3.5)]]
     biases = [Value(0.25), 1.0]
@@ -385,3 +386,25 @@ def test_a_row_mixing_values_and_numbers_builds_the_reference_dots(n_inputs: int
         assert [(n.data, n.parents, n.local_grads) for n in nodes] == [
             (r.data, r.parents, r.local_grads) for r in reference
         ]
+
+
+@pytest.mark.parametrize("inputs_are_values", [True, False])
+def test_a_batch_summed_by_numpy_has_the_bits_of_the_reference_dot(inputs_are_values) -> None:
+    """16 rows x 10 inputs is past VECTORISED_FROM: the values come from numpy's sums."""
+    from minitorch_scalar.fast_linear import VECTORISED_FROM
+
+    rng = random.Random(5)
+    rows = [
+        [Value(rng.uniform(-1, 1) * 10 ** rng.randint(-8, 8)) for _ in range(7)]
+        for _ in range(16)
+    ]
+    biases = [Value(rng.uniform(-1e8, 1e8)) for _ in rows]
+    inputs = [
+        [Value(rng.gauss(0, 1e4)) if inputs_are_values else rng.gauss(0, 1e4) for _ in range(7)]
+        for _ in range(10)
+    ]
+    assert len(rows) * len(inputs) >= VECTORISED_FROM
+    for nodes, x in zip(ms.linear_batch(rows, inputs, biases), inputs):
+        reference = [ms.dot(row, x, bias) for row, bias in zip(rows, biases)]
+        assert [_bits(n.data) for n in nodes] == [_bits(r.data) for r in reference]
+        assert [n.parents for n in nodes] == [r.parents for r in reference]
