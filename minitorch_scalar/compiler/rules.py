@@ -53,8 +53,8 @@ class Elementwise(Rule):
         return self._values(*x.T)
 
     def local_grads(self, x: Array, out: Array) -> Array:
-        columns = self._local_grads(*x.T, out)
-        return np.column_stack([np.broadcast_to(np.float64(c), out.shape) for c in columns])
+        columns = [np.asarray(c, dtype=np.float64) for c in self._local_grads(*x.T, out)]
+        return np.column_stack([np.broadcast_to(c, out.shape) for c in columns])
 
 
 def _divided(a: Array, b: Array) -> Array:
