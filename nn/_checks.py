@@ -62,3 +62,15 @@ def _item(item: object, where: str, index: int, values_allowed: bool) -> float |
             f"{where} expects {expected}, got {type(item).__name__} at index {index}: {item!r}"
         )
     return as_float(item, f"{where} (index {index})")
+
+
+def key_mismatch(expected: list[str], given: list[str]) -> str | None:
+    """What is wrong with the names `given` for a state_dict of `expected`, or None."""
+    missing = [key for key in expected if key not in given]
+    unexpected = [key for key in given if key not in expected]
+    if not missing and not unexpected:
+        return None
+    return (
+        f"state_dict keys: missing {missing}, unexpected {unexpected}; "
+        f"expected exactly {expected}"
+    )

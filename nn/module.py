@@ -15,7 +15,7 @@ import numpy as np
 
 from minitorch_scalar import Value, cyclic_gc_paused
 
-from ._checks import is_batch, number_list
+from ._checks import is_batch, key_mismatch, number_list
 from .weights_file import checked_path, read_arrays, write_atomically
 
 
@@ -139,14 +139,9 @@ class Module:
                 f"load_state_dict expects a mapping of name -> array, got {type(state).__name__}"
             )
         groups = self.parameter_groups()
-        expected = [group.name for group in groups]
-        missing = [name for name in expected if name not in state]
-        unexpected = [key for key in state if key not in expected]
-        if missing or unexpected:
-            raise KeyError(
-                f"state_dict keys: missing {missing}, unexpected {unexpected}; "
-                f"expected exactly {expected}"
-            )
+        mismatch = key_mismatch([group.name for group in groups], list(state))
+        if mismatch is not None:
+            raise KeyError(mismatch)
         arrays = [_checked_array(state[group.name], group) for group in groups]
         for group, array in zip(groups, arrays):
             for value, number in zip(group.values, array.ravel().tolist()):

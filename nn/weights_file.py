@@ -22,6 +22,8 @@ from typing import IO, NamedTuple
 import numpy as np
 from numpy.lib import format as npy
 
+from ._checks import key_mismatch
+
 MAX_HEADER_BYTES = 10_000
 """The largest .npy header read (numpy's own default limit for a header it parses)."""
 
@@ -118,13 +120,9 @@ def _checked_members(
     keys = [info.filename.removesuffix(".npy") for info in archive.infolist()]
     if len(set(keys)) != len(keys):
         raise _RefusedError("is not a weights file: an array's name appears twice")
-    missing = [key for key in shapes if key not in keys]
-    unexpected = [key for key in keys if key not in shapes]
-    if missing or unexpected:
-        raise _RefusedError(
-            f"does not fit this model: state_dict keys: missing {missing}, "
-            f"unexpected {unexpected}; expected exactly {list(shapes)}"
-        )
+    mismatch = key_mismatch(list(shapes), list(keys))
+    if mismatch is not None:
+        raise _RefusedError(f"does not fit this model: {mismatch}")
     infos = archive.infolist()
     return {key: _checked_member(info, archive, shapes[key]) for key, info in zip(keys, infos)}
 
