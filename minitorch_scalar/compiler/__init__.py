@@ -101,7 +101,10 @@ class Trace:
             handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}
             handed = [s for s in leaves if s in handed_back]
             self.plan = backward_plan(self.steps, len(tape.template), visit, handed)
-        self.handed_back = dict(self.held)
+        self.held_slots = np.array([slot for slot, _ in self.held], dtype=np.intp)
+        self.held_leaves = [leaf for _, leaf in self.held]
+        by_slot = dict(self.held)  # the leaves backward hands gradients to, in its order
+        self.plan_leaves = [] if self.plan is None else [by_slot.get(s) for s in self.plan.leaves]
 
     @classmethod
     def of(cls, fn: Callable[..., Any], args: tuple, kinds: tuple) -> tuple[Any, Trace]:
@@ -135,8 +138,7 @@ class Trace:
         values[self.inputs] = input_numbers(args, self.kinds)
         for index, slot in self.value_args:
             values[slot] = args[index].data
-        for slot, leaf in self.held:
-            values[slot] = leaf.data
+        values[self.held_slots] = [leaf.data for leaf in self.held_leaves]
         run_forward(self.steps, values)
         backward = None
         if self.plan is not None and is_grad_enabled():
@@ -145,10 +147,12 @@ class Trace:
 
     def backward(self, values: np.ndarray, args: tuple, seed: float) -> None:
         """Eager backward's gradients, handed to the leaves (held gradients added)."""
-        grads = run_backward(self.plan, values, self.structure, seed)
-        leaves = self.handed_back | {slot: args[i] for i, slot in self.value_args}
-        for slot, grad in zip(self.plan.leaves.tolist(), grads.take(self.plan.leaves).tolist()):
-            leaf = leaves[slot]
+        grads = run_backward(self.plan, values, self.structure, seed).take(self.plan.leaves)
+        leaves = self.plan_leaves
+        if self.value_args:  # this call's Value arguments, in their places
+            by_slot = {slot: args[i] for i, slot in self.value_args}
+            leaves = [by_slot.get(slot, leaf) for slot, leaf in zip(self.plan.leaves, leaves)]
+        for leaf, grad in zip(leaves, grads.tolist()):
             before = leaf.grad
             leaf.grad = grad if before is None else grad + before
 
