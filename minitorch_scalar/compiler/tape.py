@@ -3,19 +3,18 @@
 While the function runs, every node the engine makes is reported with its operands
 (see `engine._node`). The tape keeps the nodes the outputs depend on, in the order they
 were made (so each comes after its operands), and gives every number a place, a
-*slot*, in one flat array: slot 0 holds 0.0, then the leaves (parameters, inputs,
-Values made inside the function), the constants, and the nodes. An operand is then
-just a slot index, whether it is a node, a leaf or a constant.
+*slot*, in one flat array: slot 0 holds 0.0, then the inputs; the other leaves
+(parameters, Values made inside the function) and the constants get theirs as they
+are met, and the nodes theirs (grouping moves the nodes after all of them). An
+operand is then just a slot index, whether it is a node, a leaf or a constant.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from ..custom_op import CustomOp
 from ..engine import Value, _graph_parents_first
@@ -145,7 +144,3 @@ def backward_order(root: Value, tape: Tape) -> tuple[list[int], list[int]]:
     first), and the slots of the leaves it reaches, in the order it adds to them."""
     interior, leaves = _graph_parents_first(root)
     return [tape.slot_of[node] for node in reversed(interior)], [tape.slot_of[v] for v in leaves]
-
-
-def slots_array(items: Iterable[int]) -> np.ndarray:
-    return np.fromiter(items, dtype=np.intp)
