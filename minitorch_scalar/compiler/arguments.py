@@ -4,9 +4,10 @@ Inputs, whose numbers change from call to call without a new trace: a real numbe
 numpy array of numbers, a list of numbers (nested to any depth, rectangular), and a
 tuple of them unless it holds only ints (a tuple of ints is a shape: it is static).
 A Value argument is a leaf: its data is read, and its gradient given back, at each call.
-Anything else (a str, a model, a tuple of ints) is static: a call with another one
-traces again. The signature of a call holds the kind and shape of each input and
-the static arguments themselves (by identity, for those that cannot be hashed).
+Anything else (a str, a model, a tuple of ints, a list of Values) is static: a call
+with another one traces again (an unhashable one: another object, even if equal). The
+signature of a call holds the kind and shape of each input and the static arguments
+themselves (by identity, for those that cannot be hashed, and kept alive by it).
 """
 
 from __future__ import annotations
@@ -39,7 +40,22 @@ def _kind(arg: Any) -> tuple:
     try:
         return ("static", type(arg), arg, hash(arg))
     except TypeError:  # unhashable: the same object, not an equal one
-        return ("static object", id(arg))
+        return ("static object", _Same(arg))
+
+
+class _Same:
+    """An object as a key by identity, kept alive by the key (so its id is not reused)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
 
 
 def _numeric_array(arg: Any) -> np.ndarray | None:

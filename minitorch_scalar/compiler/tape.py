@@ -78,17 +78,19 @@ def _add_node(
     tape: Tape, node: Value, rule: Rule, items: list, differentiable: range | list[int]
 ) -> None:
     """Give `node` a slot and its operands slots; check that the rule sees its parents."""
-    slot_of = tape.slot_of
-    slots = [
-        slot_of[item] if item in slot_of else _slot(tape, item)
-        for item in items  # a float is never a key: Values hash by identity
-    ]
-    parents = [k for k in differentiable if isinstance(items[k], Value)]
+    slots = list(map(tape.slot_of.get, items))  # None: a new leaf, or a constant
+    for k, slot in enumerate(slots):
+        if slot is None:  # (a new leaf may stand twice among the operands: one slot)
+            slots[k] = tape.slot_of.get(items[k]) or _slot(tape, items[k])
+    if len(node.parents) == len(differentiable):  # every operand that can be, is a parent
+        parents = list(differentiable)
+    else:
+        parents = [k for k in differentiable if isinstance(items[k], Value)]
     if [items[k] for k in parents] != list(node.parents):  # Values compare by identity
         raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
-    slot_of[node] = len(tape.template)
+    tape.slot_of[node] = len(tape.template)
     tape.template.append(node.data)
-    tape.nodes.append(TapeNode(rule, slot_of[node], slots, parents))
+    tape.nodes.append(TapeNode(rule, tape.slot_of[node], slots, parents))
 
 
 def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int]]:

@@ -208,3 +208,30 @@ def test_sum_rows_adds_row_after_row_as_a_loop_does(shape) -> None:
     for row in block[1:]:
         expected = expected + row
     assert same_bits(sum_rows(block).tolist(), expected.tolist())
+
+
+def test_a_leaf_first_met_twice_in_one_node_gets_one_slot_and_the_sum_of_its_gradients():
+    """x * x, and dot(ws, ws), meet a leaf twice in the same node before the trace has
+    seen it: both operands must be the one leaf, whose gradient sums both edges."""
+    compiled = ms.compile(lambda a, ws: a * a + ms.dot(ws, ws))
+    ws = [Value(1.0), Value(2.0)]  # a list of Values is static: the same list replays
+    compiled(Value(3.0), ws)  # the trace
+    a = Value(5.0)
+    compiled(a, ws).backward()
+    assert (a.grad, [w.grad for w in ws], len(compiled.traces)) == (10.0, [2.0, 4.0], 1)
+    w_fixed = [Value(1.0), Value(2.0)]
+    static = ms.compile(lambda a: a * a + ms.dot(w_fixed, w_fixed))
+    static(Value(3.0))
+    static(Value(4.0)).backward()
+    assert [w.grad for w in w_fixed] == [2.0, 4.0]
+
+
+def test_a_new_unhashable_argument_traces_again_even_where_an_old_one_was_freed() -> None:
+    """A list of Values is keyed by identity; the key keeps it alive, so a new list can
+    never take a freed one's id and replay with the old list's Values."""
+    compiled = ms.compile(lambda ws: ms.dot(ws, ws))
+    for _ in range(3):
+        ws = [Value(1.5), Value(-2.0)]
+        compiled(ws).backward()
+        assert [w.grad for w in ws] == [3.0, -4.0]
+    assert len(compiled.traces) == 3
