@@ -79,9 +79,10 @@ def _add_node(
 ) -> None:
     """Give `node` a slot and its operands slots; check that the rule sees its parents."""
     slots = list(map(tape.slot_of.get, items))  # None: a new leaf, or a constant
-    for k, slot in enumerate(slots):
-        if slot is None:  # (a new leaf may stand twice among the operands: one slot)
-            slots[k] = tape.slot_of.get(items[k]) or _slot(tape, items[k])
+    if None in slots:
+        for k, slot in enumerate(slots):
+            if slot is None:  # (a new leaf may stand twice among the operands: one slot)
+                slots[k] = tape.slot_of.get(items[k]) or _slot(tape, items[k])
     if len(node.parents) == len(differentiable):  # every operand that can be, is a parent
         parents = list(differentiable)
     else:
