@@ -39,11 +39,21 @@ class Summation:
 
 
 @dataclass
+class _Sends:
+    """A step's part in backward: where its nodes' terms go, for its first `columns`
+    operands (the others get nothing eager backward would read: no terms are made)."""
+
+    step: Step
+    edges: np.ndarray  # (nodes, columns) store indices; 0: never read
+    columns: int
+
+
+@dataclass
 class BackwardPlan:
     """Depth by depth, deepest first: the sums, then each step with where its
     contributions go; then the leaves' sums. `size`: the length of the store."""
 
-    levels: list[tuple[list[Summation], list[tuple[Step, np.ndarray]]]]
+    levels: list[tuple[list[Summation], list[_Sends]]]
     leaf_sums: list[Summation]
     leaves: np.ndarray  # the leaves' slots, in the order eager backward lists them
     size: int
@@ -74,7 +84,9 @@ def backward_plan(
                 step_edges = np.zeros(step.operands.shape, dtype=np.intp)
                 mine = edges["step"] == index
                 step_edges[edges["row"][mine], edges["column"][mine]] = where[mine]
-                level.append((step, step_edges))
+                read = np.flatnonzero(step_edges.any(axis=0))  # operands that get a term
+                if len(read):
+                    level.append(_Sends(step, step_edges[:, : read[-1] + 1], read[-1] + 1))
         levels.append((sums.get(d, []), level))
     return BackwardPlan(levels, sums.get(-1, []), np.array(leaves, dtype=np.intp), size)
 
@@ -133,19 +145,21 @@ def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float)
     with np.errstate(all="ignore"):
         for sums, steps in plan.levels:
             _sum(sums, store, grads)
-            for step, edges in steps:
-                store.put(edges, _times_grads(step, values, grads[step.out]))
+            for sends in steps:
+                store.put(sends.edges, _times_grads(sends, values, grads[sends.step.out]))
         _sum(plan.leaf_sums, store, grads)
     return grads
 
 
-def _times_grads(step: Step, values: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Each node's local derivatives times its gradient: the terms it sends its parents."""
+def _times_grads(sends: _Sends, values: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Each node's local derivatives times its gradient, for the first `columns`
+    operands: the terms it sends its parents."""
+    step = sends.step
     if step.grid is not None:
-        return step.grid.contributions(values, g)
+        return step.grid.contributions(values, g, sends.columns)
     local = step.rule.local_grads(values.take(step.operands), values[step.out])
     local *= g[:, None]
-    return local
+    return local[:, : sends.columns]
 
 
 def _sum(sums: list[Summation], store: np.ndarray, grads: np.ndarray) -> None:

@@ -24,7 +24,8 @@ def describe(trace: Trace) -> str:
     for summations, steps in trace.plan.levels:
         for s in summations:
             lines.append(f"    sum the grads of {len(s.out)} nodes, {s.count} terms each")
-        for step, _ in steps:
+        for sends in steps:
+            step = sends.step
             rows, arity = step.operands.shape
             lines.append(f"    d{step.rule.name:<8} x grad, to parents  {rows}x{arity}")
     for s in trace.plan.leaf_sums:

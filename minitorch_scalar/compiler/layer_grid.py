@@ -31,17 +31,19 @@ class LayerGrid:
         np.multiply(x.T[:, :, None], w[:, 1:].T[:, None, :], out=terms[1:])
         return sum_rows(terms.reshape(w.shape[1], -1))
 
-    def contributions(self, values: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    def contributions(self, values: np.ndarray, grads: np.ndarray, columns: int) -> np.ndarray:
         """Each node's local derivatives (1, x..., w...) times its gradient, as
-        `Dot.local_grads` times the gradient."""
+        `Dot.local_grads` times the gradient, for its first `columns` operands (all
+        of them, or only the bias and weights when the inputs get nothing)."""
         w, x = values.take(self.rows), values.take(self.inputs)
         s, r, k = len(x), len(w), x.shape[1]
         g = grads.reshape(s, r, 1)
-        out = np.empty((s, r, 1 + 2 * k))
+        out = np.empty((s, r, columns))
         out[:, :, :1] = g
-        np.multiply(x[:, None, :], g, out=out[:, :, 1 : k + 1])
-        np.multiply(w[None, :, 1:], g, out=out[:, :, k + 1 :])
-        return out.reshape(s * r, -1)
+        np.multiply(x[:, None, : columns - 1], g, out=out[:, :, 1 : min(columns, k + 1)])
+        if columns > k + 1:
+            np.multiply(w[None, :, 1 : columns - k], g, out=out[:, :, k + 1 :])
+        return out.reshape(s * r, columns)
 
 
 def as_grid(rule: Rule, operands: np.ndarray) -> tuple[np.ndarray, LayerGrid] | None:
