@@ -71,16 +71,16 @@ def linear_batch(
     if None in rows:
         return [[dot(r, x, b) for r, b in zip(weight_rows, biases)] for x in input_rows]
     halves = [_input(inputs) for inputs in input_rows]  # None: a mix, built by `dot`
-    values = _dot_values(rows, [half for half in halves if half is not None])
+    ready = [s for s, half in enumerate(halves) if half is not None]
+    values_of = dict(zip(ready, _dot_values(rows, [halves[s] for s in ready])))
     tracing = is_tracing()
     batch = []
-    for inputs, half in zip(input_rows, halves):
+    for s, (inputs, half) in enumerate(zip(input_rows, halves)):
         if half is None:
             batch.append([dot(r, inputs, b) for r, b in zip(weight_rows, biases)])
-            continue
-        # a tracer hears each node's operands, as `dot` gives them
-        operands = [(b, r, inputs) for r, b in zip(weight_rows, biases)] if tracing else None
-        batch.append(_dot_nodes(rows, half, values.pop(), operands))
+        else:  # a tracer hears each node's operands, as `dot` gives them
+            operands = [(b, r, inputs) for r, b in zip(weight_rows, biases)] if tracing else None
+            batch.append(_dot_nodes(rows, half, values_of[s], operands))
     return batch
 
 
@@ -110,8 +110,7 @@ VECTORISED_FROM = 64
 
 def _dot_values(rows: list[_Row], inputs: list[_Input]) -> list[list[float]]:
     """The value of each row's dot product with each input, as `dot` computes it:
-    start + w_1 x_1 + w_2 x_2 + ..., added left to right. Listed input by input, the
-    last input first (so that `pop()` takes them in order).
+    start + w_1 x_1 + w_2 x_2 + ..., added left to right; listed input by input.
 
     A batch of `VECTORISED_FROM` products or more is summed by numpy, one column of
     products at a time: acc[j, s] += w_jk * x_sk for k = 1, 2, ... These are the
@@ -120,7 +119,7 @@ def _dot_values(rows: list[_Row], inputs: list[_Input]) -> list[list[float]]:
     if len(rows) * len(inputs) < VECTORISED_FROM:
         return [
             [_sum_left_to_right(map(mul, row.weights, x.data), row.start) for row in rows]
-            for x in reversed(inputs)
+            for x in inputs
         ]
     acc = np.repeat(np.array([row.start for row in rows])[:, None], len(inputs), axis=1)
     weight_columns = np.array([row.weights for row in rows]).T
@@ -128,7 +127,7 @@ def _dot_values(rows: list[_Row], inputs: list[_Input]) -> list[list[float]]:
     with np.errstate(all="ignore"):  # inf and nan come out as Python's, silently
         for w_k, x_k in zip(weight_columns, input_columns):
             acc += np.multiply.outer(w_k, x_k)
-    return acc.T[::-1].tolist()
+    return acc.T.tolist()
 
 
 def _row(weights: list, bias: Term | None) -> _Row | None:

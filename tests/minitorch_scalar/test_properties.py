@@ -7,7 +7,6 @@ operand in a range where the op is defined: log(e^2 + 1), e1 / (e2^2 + 1),
 
 import operator
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,10 +81,13 @@ def test_backward_agrees_with_central_differences(tree: tuple, point: list[float
 
 
 @settings(max_examples=60, deadline=None)
-@given(trees, points, st.floats(-4.0, 4.0))
+@given(trees, points, st.sampled_from([-4.0, -2.0, -1.0, 2.0, 4.0]))
 def test_gradients_are_linear_in_the_seed_and_add_up_over_calls(tree, point, seed) -> None:
     """A second call doubles every leaf's gradient exactly (a call's terms are summed on
-    their own, then added to what the leaf held); a seed scales it up to rounding."""
+    their own, then added to what the leaf held); a seed that is a power of two scales
+    every term, and so every sum, exactly. (Another seed scales each term with its own
+    rounding, and where terms cancel, as in x - x + x^3, that rounding has no bound
+    relative to the result: no tolerance would be right.)"""
     fn = as_function(tree)
     inputs = [Value(p) for p in point]
     out = fn(*inputs)
@@ -96,5 +98,4 @@ def test_gradients_are_linear_in_the_seed_and_add_up_over_calls(tree, point, see
     for x in inputs:
         x.grad = 0.0
     out.backward(seed)
-    expected = [seed * g for g in once]
-    assert [x.grad for x in inputs] == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert [x.grad for x in inputs] == [seed * g for g in once]
