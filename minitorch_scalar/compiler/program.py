@@ -1,4 +1,4 @@
-"""Group the tape into vectorised steps, and replay them: forward, then backward.
+"""Group the tape into vectorised steps, and replay them forward (backward: backward.py).
 
 Forward: a node's *depth* is 1 + the largest depth of its operands (leaves and constants
 are at 0). Nodes of the same op, arity and depth do not depend on one another, so one
@@ -6,7 +6,7 @@ step computes them all: gather their operands from the slots, apply the rule, wr
 results. The nodes are given new slots, step after step, so that each step writes one
 contiguous range. A 2-16-16-1 network on 100 points has 6,800 nodes and 13 such steps.
 
-Backward (backward.py) runs the same steps in reverse order of depth.
+Backward runs the same steps in reverse order of depth.
 """
 
 from __future__ import annotations
