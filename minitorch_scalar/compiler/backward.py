@@ -5,21 +5,33 @@ local * grad(consumer) to a parent as it goes, so a node's gradient is
 ((0 + c_1) + c_2) + ... in that visiting order. Here the forward steps run again in
 reverse order of depth: every node that uses a node is deeper than it, so by the time
 the steps of depth d run, the gradients of the nodes at depth d are complete. Depth
-by depth: first each node's gradient is summed from the contributions stored for it,
-in eager's order; then each step computes its nodes' local derivatives times their
-gradients, the contributions they send their parents, and stores them. The leaves
-are summed last.
+by depth: first each node's gradient is summed from the terms stored for it, in
+eager's order; then each step computes its nodes' local derivatives times their
+gradients, the terms they send their parents, and stores them. The leaves are summed
+last.
 
-The store of contributions is laid out for the sums: the nodes of one depth that sum
-the same number of contributions get one block, a column per node, holding 0.0 and
-then its contributions in eager's order, a row for each. A sum adds the block's rows
-one after another (`rules.sum_rows`), as eager adds them. What goes to a constant, or
-to a node eager backward does not visit, is stored at index 0 and never read.
+Where the terms wait: one float array holds each slot's gradient, then the store. The
+store is laid out for the sums: the nodes of one depth that sum the same number of
+terms get one block, a column per node, holding 0.0 and then its terms in eager's
+order, a row for each. A sum adds the block's rows one after another
+(`rules.sum_rows`), as eager adds them. A node (not a leaf) with a single term takes
+it in its own place instead: 0.0 + c is c but for the sign of a zero, which no leaf
+can see (a zero times a local derivative is a zero, or nan, and a sum that starts at
+0.0 is never -0.0, so adding either zero leaves it as it was). A term for a constant,
+an input, or a node eager backward does not visit goes to place 0, never read.
+
+A step writes its terms with one scatter (`put`). A layer on a batch writes two parts,
+its rows' and its inputs' (`layer_grid`). The layout gives each part's receivers
+consecutive columns of one block where it can, and where eager adds the part's terms
+in the same order for every receiver (sample after sample, as a model on a batch
+does), the part writes whole rows of its block instead of single numbers.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,11 +39,13 @@ import numpy as np
 from .program import Step
 from .rules import sum_rows
 
+Terms = Callable[..., np.ndarray]  # () -> the terms; (out=view) -> made in the view
+
 
 @dataclass
 class Summation:
-    """grads[out[i]] = 0.0 + block[1, i] + block[2, i] + ..., the block being the store's
-    `rows` seen as (count + 1, nodes): a row per contribution, a column per node."""
+    """grads[out[i]] = 0.0 + block[1, i] + block[2, i] + ..., the block being the
+    places `rows` seen as (count + 1, nodes): a row per term, a column per node."""
 
     out: np.ndarray  # (nodes,) slots
     rows: slice
@@ -39,21 +53,54 @@ class Summation:
 
 
 @dataclass
-class _Sends:
-    """A step's part in backward: where its nodes' terms go, for its first `columns`
-    operands (the others get nothing eager backward would read: no terms are made)."""
+class Scatter:
+    """Terms written one by one: each to its place in `places` (shaped as the terms)."""
+
+    places: np.ndarray
+
+    def write(self, store: np.ndarray, terms: Terms) -> None:
+        store.put(self.places, terms())
+
+
+@dataclass
+class BlockWrite:
+    """Terms written as rows of a block: row a of the terms to `rows[a]` of the block
+    (the places `block` seen `width` wide), in its `columns`."""
+
+    block: slice
+    width: int
+    rows: slice | np.ndarray
+    columns: slice
+
+    def write(self, store: np.ndarray, terms: Terms) -> None:
+        block = store[self.block].reshape(-1, self.width)
+        if isinstance(self.rows, slice):  # a view of the block: the terms are made in it
+            terms(out=block[self.rows, self.columns])
+        else:
+            block[self.rows, self.columns] = terms()
+
+
+@dataclass
+class Send:
+    """A step's terms, or a part of them (`what`): `terms(values, the step's nodes'
+    gradients)`, written `to` their places."""
 
     step: Step
-    edges: np.ndarray  # (nodes, columns) store indices; 0: never read
-    columns: int
+    what: str  # "operands"; for a layer on a batch, "rows" or "inputs"
+    terms: Callable[..., np.ndarray]  # (values, grads, out=None) -> the terms
+    to: Scatter | BlockWrite
+
+    def run(self, values: np.ndarray, grads: np.ndarray) -> None:
+        """Make the terms from the gradients of the step's nodes, and write them."""
+        self.to.write(grads, functools.partial(self.terms, values, grads[self.step.out]))
 
 
 @dataclass
 class BackwardPlan:
-    """Depth by depth, deepest first: the sums, then each step with where its
-    contributions go; then the leaves' sums. `size`: the length of the store."""
+    """Depth by depth, deepest first: the sums, then what each step sends; then the
+    leaves' sums. `size`: the slots' gradients and the store, in places."""
 
-    levels: list[tuple[list[Summation], list[_Sends]]]
+    levels: list[tuple[list[Summation], list[Send]]]
     leaf_sums: list[Summation]
     leaves: np.ndarray  # the leaves' slots, in the order eager backward lists them
     size: int
@@ -65,30 +112,22 @@ def backward_plan(
     """The plan for a root whose eager backward visits the interior `visit` (root first);
     `leaves` are the leaves whose gradients are handed back, in eager backward's order."""
     edges = _edges_in_eager_order(steps, slots, visit)
-    depth = np.zeros(slots, dtype=np.intp)
-    for step in steps:
-        depth[step.out] = step.depth
     count = np.bincount(edges["parent"], minlength=slots)
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)  # (depth, count) -> slots
-    for slot in visit[1:]:  # not the root: its gradient is the seed
-        groups[int(depth[slot]), int(count[slot])].append(slot)
-    for slot in leaves:
-        groups[-1, int(count[slot])].append(slot)
-    sums, store_of, size = _blocks(groups, slots)
-    where = store_of(edges["parent"], edges["k"])
+    interior = np.array(visit[1:], dtype=np.intp)  # not the root: its gradient is the seed
+    single = interior[count[interior] == 1]  # one term: taken in its own place
+    layout = _Layout(_groups(steps, slots, visit, leaves, count), single, count, slots)
+    where = layout.place(edges["parent"], edges["k"])
     levels = []
     for d in sorted({step.depth for step in steps}, reverse=True):
-        level = []
+        sends = []
         for index, step in enumerate(steps):
             if step.depth == d:
-                step_edges = np.zeros(step.operands.shape, dtype=np.intp)
+                places = np.zeros(step.operands.shape, dtype=np.intp)
                 mine = edges["step"] == index
-                step_edges[edges["row"][mine], edges["column"][mine]] = where[mine]
-                read = np.flatnonzero(step_edges.any(axis=0))  # operands that get a term
-                if len(read):
-                    level.append(_Sends(step, step_edges[:, : read[-1] + 1], read[-1] + 1))
-        levels.append((sums.get(d, []), level))
-    return BackwardPlan(levels, sums.get(-1, []), np.array(leaves, dtype=np.intp), size)
+                places[edges["row"][mine], edges["column"][mine]] = where[mine]
+                sends += _sends(step, places, layout)
+        levels.append((layout.sums.get(d, []), sends))
+    return BackwardPlan(levels, layout.sums.get(-1, []), np.array(leaves, np.intp), layout.size)
 
 
 def _edges_in_eager_order(steps: list[Step], slots: int, visit: list[int]) -> dict:
@@ -117,51 +156,151 @@ def _edges_in_eager_order(steps: list[Step], slots: int, visit: list[int]) -> di
     return edges
 
 
-def _blocks(groups: dict[tuple[int, int], list[int]], slots: int):
-    """Lay out one block per group; the sums by depth, a function giving the store
-    index of (receiver, k) (0 for a slot that receives nothing), and the store's size."""
-    base = np.zeros(slots, dtype=np.intp)  # a receiver's column in its block's row 0
-    width = np.zeros(slots, dtype=np.intp)  # its block's number of columns (0: none)
-    sums: dict[int, list[Summation]] = defaultdict(list)
-    size = 1  # [0] takes what is never read
-    for (d, count), group in groups.items():
-        n = len(group)
-        base[group], width[group] = size + np.arange(n), n
-        rows = slice(size, size + (count + 1) * n)
-        sums[d].append(Summation(np.array(group, dtype=np.intp), rows, count))
-        size += (count + 1) * n
+def _groups(
+    steps: list[Step], slots: int, visit: list[int], leaves: list[int], count: np.ndarray
+) -> dict[tuple[int, int], np.ndarray]:
+    """The receivers that sum their terms in blocks, grouped by (depth, number of terms)
+    (leaves at depth -1). In each group, the receivers of a layer's part come first,
+    consecutive and in the part's order (the largest parts first), where the whole part
+    falls in the group; then the others, in eager backward's order."""
+    depth = np.zeros(slots, dtype=np.intp)
+    for step in steps:
+        depth[step.out] = step.depth
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for slot in visit[1:]:  # not the root (its gradient is the seed)
+        if count[slot] != 1:  # (one term: taken in its own place, see `_Layout`)
+            groups[int(depth[slot]), int(count[slot])].append(slot)
+    for slot in leaves:
+        groups[-1, int(count[slot])].append(slot)
+    group_of = np.full(slots, -1, dtype=np.intp)
+    for index, members in enumerate(groups.values()):
+        group_of[members] = index
+    placed = np.zeros(slots, dtype=bool)
+    first: dict[int, list[np.ndarray]] = defaultdict(list)
+    for receivers in sorted(_layer_parts(steps), key=len, reverse=True):
+        group = group_of[receivers]
+        whole = group[0] >= 0 and (group == group[0]).all() and not placed[receivers].any()
+        if whole and len(np.unique(receivers)) == len(receivers):
+            placed[receivers] = True
+            first[int(group[0])].append(receivers)
+    ordered = {}
+    for index, (key, members) in enumerate(groups.items()):
+        rest = np.array(members, dtype=np.intp)
+        ordered[key] = np.concatenate([*first[index], rest[~placed[rest]]])
+    return ordered
 
-    def store_of(parent: np.ndarray, k: np.ndarray) -> np.ndarray:
-        return np.where(width[parent] > 0, base[parent] + (1 + k) * width[parent], 0)
 
-    return sums, store_of, size
+def _layer_parts(steps: list[Step]) -> list[np.ndarray]:
+    """The receivers of each part of each layer on a batch: its rows', its inputs'."""
+    grids = [step.grid for step in steps if step.grid is not None]
+    return [part for grid in grids for part in (grid.rows.ravel(), grid.inputs.ravel())]
+
+
+class _Layout:
+    """Where each term goes: a receiver's column in its block, one place per term."""
+
+    def __init__(
+        self,
+        groups: dict[tuple[int, int], np.ndarray],
+        single: np.ndarray,
+        count: np.ndarray,
+        slots: int,
+    ):
+        self.count = count
+        self.direct = np.zeros(slots, dtype=bool)  # a node with one term: its own place
+        self.direct[single] = True
+        self.column = np.zeros(slots, dtype=np.intp)  # the place of its row 0
+        self.width = np.zeros(slots, dtype=np.intp)  # its block's columns (0: none)
+        self.block = np.zeros(slots, dtype=np.intp)  # its block's first place
+        self.sums: dict[int, list[Summation]] = defaultdict(list)
+        size = slots  # the slots' gradients come first
+        for (d, terms), members in groups.items():
+            n = len(members)
+            self.block[members], self.width[members] = size, n
+            self.column[members] = size + np.arange(n)
+            self.sums[d].append(Summation(members, slice(size, size + (terms + 1) * n), terms))
+            size += (terms + 1) * n
+        self.size = size
+
+    def place(self, parent: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """The place of the term of rank k for each parent (0 for those never read)."""
+        width = self.width[parent]
+        in_block = np.where(width > 0, self.column[parent] + (1 + k) * width, 0)
+        return np.where(self.direct[parent], parent, in_block)
+
+    def writer(self, places: np.ndarray, receivers: np.ndarray) -> Scatter | BlockWrite:
+        """How a layer's part writes its terms: (sources, receivers) to `places`."""
+        first = receivers[0]
+        width, block = self.width[first], self.block[first]
+        consecutive = (
+            width > 0
+            and (self.block[receivers] == block).all()
+            and (self.column[receivers] == self.column[first] + np.arange(len(receivers))).all()
+        )
+        if not consecutive:
+            return Scatter(places)
+        offset = places - self.column[receivers]  # (1 + k) * width where k is the rank
+        rows = offset[:, 0] // width
+        if (places == 0).any() or (offset != (rows * width)[:, None]).any():
+            return Scatter(places)  # the receivers add this part's terms in other orders
+        start = self.column[first] - block
+        blocks = slice(block, block + int(self.count[first] + 1) * width)
+        return BlockWrite(blocks, int(width), _as_slice(rows), slice(start, start + len(receivers)))
+
+
+def _as_slice(rows: np.ndarray) -> slice | np.ndarray:
+    """`rows` as a slice when they are evenly spaced (a view, not a copy), else as they are."""
+    step = int(rows[1] - rows[0]) if len(rows) > 1 else 1
+    if step == 0 or (np.diff(rows) != step).any():
+        return rows
+    stop = int(rows[-1]) + step
+    return slice(int(rows[0]), None if stop < 0 else stop, step)
+
+
+def _sends(step: Step, places: np.ndarray, layout: _Layout) -> list[Send]:
+    """What `step` sends, given each (node, operand) term's place (0: never read)."""
+    grid = step.grid
+    if grid is None:
+        read = np.flatnonzero(places.any(axis=0))  # the operands some term of is read
+        if not len(read):
+            return []
+        columns = read[-1] + 1
+        terms = functools.partial(_local_terms, step, columns)
+        return [Send(step, "operands", terms, Scatter(places[:, :columns]))]
+    sends = []
+    for what, terms, part in (
+        ("rows", grid.row_terms, grid.row_part),
+        ("inputs", grid.input_terms, grid.input_part),
+    ):
+        part_places = part(places)
+        if part_places.any():
+            receivers = part(step.operands)[0]  # (every source's row holds the same)
+            sends.append(Send(step, what, terms, layout.writer(part_places, receivers)))
+    return sends
+
+
+def _local_terms(step: Step, columns: int, values: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Each node's local derivatives times its gradient, for its first `columns`
+    operands (the others get nothing eager backward would read)."""
+    local = step.rule.local_grads(values.take(step.operands), values[step.out])
+    local *= g[:, None]
+    return local[:, :columns]
 
 
 def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float) -> np.ndarray:
-    """The gradients of this backward call, by slot (leaves: before adding what they held)."""
-    grads = np.zeros(len(values))
+    """The gradients of this backward call by slot (the leaves': before adding what they
+    held), then the store."""
+    grads = np.zeros(plan.size)
     grads[root] = seed
-    store = np.zeros(plan.size)
     with np.errstate(all="ignore"):
-        for sums, steps in plan.levels:
-            _sum(sums, store, grads)
-            for sends in steps:
-                store.put(sends.edges, _times_grads(sends, values, grads[sends.step.out]))
-        _sum(plan.leaf_sums, store, grads)
+        for sums, sends in plan.levels:
+            _sum(sums, grads)
+            for send in sends:
+                send.run(values, grads)
+        _sum(plan.leaf_sums, grads)
     return grads
 
 
-def _times_grads(sends: _Sends, values: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Each node's local derivatives times its gradient, for the first `columns`
-    operands: the terms it sends its parents."""
-    step = sends.step
-    if step.grid is not None:
-        return step.grid.contributions(values, g, sends.columns)
-    local = step.rule.local_grads(values.take(step.operands), values[step.out])
-    local *= g[:, None]
-    return local[:, : sends.columns]
-
-
-def _sum(sums: list[Summation], store: np.ndarray, grads: np.ndarray) -> None:
+def _sum(sums: list[Summation], grads: np.ndarray) -> None:
     for s in sums:
-        grads[s.out] = sum_rows(store[s.rows].reshape(s.count + 1, -1))
+        grads[s.out] = sum_rows(grads[s.rows].reshape(s.count + 1, -1))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .backward import BlockWrite, Send
+
 if TYPE_CHECKING:
     from . import Trace
 
@@ -24,10 +26,17 @@ def describe(trace: Trace) -> str:
     for summations, steps in trace.plan.levels:
         for s in summations:
             lines.append(f"    sum the grads of {len(s.out)} nodes, {s.count} terms each")
-        for sends in steps:
-            step = sends.step
-            rows, arity = step.operands.shape
-            lines.append(f"    d{step.rule.name:<8} x grad, to parents  {rows}x{arity}")
+        for send in steps:
+            lines.append(_send_line(send))
     for s in trace.plan.leaf_sums:
         lines.append(f"    sum the grads of {len(s.out)} leaves, {s.count} terms each")
     return "\n".join(lines)
+
+
+def _send_line(send: Send) -> str:
+    """One step's terms for its parents: the op, its operand array, and how they are written."""
+    step = send.step
+    rows, arity = step.operands.shape
+    to = "whole rows of a block" if isinstance(send.to, BlockWrite) else "scattered"
+    what = "to parents" if send.what == "operands" else f"to its {send.what}"
+    return f"    d{step.rule.name:<8} x grad, {what:<14} {rows}x{arity}, {to}"

@@ -31,19 +31,43 @@ class LayerGrid:
         np.multiply(x.T[:, :, None], w[:, 1:].T[:, None, :], out=terms[1:])
         return sum_rows(terms.reshape(w.shape[1], -1))
 
-    def contributions(self, values: np.ndarray, grads: np.ndarray, columns: int) -> np.ndarray:
-        """Each node's local derivatives (1, x..., w...) times its gradient, as
-        `Dot.local_grads` times the gradient, for its first `columns` operands (all
-        of them, or only the bias and weights when the inputs get nothing)."""
-        w, x = values.take(self.rows), values.take(self.inputs)
-        s, r, k = len(x), len(w), x.shape[1]
-        g = grads.reshape(s, r, 1)
-        out = np.empty((s, r, columns))
-        out[:, :, :1] = g
-        np.multiply(x[:, None, : columns - 1], g, out=out[:, :, 1 : min(columns, k + 1)])
-        if columns > k + 1:
-            np.multiply(w[None, :, 1 : columns - k], g, out=out[:, :, k + 1 :])
-        return out.reshape(s * r, columns)
+    # Backward: what each node (s, j) sends its operands is g_sj times its local
+    # derivatives (1, x_s..., w_j...), as `Dot.local_grads`. They are made in two
+    # parts, each laid out a row per source and a column per receiver, so that where
+    # every receiver adds them in one order, the part can be written as one block.
+
+    def row_terms(self, values: np.ndarray, grads: np.ndarray, out: np.ndarray | None = None):
+        """What the rows get, (S, R * (1 + k)): at [s, (j, i)] the local derivative
+        (1, x_s1, ..., x_sk)[i] times g_sj: the bias's, then each weight's. Into `out`
+        (a view of that shape) if given, else a new array."""
+        x = values.take(self.inputs)
+        s, r, k = len(x), len(self.rows), x.shape[1]
+        local = np.empty((s, 1, 1 + k))
+        local[:, 0, 0] = 1.0
+        local[:, 0, 1:] = x
+        terms = np.empty((s, r * (1 + k))) if out is None else out
+        np.multiply(local, grads.reshape(s, r, 1), out=terms.reshape(s, r, 1 + k))
+        return terms
+
+    def input_terms(self, values: np.ndarray, grads: np.ndarray, out: np.ndarray | None = None):
+        """What the inputs get, (R, S * k): at [j, (s, i)] w_ji g_sj. Into `out` (a view
+        of that shape) if given, else a new array."""
+        w = values.take(self.rows)[:, 1:]
+        s, r, k = len(self.inputs), len(w), w.shape[1]
+        terms = np.empty((r, s * k)) if out is None else out
+        g = grads.reshape(s, r).T[:, :, None]
+        np.multiply(g, w[:, None, :], out=terms.reshape(r, s, k))
+        return terms
+
+    def row_part(self, columns: np.ndarray) -> np.ndarray:
+        """A (nodes, operands) array's entries for the rows, laid out as `row_terms`."""
+        k = self.inputs.shape[1]
+        return columns[:, : k + 1].reshape(len(self.inputs), -1)
+
+    def input_part(self, columns: np.ndarray) -> np.ndarray:
+        """A (nodes, operands) array's entries for the inputs, laid out as `input_terms`."""
+        s, r, k = len(self.inputs), len(self.rows), self.inputs.shape[1]
+        return columns[:, k + 1 :].reshape(s, r, k).transpose(1, 0, 2).reshape(r, s * k)
 
 
 def as_grid(rule: Rule, operands: np.ndarray) -> tuple[np.ndarray, LayerGrid] | None:

@@ -53,8 +53,10 @@ class Elementwise(Rule):
         return self._values(*x.T)
 
     def local_grads(self, x: Array, out: Array) -> Array:
-        columns = [np.asarray(c, dtype=np.float64) for c in self._local_grads(*x.T, out)]
-        return np.column_stack([np.broadcast_to(c, out.shape) for c in columns])
+        grads = np.empty(x.shape)
+        for column, local in enumerate(self._local_grads(*x.T, out)):
+            grads[:, column] = local  # a column, or one number for every node
+        return grads
 
 
 def _divided(a: Array, b: Array) -> Array:

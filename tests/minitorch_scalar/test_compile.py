@@ -113,6 +113,84 @@ def test_mlp_training_with_each_loss_is_the_eager_training_to_the_bit(loss_name,
     assert len(step.traces) == 1  # new minibatches of one size: no new trace
 
 
+# A layer on a batch writes its terms as whole rows of a block where eager adds them in
+# the same order for every receiver, and scatters them where it does not: both paths
+# must give eager's gradients. The program says which path each part took.
+TWO_BATCHES = np.random.default_rng(2).normal(size=(2, 3, 6, 3))  # 3 steps of 2 batches
+
+
+def weights_only_penalty(model: nn.MLP):
+    """Biases get one term fewer than weights: a layer's rows fall in two blocks."""
+    weights = [w for layer in model.layers for neuron in layer.neurons for w in neuron.w]
+    return lambda x1, x2: nn.mse_loss(model(x1), [0.5] * len(x1)) + 0.01 * (
+        nn.l2_penalty(weights)
+    )
+
+
+def one_layer_on_two_batches(model: nn.MLP):
+    """Every row gets terms from two layers on a batch, at two depths (the second
+    batch is scaled first): one after the other in eager's order, each a block."""
+    return lambda x1, x2: nn.mse_loss(model(x1), [0.5] * len(x1)) + nn.hinge_loss(
+        model([[v * 2.0 for v in row] for row in x2]), [1.0] * len(x2)
+    )
+
+
+def samples_in_a_shuffled_order(model: nn.MLP):
+    """Each output unit's samples summed in its own order: the rows of the last layer
+    get their terms in different orders (sample order reversed for unit 1)."""
+
+    def objective(x1, x2):
+        outputs = model(x1)
+        first = ms.sum([o[0] for o in outputs])
+        second = ms.sum([o[1] * o[1] for o in reversed(outputs)])
+        return first + second
+
+    return objective
+
+
+def plain_mlp(model: nn.MLP):
+    return lambda x1, x2: nn.mse_loss(model(x1), [0.5] * len(x1)) + 1e-3 * (
+        nn.l2_penalty(model.parameters())
+    )
+
+
+def train_eager_and_compiled(objective_of, outputs: int = 1):
+    """Per step: the loss and every parameter's gradient, eagerly and compiled (SGD)."""
+    records = []
+    for compiled in (False, True):
+        model = nn.MLP(3, [4, 5, outputs], seed=11)
+        objective = objective_of(model)
+        step = ms.compile(objective) if compiled else objective
+        opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
+        record = []
+        for x1, x2 in zip(*TWO_BATCHES):
+            loss = step(x1, x2) if compiled else step(x1.tolist(), x2.tolist())
+            opt.zero_grad()
+            loss.backward()
+            record += [loss.data, *(p.grad for p in model.parameters())]
+            opt.step()
+        records.append(record)
+    return records, repr(step)
+
+
+@pytest.mark.parametrize(
+    ("objective_of", "outputs", "rows_written"),
+    [
+        (plain_mlp, 1, "whole rows of a block"),
+        (weights_only_penalty, 1, "scattered"),
+        (one_layer_on_two_batches, 1, "whole rows of a block"),
+        (samples_in_a_shuffled_order, 2, "scattered"),
+    ],
+)
+def test_layer_terms_written_as_blocks_or_scattered_give_eager_gradients(
+    objective_of, outputs, rows_written
+) -> None:
+    (eager, replayed), program = train_eager_and_compiled(objective_of, outputs)
+    assert same_bits(replayed, eager)
+    rows_lines = [line for line in program.splitlines() if "to its rows" in line]
+    assert any(line.endswith(rows_written) for line in rows_lines), program
+
+
 def test_a_new_shape_or_a_new_static_argument_traces_again() -> None:
     model = nn.MLP(2, [3, 1], seed=1)
     step = ms.compile(lambda x, kind: nn.mse_loss(model(x), [0.0] * len(x)) * len(kind))
