@@ -122,16 +122,15 @@ TWO_BATCHES = np.random.default_rng(2).normal(size=(2, 3, 6, 3))  # 3 steps of 2
 def weights_only_penalty(model: nn.MLP):
     """Biases get one term fewer than weights: a layer's rows fall in two blocks."""
     weights = [w for layer in model.layers for neuron in layer.neurons for w in neuron.w]
-    return lambda x1, x2: nn.mse_loss(model(x1), [0.5] * len(x1)) + 0.01 * (
-        nn.l2_penalty(weights)
-    )
+    return lambda x1, x2: nn.mse_loss(model(x1), [0.5] * len(x1)) + 0.01 * (nn.l2_penalty(weights))
 
 
 def one_layer_on_two_batches(model: nn.MLP):
     """Every row gets terms from two layers on a batch, at two depths (the second
     batch is scaled first): one after the other in eager's order, each a block."""
-    return lambda x1, x2: nn.mse_loss(model(x1), [0.5] * len(x1)) + nn.hinge_loss(
-        model([[v * 2.0 for v in row] for row in x2]), [1.0] * len(x2)
+    return lambda x1, x2: (
+        nn.mse_loss(model(x1), [0.5] * len(x1))
+        + nn.hinge_loss(model([[v * 2.0 for v in row] for row in x2]), [1.0] * len(x2))
     )
 
 
@@ -149,8 +148,8 @@ def samples_in_a_shuffled_order(model: nn.MLP):
 
 
 def plain_mlp(model: nn.MLP):
-    return lambda x1, x2: nn.mse_loss(model(x1), [0.5] * len(x1)) + 1e-3 * (
-        nn.l2_penalty(model.parameters())
+    return lambda x1, x2: (
+        nn.mse_loss(model(x1), [0.5] * len(x1)) + 1e-3 * (nn.l2_penalty(model.parameters()))
     )
 
 
