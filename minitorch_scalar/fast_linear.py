@@ -18,7 +18,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 from functools import reduce
-from itertools import repeat
 from operator import add, mul
 from typing import NamedTuple
 
@@ -26,7 +25,7 @@ import numpy as np
 
 from .engine import Value, _node
 from .fused import Term, _value_of, dot
-from .grad_mode import is_tracing
+from .grad_mode import changing_mode, is_tracing, restore
 from .real import as_float, is_real_number
 
 
@@ -73,20 +72,19 @@ def linear_batch(
     halves = [_input(inputs) for inputs in input_rows]  # None: a mix, built by `dot`
     ready = [s for s, half in enumerate(halves) if half is not None]
     values_of = dict(zip(ready, _dot_values(rows, [halves[s] for s in ready])))
-    tracing = is_tracing()
+    tracer = _traced_rows(rows) if is_tracing() else None
     batch = []
     for s, (inputs, half) in enumerate(zip(input_rows, halves)):
         if half is None:
             batch.append([dot(r, inputs, b) for r, b in zip(weight_rows, biases)])
-        else:  # a tracer hears each node's operands, as `dot` gives them
-            operands = [(b, r, inputs) for r, b in zip(weight_rows, biases)] if tracing else None
-            batch.append(_dot_nodes(rows, half, values_of[s], operands))
+        elif tracer is None:
+            batch.append(_dot_nodes(rows, half, values_of[s]))
+        else:
+            batch.append(_told_dot_nodes(rows, half, values_of[s], tracer))
     return batch
 
 
-def _dot_nodes(
-    rows: list[_Row], x: _Input, values: list[float], operands: list | None
-) -> list[Value]:
+def _dot_nodes(rows: list[_Row], x: _Input, values: list[float]) -> list[Value]:
     """The node `dot` makes for each row and this input, from the two halves."""
     x_parents, x_data, x_data_after_one = x
     return [
@@ -96,12 +94,33 @@ def _dot_nodes(
             parents + x_parents,
             # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
             (x_data_after_one if has_bias_parent else x_data) + (weights if x_parents else ()),
-            row_operands,
         )
-        for (parents, weights, _, has_bias_parent), value, row_operands in zip(
-            rows, values, operands or repeat(None)
-        )
+        for (parents, weights, _, has_bias_parent), value in zip(rows, values)
     ]
+
+
+# While the compiler traces, it hears a layer's nodes for one input as one record
+# (`compiler.tape.LayerInput`): the nodes, each row's bias and weights, and the input,
+# taken from the very tuples the nodes' parents are made of.
+
+
+def _traced_rows(rows: list[_Row]) -> list[tuple]:
+    """Each row's (bias, weights) as `dot` would be given them (a number for a bias
+    that is not a Value: 0.0 for none)."""
+    return [
+        (r.parents[0], r.parents[1:]) if r.has_bias_parent else (r.start, r.parents) for r in rows
+    ]
+
+
+def _told_dot_nodes(rows: list[_Row], x: _Input, values: list[float], traced_rows: list):
+    """`_dot_nodes`, told to the tracer as one record instead of node by node."""
+    listener = changing_mode(True)  # the nodes are recorded, not heard one by one
+    try:
+        nodes = _dot_nodes(rows, x, values)
+    finally:
+        restore(listener)
+    listener.layer(nodes, traced_rows, x.parents or x.data)
+    return nodes
 
 
 VECTORISED_FROM = 64

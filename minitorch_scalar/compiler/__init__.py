@@ -81,7 +81,7 @@ class Trace:
     """One signature's tape, its forward steps, and its backward plan (one output)."""
 
     def __init__(self, tape: Tape, kinds: tuple, args: tuple, outputs: list[Value], shape: Any):
-        self.kinds, self.node_count = kinds, len(tape.nodes)  # the tape itself is not kept
+        self.kinds, self.node_count = kinds, tape.node_count  # the tape itself is not kept
         self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
         self.structure = structure = _slots(shape, tape, outputs)
         self.template = np.array(tape.template, dtype=np.float64)
@@ -95,7 +95,7 @@ class Trace:
         skip = {slot for _, slot in self.value_args} | set(range(1, self.inputs.stop))
         self.held = [(tape.slot_of[v], v) for v in tape.leaves if tape.slot_of[v] not in skip]
         self.plan = None
-        first_node = len(tape.template) - len(tape.nodes)
+        first_node = len(tape.template) - tape.node_count
         if isinstance(structure, int) and structure >= first_node:
             visit, leaves = backward_order(_node_at(tape, structure), tape)
             handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}

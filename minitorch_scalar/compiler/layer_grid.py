@@ -76,9 +76,8 @@ def as_grid(rule: Rule, operands: np.ndarray) -> tuple[np.ndarray, LayerGrid] | 
     if not isinstance(rule, Dot) or len(operands) < 2:
         return None
     k = (operands.shape[1] - 1) // 2
-    rows, row_of = np.unique(operands[:, : k + 1], axis=0, return_inverse=True)
-    inputs, input_of = np.unique(operands[:, k + 1 :], axis=0, return_inverse=True)
-    row_of, input_of = row_of.ravel(), input_of.ravel()
+    rows, row_of = _distinct_rows(operands[:, : k + 1])
+    inputs, input_of = _distinct_rows(operands[:, k + 1 :])
     if len(rows) * len(inputs) != len(operands):
         return None
     order = np.lexsort((row_of, input_of))  # input-major, as the grid lays them out
@@ -86,3 +85,15 @@ def as_grid(rule: Rule, operands: np.ndarray) -> tuple[np.ndarray, LayerGrid] | 
     if not np.array_equal(cell, np.arange(len(operands))):  # every pair exactly once
         return None
     return order, LayerGrid(rows, inputs)
+
+
+def _distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of `a`, in the order they first occur, and the index of each
+    row of `a` among them. (Rows are compared as whole byte strings: one sort.)"""
+    a = np.ascontiguousarray(a)
+    keys = a.view(np.dtype((np.void, a.itemsize * a.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    by_occurrence = np.argsort(first)
+    rank = np.empty_like(by_occurrence)
+    rank[by_occurrence] = np.arange(len(first))
+    return a[first[by_occurrence]], rank[inverse.ravel()]

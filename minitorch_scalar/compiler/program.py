@@ -18,7 +18,7 @@ import numpy as np
 
 from .layer_grid import LayerGrid, as_grid
 from .rules import Rule
-from .tape import Tape, TapeNode
+from .tape import Tape, TapeLayer, TapeNode
 
 
 @dataclass
@@ -37,34 +37,73 @@ def forward_steps(tape: Tape) -> list[Step]:
     """The tape's nodes grouped into steps (by depth, then op, then arity), each step's
     nodes moved to consecutive slots (in `tape` too: its template and `slot_of`)."""
     depth = [0] * len(tape.template)
-    groups: dict[tuple, list[TapeNode]] = defaultdict(list)
-    for node in tape.nodes:
-        depth[node.slot] = 1 + max(map(depth.__getitem__, node.operands), default=0)
-        groups[depth[node.slot], id(node.rule), len(node.operands)].append(node)
+    rows_depth: dict[int, int] = {}  # a layer's rows' largest depth (its inputs share them)
+    groups: dict[tuple, list[TapeNode | TapeLayer]] = defaultdict(list)
+    for entry in tape.nodes:
+        if type(entry) is TapeLayer:
+            if id(entry.rows) not in rows_depth:
+                rows_depth[id(entry.rows)] = max(map(depth.__getitem__, entry.rows.flat))
+            below = max(rows_depth[id(entry.rows)], *map(depth.__getitem__, entry.inputs))
+            for slot in entry.slots:
+                depth[slot] = 1 + below
+            key = (1 + below, id(entry.rule), entry.rows.shape[1] + len(entry.inputs))
+        else:
+            depth[entry.slot] = 1 + max(map(depth.__getitem__, entry.operands), default=0)
+            key = (depth[entry.slot], id(entry.rule), len(entry.operands))
+        groups[key].append(entry)
     steps = [_step(nodes, key[0]) for key, nodes in sorted(groups.items(), key=lambda kv: kv[0][0])]
+    for step in steps:
+        ordered = as_grid(step.rule, step.operands)
+        if ordered is not None:  # a layer on a batch: its nodes in grid order
+            order, step.grid = ordered
+            step.out, step.operands = step.out[order], step.operands[order]
+            step.parents = step.parents[order]
     new = _renumber(tape, steps)
-    start = len(tape.template) - len(tape.nodes)
+    start = len(tape.template) - tape.node_count
     for step in steps:
         step.operands = new[step.operands]
         step.out = slice(start, start + len(step.out))
         start = step.out.stop
-        ordered = as_grid(step.rule, step.operands)
-        if ordered is not None:  # a layer on a batch: its nodes in grid order
-            order, step.grid = ordered
-            step.operands, step.parents = step.operands[order], step.parents[order]
-            _reorder_slots(tape, step, order)
+        if step.grid is not None:
+            step.grid = LayerGrid(new[step.grid.rows], new[step.grid.inputs])
     return steps
 
 
-def _step(nodes: list[TapeNode], depth: int) -> Step:
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # a row per node: slot, operands, parents
+
+
+def _step(entries: list[TapeNode | TapeLayer], depth: int) -> Step:
     """The step of a group of nodes; until `forward_steps` renumbers them, `out` holds
     the slots the tape gave them, as an array."""
+    nodes = [entry for entry in entries if type(entry) is TapeNode]
+    layers: dict[int, list[TapeLayer]] = defaultdict(list)  # by rows: one layer's inputs
+    for entry in entries:
+        if type(entry) is TapeLayer:
+            layers[id(entry.rows)].append(entry)
+    parts = ([_nodes_arrays(nodes)] if nodes else []) + list(map(_layer_arrays, layers.values()))
+    out, operands, parents = (np.concatenate(arrays) for arrays in zip(*parts))
+    return Step(entries[0].rule, out, operands, depth, parents)
+
+
+def _nodes_arrays(nodes: list[TapeNode]) -> Arrays:
     operands = np.array([node.operands for node in nodes], dtype=np.intp)
     parents = np.zeros(operands.shape, dtype=bool)
     rows = np.repeat(np.arange(len(nodes)), [len(node.parents) for node in nodes])
     parents[rows, [k for node in nodes for k in node.parents]] = True
-    out = np.array([node.slot for node in nodes], dtype=np.intp)
-    return Step(nodes[0].rule, out, operands, depth, parents)
+    return np.array([node.slot for node in nodes], dtype=np.intp), operands, parents
+
+
+def _layer_arrays(layer: list[TapeLayer]) -> Arrays:
+    """A layer's records, one per input: node (s, j) has row j's operands, then input s's."""
+    rows, row_parents = layer[0].rows, layer[0].row_parents
+    inputs = np.array([record.inputs for record in layer], dtype=np.intp)
+    input_parents = np.array([record.input_parents for record in layer])
+    s, r = len(layer), len(rows)
+    operands = np.hstack([np.tile(rows, (s, 1)), np.repeat(inputs, r, axis=0)])
+    input_flags = np.repeat(input_parents, r)[:, None].repeat(inputs.shape[1], axis=1)
+    parents = np.hstack([np.tile(row_parents, (s, 1)), input_flags])
+    out = np.array([record.slots for record in layer], dtype=np.intp).ravel()
+    return out, operands, parents
 
 
 def _renumber(tape: Tape, steps: list[Step]) -> np.ndarray:
@@ -80,18 +119,6 @@ def _renumber(tape: Tape, steps: list[Step]) -> np.ndarray:
     tape.slot_of = {value: int(new[slot]) for value, slot in tape.slot_of.items()}
     tape.constants = {bits: int(new[slot]) for bits, slot in tape.constants.items()}
     return new
-
-
-def _reorder_slots(tape: Tape, step: Step, order: np.ndarray) -> None:
-    """The step's nodes put in `order` within its slots: the template and `slot_of` too."""
-    slots = np.arange(step.out.start, step.out.stop)
-    template = np.asarray(tape.template)
-    template[slots] = template[slots[order]]
-    tape.template[:] = template.tolist()
-    moved = dict(zip(slots[order].tolist(), slots.tolist()))
-    for value, slot in tape.slot_of.items():
-        if step.out.start <= slot < step.out.stop:
-            tape.slot_of[value] = moved[slot]
 
 
 def run_forward(steps: list[Step], values: np.ndarray) -> None:

@@ -7,6 +7,11 @@ were made (so each comes after its operands), and gives every number a place, a
 (parameters, Values made inside the function) and the constants get theirs as they
 are met, and the nodes theirs (grouping moves the nodes after all of them). An
 operand is then just a slot index, whether it is a node, a leaf or a constant.
+
+A layer on a batch (`fast_linear`) makes R dot nodes for each input; it tells them to
+the tracer as one record per input, a `LayerInput`: the nodes, each row's bias and
+weights, and the input. The tape keeps it whole (`TapeLayer`): the rows' slots are
+found once for all inputs, and nothing is done node by node.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from ..custom_op import CustomOp
 from ..engine import Value, _graph_parents_first
@@ -36,62 +43,146 @@ class TapeNode:
     parents: list[int]  # the operand columns that are parents (get a gradient), in order
 
 
+class LayerInput(NamedTuple):
+    """What the tracer hears of a layer on a batch, for one input: node j is
+    ``dot(rows[j][1], inputs, bias=rows[j][0])`` (the operands `dot` would give)."""
+
+    nodes: list[Value]
+    rows: list[tuple[Value | float, tuple[Value, ...]]]  # the same list for every input
+    inputs: tuple  # Values, or numbers (constants)
+
+
+@dataclass
+class TapeLayer:
+    """A `LayerInput` on the tape: node j, in slot `slots[j]`, has the operands
+    (rows[j], inputs): its bias, its weights, then the input."""
+
+    rule: Rule  # the rule of dot
+    slots: list[int]
+    rows: np.ndarray  # (R, 1 + k) slots, shared by the layer's records
+    inputs: list[int]  # (k,) slots
+    row_parents: np.ndarray  # (R, 1 + k) bools: which row operands are parents
+    input_parents: bool  # whether the inputs are parents (Values), not constants
+
+
 @dataclass
 class Tape:
     """The traced graph, flat: nodes in a valid order, and a slot for every number."""
 
-    nodes: list[TapeNode] = field(default_factory=list)
+    nodes: list[TapeNode | TapeLayer] = field(default_factory=list)
+    node_count: int = 0  # scalar nodes (a TapeLayer holds R)
     leaves: list[Value] = field(default_factory=list)  # slot 1 + i holds leaves[i]
     constants: dict[bytes, int] = field(default_factory=dict)  # a float's bits -> slot
     template: list[float] = field(default_factory=lambda: [0.0])  # the slots' trace values
     slot_of: dict[Value, int] = field(default_factory=dict)
 
 
-def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, list[tuple[Value, tuple]]]:
+Made = list[tuple[Value, tuple] | LayerInput]  # what a trace heard, in order
+
+
+class _Listener:
+    """The tracer's ear: each node made, with its operands; a layer's, input by input."""
+
+    def __init__(self) -> None:
+        self.made: Made = []
+
+    def __call__(self, node: Value, operands: tuple) -> None:
+        self.made.append((node, operands))
+
+    def layer(self, nodes: list[Value], rows: list, inputs: tuple) -> None:
+        self.made.append(LayerInput(nodes, rows, inputs))
+
+
+def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, Made]:
     """fn(*args), run with grad enabled, and every (node, operands) it made, in order."""
-    made: list[tuple[Value, tuple]] = []
-    saved = changing_mode(lambda node, operands: made.append((node, operands)))
+    listener = _Listener()
+    saved = changing_mode(listener)
     try:
         result = fn(*args)  # with grad enabled: the listener records
     finally:
         restore(saved)
-    return result, made
+    return result, listener.made
 
 
-def build(outputs: list[Value], leaves: list[Value], made: list[tuple[Value, tuple]]) -> Tape:
+def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
     """The tape of `outputs`: `leaves` first (the inputs, in order), then what they need."""
-    flat = [(node, operands, *_flat_operands(node, operands)) for node, operands in made]
-    needed = set(outputs)  # Values hash by identity; a float among them matches no Value
-    for node, _, items, _ in reversed(flat):  # each node after every node that uses it
-        if node in needed:
-            needed.update(items)
+    needed = _needed(outputs, made)
     tape = Tape()
     for leaf in leaves:
         _slot_of_leaf(tape, leaf)
-    for node, operands, items, differentiable in flat:
-        if node in needed:
-            _add_node(tape, node, _rule(node, operands), items, differentiable)
+    rows_found: dict[int, tuple] = {}  # a layer's rows, found for its first input
+    for heard in made:
+        if type(heard) is LayerInput:
+            if not needed.isdisjoint(heard.nodes):
+                _add_layer(tape, heard, rows_found)
+        elif heard[0] in needed:
+            node, operands = heard
+            _add_node(tape, node, _rule(node, operands), *_flat_operands(node, operands))
     return tape
+
+
+def _needed(outputs: list[Value], made: Made) -> set[Value]:
+    """The nodes the outputs depend on, and the Values they use (Values hash by identity)."""
+    needed = set(outputs)
+    rows_seen: set[int] = set()
+    for heard in reversed(made):  # each node after every node that uses it
+        if type(heard) is LayerInput:
+            if not needed.isdisjoint(heard.nodes):
+                needed.update(heard.inputs)
+                if id(heard.rows) not in rows_seen:
+                    rows_seen.add(id(heard.rows))
+                    needed.update(item for bias, weights in heard.rows for item in (bias, *weights))
+        elif heard[0] in needed:
+            needed.update(heard[0].parents)
+    return needed
+
+
+def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> None:
+    """A layer's nodes for one input on the tape. The record is made by `fast_linear`
+    from the very tuples it made the nodes' parents from: no check node by node."""
+    found = rows_found.get(id(heard.rows))
+    if found is None:  # (the record keeps its rows alive: no other takes their id)
+        rows = heard.rows
+        slots = np.array([_slots_of(tape, [bias, *weights]) for bias, weights in rows])
+        parents = np.ones(slots.shape, dtype=bool)
+        parents[:, 0] = [isinstance(bias, Value) for bias, _ in rows]  # (a bias may be a number)
+        found = rows_found[id(rows)] = (rows, slots, parents)
+    inputs = _slots_of(tape, heard.inputs)
+    first = len(tape.template)
+    tape.template.extend(node.data for node in heard.nodes)
+    tape.slot_of.update(zip(heard.nodes, range(first, len(tape.template))))
+    slots = list(range(first, len(tape.template)))
+    is_value = bool(heard.inputs) and isinstance(heard.inputs[0], Value)
+    tape.nodes.append(TapeLayer(BUILT_IN["dot"], slots, found[1], inputs, found[2], is_value))
+    tape.node_count += len(slots)
+
+
+def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
+    """The slots of operands, giving new leaves and constants theirs as they are met."""
+    slots = list(map(tape.slot_of.get, items))  # None: a new leaf, or a constant
+    if None in slots:
+        for k, slot in enumerate(slots):
+            if slot is None:  # (a new leaf may stand twice among the operands: one slot)
+                slots[k] = tape.slot_of.get(items[k]) or _slot(tape, items[k])
+    return slots
 
 
 def _add_node(
     tape: Tape, node: Value, rule: Rule, items: list, differentiable: range | list[int]
 ) -> None:
     """Give `node` a slot and its operands slots; check that the rule sees its parents."""
-    slots = list(map(tape.slot_of.get, items))  # None: a new leaf, or a constant
-    if None in slots:
-        for k, slot in enumerate(slots):
-            if slot is None:  # (a new leaf may stand twice among the operands: one slot)
-                slots[k] = tape.slot_of.get(items[k]) or _slot(tape, items[k])
-    if len(node.parents) == len(differentiable):  # every operand that can be, is a parent
-        parents = list(differentiable)
+    slots = _slots_of(tape, items)
+    if len(node.parents) == len(items):  # every operand is a parent (a dot on Values)
+        parents, seen = list(differentiable), items
     else:
         parents = [k for k in differentiable if isinstance(items[k], Value)]
-    if [items[k] for k in parents] != list(node.parents):  # Values compare by identity
+        seen = [items[k] for k in parents]
+    if seen != list(node.parents):  # Values compare by identity
         raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
     tape.slot_of[node] = len(tape.template)
     tape.template.append(node.data)
     tape.nodes.append(TapeNode(rule, tape.slot_of[node], slots, parents))
+    tape.node_count += 1
 
 
 def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int]]:

@@ -250,6 +250,56 @@ def test_errors_at_trace_time_are_clear() -> None:
         ms.compile(3)
 
 
+def test_layers_on_a_batch_in_every_form_replay_to_the_bit() -> None:
+    """`linear_batch` tells the tracer each input's nodes as one record: with Value and
+    number biases (None too), Value and number inputs, and outputs nobody uses."""
+    rng = random.Random(5)
+    weights = [[Value(rng.uniform(-1.0, 1.0)) for _ in range(3)] for _ in range(4)]
+    biases = [Value(0.3), 0.25, None, Value(-0.7)]
+    constant_rows = [[0.5, -1.0, 2.0], [1.5, 0.0, -0.25]]
+    leaves = [w for row in weights for w in row] + [biases[0], biases[3]]
+
+    def fn(x):
+        rows = [[v * 1.0 for v in row] for row in x]
+        on_values = ms.linear_batch(weights, rows, biases)
+        on_numbers = ms.linear_batch(weights, constant_rows, biases)
+        used = [out.tanh() for outputs in on_values for out in outputs[:3]]  # not row 3's
+        return ms.sum(used) + ms.sum([out * out for outputs in on_numbers for out in outputs])
+
+    def data_and_grads(f, x):
+        for leaf in leaves:
+            leaf.grad = None
+        out = f(x)
+        out.backward()
+        return [out.data, *(leaf.grad for leaf in leaves)]
+
+    compiled = ms.compile(fn)
+    compiled(np.zeros((5, 3)))
+    for _ in range(2):
+        x = np.array([[rng.uniform(-2.0, 2.0) for _ in range(3)] for _ in range(5)])
+        eager = data_and_grads(fn, [[Value(v) for v in row] for row in x])
+        assert same_bits(data_and_grads(compiled, x), eager)
+    assert len(compiled.traces) == 1
+
+
+def test_a_list_a_layer_read_and_the_function_changed_after_does_not_rewire_the_tape():
+    """A layer on a batch, traced, is recorded from what it read when it ran: a function
+    that changes the lists afterwards replays as eagerly, not with the new contents."""
+    layer = nn.Layer(2, 3, seed=0)
+
+    def fn(x):
+        rows = [[v * 1.0 for v in row] for row in x]
+        outputs = layer.forward_batch(rows)
+        rows[0][0] = rows[1][1]
+        return ms.sum([o for row in outputs for o in row]) + ms.sum(rows[0])
+
+    compiled = ms.compile(fn)
+    compiled([[1.0, 2.0], [3.0, 4.0]])
+    x = [[0.5, -1.5], [2.5, 0.25]]
+    eager = fn([[Value(v) for v in row] for row in x])
+    assert bits(compiled(x).data) == bits(eager.data)
+
+
 def test_several_outputs_replay_their_data_and_say_backward_needs_one() -> None:
     model = nn.MLP(2, [4, 2], seed=3)
     forward = ms.compile(lambda x: model(x))
