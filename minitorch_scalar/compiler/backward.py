@@ -36,10 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .program import Step
+from .program import Step, as_index
 from .rules import sum_rows
 
-Terms = Callable[..., np.ndarray]  # () -> the terms; (out=view) -> made in the view
+Terms = Callable[..., np.ndarray]  # (values, g) -> the terms; (values, g, out=view): made in it
 
 
 @dataclass
@@ -47,9 +47,13 @@ class Summation:
     """grads[out[i]] = 0.0 + block[1, i] + block[2, i] + ..., the block being the
     places `rows` seen as (count + 1, nodes): a row per term, a column per node."""
 
-    out: np.ndarray  # (nodes,) slots
+    out: slice | np.ndarray  # (nodes,) slots
     rows: slice
     count: int
+
+    @property
+    def nodes(self) -> int:
+        return (self.rows.stop - self.rows.start) // (self.count + 1)
 
 
 @dataclass
@@ -58,8 +62,8 @@ class Scatter:
 
     places: np.ndarray
 
-    def write(self, store: np.ndarray, terms: Terms) -> None:
-        store.put(self.places, terms())
+    def write(self, store: np.ndarray, terms: Terms, values: np.ndarray, g: np.ndarray) -> None:
+        store.put(self.places, terms(values, g))
 
 
 @dataclass
@@ -72,12 +76,12 @@ class BlockWrite:
     rows: slice | np.ndarray
     columns: slice
 
-    def write(self, store: np.ndarray, terms: Terms) -> None:
+    def write(self, store: np.ndarray, terms: Terms, values: np.ndarray, g: np.ndarray) -> None:
         block = store[self.block].reshape(-1, self.width)
         if isinstance(self.rows, slice):  # a view of the block: the terms are made in it
-            terms(out=block[self.rows, self.columns])
+            terms(values, g, out=block[self.rows, self.columns])
         else:
-            block[self.rows, self.columns] = terms()
+            block[self.rows, self.columns] = terms(values, g)
 
 
 @dataclass
@@ -87,12 +91,12 @@ class Send:
 
     step: Step
     what: str  # "operands"; for a layer on a batch, "rows" or "inputs"
-    terms: Callable[..., np.ndarray]  # (values, grads, out=None) -> the terms
+    terms: Terms
     to: Scatter | BlockWrite
 
     def run(self, values: np.ndarray, grads: np.ndarray) -> None:
         """Make the terms from the gradients of the step's nodes, and write them."""
-        self.to.write(grads, functools.partial(self.terms, values, grads[self.step.out]))
+        self.to.write(grads, self.terms, values, grads[self.step.out])
 
 
 @dataclass
@@ -227,7 +231,8 @@ class _Layout:
             n = len(members)
             self.block[members], self.width[members] = size, n
             self.column[members] = size + np.arange(n)
-            self.sums[d].append(Summation(members, slice(size, size + (terms + 1) * n), terms))
+            rows = slice(size, size + (terms + 1) * n)
+            self.sums[d].append(Summation(as_index(members), rows, terms))
             size += (terms + 1) * n
         self.size = size
 
@@ -254,16 +259,7 @@ class _Layout:
             return Scatter(places)  # the receivers add this part's terms in other orders
         start = self.column[first] - block
         blocks = slice(block, block + int(self.count[first] + 1) * width)
-        return BlockWrite(blocks, int(width), _as_slice(rows), slice(start, start + len(receivers)))
-
-
-def _as_slice(rows: np.ndarray) -> slice | np.ndarray:
-    """`rows` as a slice when they are evenly spaced (a view, not a copy), else as they are."""
-    step = int(rows[1] - rows[0]) if len(rows) > 1 else 1
-    if step == 0 or (np.diff(rows) != step).any():
-        return rows
-    stop = int(rows[-1]) + step
-    return slice(int(rows[0]), None if stop < 0 else stop, step)
+        return BlockWrite(blocks, int(width), as_index(rows), slice(start, start + len(receivers)))
 
 
 def _sends(step: Step, places: np.ndarray, layout: _Layout) -> list[Send]:
@@ -291,9 +287,7 @@ def _sends(step: Step, places: np.ndarray, layout: _Layout) -> list[Send]:
 def _local_terms(step: Step, columns: int, values: np.ndarray, g: np.ndarray) -> np.ndarray:
     """Each node's local derivatives times its gradient, for its first `columns`
     operands (the others get nothing eager backward would read)."""
-    local = step.rule.local_grads(values.take(step.operands), values[step.out])
-    local *= g[:, None]
-    return local[:, :columns]
+    return step.rule.terms(step.rule.gather(values, step), values[step.out], g, columns)
 
 
 def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float) -> np.ndarray:

@@ -25,11 +25,11 @@ def describe(trace: Trace) -> str:
     lines.append(f"  backward in {len(trace.plan.levels)} depths, deepest first: {count} steps")
     for summations, steps in trace.plan.levels:
         for s in summations:
-            lines.append(f"    sum the grads of {len(s.out)} nodes, {s.count} terms each")
+            lines.append(f"    sum the grads of {s.nodes} nodes, {s.count} terms each")
         for send in steps:
             lines.append(_send_line(send))
     for s in trace.plan.leaf_sums:
-        lines.append(f"    sum the grads of {len(s.out)} leaves, {s.count} terms each")
+        lines.append(f"    sum the grads of {s.nodes} leaves, {s.count} terms each")
     return "\n".join(lines)
 
 

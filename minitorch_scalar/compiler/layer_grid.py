@@ -15,6 +15,8 @@ import numpy as np
 
 from .rules import Dot, Rule, sum_rows
 
+SHORT_ROW = 4  # rows of fewer weights than this make their terms weight by weight
+
 
 @dataclass
 class LayerGrid:
@@ -42,11 +44,18 @@ class LayerGrid:
         (a view of that shape) if given, else a new array."""
         x = values.take(self.inputs)
         s, r, k = len(x), len(self.rows), x.shape[1]
+        terms = np.empty((s, r * (1 + k))) if out is None else out
+        by_operand = terms.reshape(s, r, 1 + k)
+        g = grads.reshape(s, r)
+        if k < SHORT_ROW:  # numpy loops over the last axis: operand by operand is faster
+            by_operand[:, :, 0] = g  # (1 times g is g, to the bit)
+            for i in range(k):
+                np.multiply(x[:, i : i + 1], g, out=by_operand[:, :, 1 + i])
+            return terms
         local = np.empty((s, 1, 1 + k))
         local[:, 0, 0] = 1.0
         local[:, 0, 1:] = x
-        terms = np.empty((s, r * (1 + k))) if out is None else out
-        np.multiply(local, grads.reshape(s, r, 1), out=terms.reshape(s, r, 1 + k))
+        np.multiply(local, g[:, :, None], out=by_operand)
         return terms
 
     def input_terms(self, values: np.ndarray, grads: np.ndarray, out: np.ndarray | None = None):

@@ -31,6 +31,13 @@ class Step:
     depth: int  # 1 + the largest depth of the operands (leaves and constants: 0)
     parents: np.ndarray  # (nodes, arity) bools: which operands are parents (get a gradient)
     grid: LayerGrid | None = None  # for a layer on a batch: its operands as a grid
+    columns: list[slice | np.ndarray] | None = None  # of one or two operands: their slots
+
+    def index_columns(self) -> None:
+        """Each operand column's slots as a slice where they are evenly spaced (read as a
+        view, not gathered), for a step of one or two operands."""
+        arity = self.operands.shape[1]
+        self.columns = [as_index(self.operands[:, c]) for c in range(arity)] if arity <= 2 else None
 
 
 def forward_steps(tape: Tape) -> list[Step]:
@@ -66,7 +73,17 @@ def forward_steps(tape: Tape) -> list[Step]:
         start = step.out.stop
         if step.grid is not None:
             step.grid = LayerGrid(new[step.grid.rows], new[step.grid.inputs])
+        step.index_columns()
     return steps
+
+
+def as_index(slots: np.ndarray) -> slice | np.ndarray:
+    """`slots` as a slice when they are evenly spaced (a view, not a copy), else as they are."""
+    step = int(slots[1] - slots[0]) if len(slots) > 1 else 1
+    if step == 0 or (np.diff(slots) != step).any():
+        return slots
+    stop = int(slots[-1]) + step
+    return slice(int(slots[0]), None if stop < 0 else stop, step)
 
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # a row per node: slot, operands, parents
@@ -128,4 +145,4 @@ def run_forward(steps: list[Step], values: np.ndarray) -> None:
             if step.grid is not None:
                 values[step.out] = step.grid.values(values)
             else:
-                values[step.out] = step.rule.values(values.take(step.operands))
+                values[step.out] = step.rule.values(step.rule.gather(values, step))

@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..custom_op import CustomOp
 from ..engine import _d_base, _d_exponent, _divide, _exp, _log, _power, _sigmoid
 from ..fused import select
+
+if TYPE_CHECKING:
+    from .program import Step
 
 Array = np.ndarray
 
@@ -36,27 +40,45 @@ class Rule:
 
     name = ""
 
+    def gather(self, values: Array, step: Step) -> Array:
+        """The operands of the step's nodes, read from the slots: x."""
+        return values.take(step.operands)
+
     def values(self, x: Array) -> Array:
         raise NotImplementedError
 
     def local_grads(self, x: Array, out: Array) -> Array:
         raise NotImplementedError
 
+    def terms(self, x: Array, out: Array, g: Array, columns: int) -> Array:
+        """The local derivatives times the nodes' gradients g, for the first `columns`
+        operands: what backward sends them, shape (nodes, columns)."""
+        local = self.local_grads(x, out)
+        local *= g[:, None]
+        return local[:, :columns]
+
 
 class Elementwise(Rule):
-    """An op of one or two operands given by two functions of the operand columns."""
+    """An op of one or two operands given by two functions of the operand columns.
+
+    Its x is a list of columns, not an array: a column that is a run of slots (often
+    the nodes of the step before, in order) is read as a view, without a copy.
+    """
 
     def __init__(self, name: str, values: Callable, local_grads: Callable) -> None:
         self.name, self._values, self._local_grads = name, values, local_grads
 
-    def values(self, x: Array) -> Array:
-        return self._values(*x.T)
+    def gather(self, values: Array, step: Step) -> list[Array]:
+        return [values[column] for column in step.columns]
 
-    def local_grads(self, x: Array, out: Array) -> Array:
-        grads = np.empty(x.shape)
-        for column, local in enumerate(self._local_grads(*x.T, out)):
-            grads[:, column] = local  # a column, or one number for every node
-        return grads
+    def values(self, x: list[Array]) -> Array:
+        return self._values(*x)
+
+    def terms(self, x: list[Array], out: Array, g: Array, columns: int) -> Array:
+        terms = np.empty((len(g), columns))
+        for column, local in zip(range(columns), self._local_grads(*x, out)):
+            np.multiply(local, g, out=terms[:, column])  # local: a column, or one number
+        return terms
 
 
 def _divided(a: Array, b: Array) -> Array:
