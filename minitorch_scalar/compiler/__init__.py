@@ -95,7 +95,7 @@ class Trace:
         skip = {slot for _, slot in self.value_args} | set(range(1, self.inputs.stop))
         self.held = [(tape.slot_of[v], v) for v in tape.leaves if tape.slot_of[v] not in skip]
         self.plan = None
-        first_node = len(tape.template) - tape.node_count
+        self.first_node = first_node = len(tape.template) - tape.node_count
         if isinstance(structure, int) and structure >= first_node:
             visit, leaves = backward_order(_node_at(tape, structure), tape)
             handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}
@@ -134,7 +134,8 @@ class Trace:
 
     def replay(self, args: tuple) -> Any:
         """The outputs for new arguments: forward, and a root that can run backward."""
-        values = self.template.copy()
+        values = np.empty(len(self.template))  # the steps write every node's slot
+        values[: self.first_node] = self.template[: self.first_node]  # 0.0, leaves, constants
         values[self.inputs] = input_numbers(args, self.kinds)
         for index, slot in self.value_args:
             values[slot] = args[index].data

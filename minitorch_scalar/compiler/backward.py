@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -108,6 +108,12 @@ class BackwardPlan:
     leaf_sums: list[Summation]
     leaves: np.ndarray  # the leaves' slots, in the order eager backward lists them
     size: int
+    zeros: np.ndarray = field(init=False)  # every block's row 0: the 0.0 each sum starts from
+
+    def __post_init__(self) -> None:
+        sums = [s for level, _ in self.levels for s in level] + self.leaf_sums
+        rows = [np.arange(s.rows.start, s.rows.start + s.nodes) for s in sums]
+        self.zeros = np.concatenate(rows) if rows else np.empty(0, dtype=np.intp)
 
 
 def backward_plan(
@@ -293,7 +299,8 @@ def _local_terms(step: Step, columns: int, values: np.ndarray, g: np.ndarray) ->
 def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float) -> np.ndarray:
     """The gradients of this backward call by slot (the leaves': before adding what they
     held), then the store."""
-    grads = np.zeros(plan.size)
+    grads = _unwritten(plan.size)
+    grads[plan.zeros] = 0.0
     grads[root] = seed
     with np.errstate(all="ignore"):
         for sums, sends in plan.levels:
@@ -302,6 +309,14 @@ def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float)
                 send.run(values, grads)
         _sum(plan.leaf_sums, grads)
     return grads
+
+
+def _unwritten(size: int) -> np.ndarray:
+    """The places of a backward call, not cleared: every place that is read is written
+    first (a block's row 0 by `run_backward`, each term by its step, each gradient by its
+    sum or its one term), but for the gradients of nodes eager backward does not visit,
+    whose terms go to place 0, never read."""
+    return np.empty(size)
 
 
 def _sum(sums: list[Summation], grads: np.ndarray) -> None:

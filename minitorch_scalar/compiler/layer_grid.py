@@ -26,12 +26,15 @@ class LayerGrid:
     inputs: np.ndarray  # (S, k) slots
 
     def values(self, values: np.ndarray) -> np.ndarray:
-        """Each node's b + w . x, bias first and then left to right, as `Dot.values`."""
-        w, x = values.take(self.rows), values.take(self.inputs)
-        terms = np.empty((w.shape[1], len(x), len(w)))  # a row per term: b, then w_k x_k
-        terms[0] = w[:, 0]
-        np.multiply(x.T[:, :, None], w[:, 1:].T[:, None, :], out=terms[1:])
-        return sum_rows(terms.reshape(w.shape[1], -1))
+        """Each node's b + w . x, bias first and then left to right, as `Dot.values`.
+
+        The terms are laid out (term, row, input): the longest axis, the batch, last,
+        where numpy's loops run; the sums come out (row, input), read input-major."""
+        w, x = values.take(self.rows.T), values.take(self.inputs.T)  # (1 + k, R), (k, S)
+        terms = np.empty((w.shape[0], w.shape[1], x.shape[1]))  # b, then each w_k x_k
+        terms[0] = w[0][:, None]
+        np.multiply(w[1:, :, None], x[:, None, :], out=terms[1:])
+        return sum_rows(terms.reshape(len(terms), -1)).reshape(w.shape[1], -1).T.ravel()
 
     # Backward: what each node (s, j) sends its operands is g_sj times its local
     # derivatives (1, x_s..., w_j...), as `Dot.local_grads`. They are made in two

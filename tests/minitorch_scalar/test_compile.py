@@ -17,6 +17,17 @@ from minitorch_scalar import Value
 from minitorch_scalar.compiler import CompileCheckError, CompileError
 
 
+@pytest.fixture(autouse=True, params=["as allocated", "poisoned with nan"])
+def backward_places(request, monkeypatch):
+    """Backward does not clear its places: every place it reads, it writes first. Each
+    test also runs with every place starting as nan, where a place read unwritten
+    would show in a gradient."""
+    if request.param == "poisoned with nan":
+        import minitorch_scalar.compiler.backward as backward
+
+        monkeypatch.setattr(backward, "_unwritten", lambda size: np.full(size, np.nan))
+
+
 def bits(x: float):
     return "nan" if math.isnan(x) else struct.pack("<d", x)
 
