@@ -17,7 +17,10 @@ def describe(trace: Trace) -> str:
     lines = [f"  trace of {nodes} scalar nodes -> {len(trace.steps)} forward steps"]
     for step in trace.steps:
         rows, arity = step.operands.shape
-        lines.append(f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}")
+        line = f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}"
+        if step.grid is not None:
+            line += f"  (a layer: {len(step.grid.inputs)} inputs x {len(step.grid.rows)} rows)"
+        lines.append(line)
     if trace.plan is None:
         lines.append("    (no backward: the function does not return one Value)")
         return "\n".join(lines)
