@@ -117,28 +117,51 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """Update every parameter that has a gradient once by the rule above."""
+        rule = _Rule(self.betas, self.lr, self.eps)
+        weight_decay, maximize, amsgrad = self.weight_decay, self.maximize, self.amsgrad
         for p, grad in self.gradients():  # all checked before anything changes
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
-                if self.amsgrad:
+                if amsgrad:
                     state["max_exp_avg_sq"] = 0.0
-            self._update(p, grad, state)
+            g = -grad if maximize else grad
+            if weight_decay:
+                g += weight_decay * p.data
+            rule.update(p, g, state, amsgrad)
 
-    def _update(self, p: Value, grad: float, state: dict[str, Any]) -> None:
-        """One step of the rule for parameter p, its gradient and its state."""
-        beta1, beta2 = self.betas
-        g = -grad if self.maximize else grad
-        if self.weight_decay:
-            g += self.weight_decay * p.data
+
+class _Rule:
+    """One step's hyperparameters, read once for all parameters (1 - beta computed once:
+    the same number every time), and each parameter's update by them."""
+
+    __slots__ = ("beta1", "beta2", "corrections", "eps", "lr", "one_minus_beta1", "one_minus_beta2")
+
+    def __init__(self, betas: tuple[float, float], lr: float, eps: float) -> None:
+        self.beta1, self.beta2 = betas
+        self.one_minus_beta1, self.one_minus_beta2 = 1.0 - self.beta1, 1.0 - self.beta2
+        self.lr, self.eps = lr, eps
+        self.corrections: dict[int, tuple[float, float]] = {}  # by t: the parameters share it
+
+    def update(self, p: Value, g: float, state: dict[str, Any], amsgrad: bool) -> None:
+        """One step of the rule for parameter p, given its g_t (weight decay included)."""
         t = state["step"] = state["step"] + 1
-        m = state["exp_avg"] = beta1 * state["exp_avg"] + (1.0 - beta1) * g
-        v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1.0 - beta2) * g * g
-        if self.amsgrad:
+        m = state["exp_avg"] = self.beta1 * state["exp_avg"] + self.one_minus_beta1 * g
+        v = state["exp_avg_sq"] = self.beta2 * state["exp_avg_sq"] + self.one_minus_beta2 * g * g
+        if amsgrad:
             v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
-        denominator = math.sqrt(v) / math.sqrt(1.0 - beta2**t) + self.eps
+        step_size, root_of_correction = self.corrections.get(t) or self.correct(t)
+        denominator = math.sqrt(v) / root_of_correction + self.eps
         if denominator:  # 0 only if eps == 0 and v == 0: then no step (see the docstring)
-            p.data -= self.lr / (1.0 - beta1**t) * m / denominator
+            p.data -= step_size * m / denominator
+
+    def correct(self, t: int) -> tuple[float, float]:
+        """lr / (1 - beta1^t) and sqrt(1 - beta2^t), the bias corrections of step t."""
+        found = self.corrections[t] = (
+            self.lr / (1.0 - self.beta1**t),
+            math.sqrt(1.0 - self.beta2**t),
+        )
+        return found
 
 
 def beta_pair(betas: object) -> tuple[float, float]:
