@@ -262,6 +262,23 @@ def test_compiled_training_gives_the_eager_numbers(capsys):
         np.testing.assert_array_equal(losses[True][1][key], value)
 
 
+def test_compile_prints_a_steps_time_beside_eager_and_leaves_the_weights(tmp_path, capsys):
+    model = nn.MLP(2, [6, 1], seed=5)
+    before = model.state_dict()
+    data = train_moons.Points(*train_moons.moons(16, 0.1, 5))
+    line = train_moons.compare_engines(model, "hinge", data, rounds=2)
+    assert re.fullmatch(
+        r"a step's forward and backward on 16 points: compiled \d+\.\d\d ms, "
+        r"eager \d+\.\d\d ms \(\d+x\)",
+        line,
+    ), line
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+    assert all(p.grad == 0.0 for p in model.parameters())
+    train_moons.main([*TINY, "--compile", "--out-dir", str(tmp_path)])
+    assert "a step's forward and backward on 12 points: compiled" in capsys.readouterr().out
+
+
 def test_held_out_accuracy_is_measured_every_epoch(capsys):
     points, labels = train_moons.moons(12, 0.1, 2)
     test = train_moons.Points(*train_moons.moons(9, 0.1, 3))
