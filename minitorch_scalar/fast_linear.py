@@ -72,15 +72,15 @@ def linear_batch(
     halves = [_input(inputs) for inputs in input_rows]  # None: a mix, built by `dot`
     ready = [s for s, half in enumerate(halves) if half is not None]
     values_of = dict(zip(ready, _dot_values(rows, [halves[s] for s in ready])))
-    tracer = _traced_rows(rows) if is_tracing() else None
+    traced_rows = _traced_rows(rows) if is_tracing() else None
     batch = []
     for s, (inputs, half) in enumerate(zip(input_rows, halves)):
         if half is None:
             batch.append([dot(r, inputs, b) for r, b in zip(weight_rows, biases)])
-        elif tracer is None:
+        elif traced_rows is None:
             batch.append(_dot_nodes(rows, half, values_of[s]))
         else:
-            batch.append(_told_dot_nodes(rows, half, values_of[s], tracer))
+            batch.append(_told_dot_nodes(rows, half, values_of[s], traced_rows))
     return batch
 
 
@@ -112,7 +112,9 @@ def _traced_rows(rows: list[_Row]) -> list[tuple]:
     ]
 
 
-def _told_dot_nodes(rows: list[_Row], x: _Input, values: list[float], traced_rows: list):
+def _told_dot_nodes(
+    rows: list[_Row], x: _Input, values: list[float], traced_rows: list
+) -> list[Value]:
     """`_dot_nodes`, told to the tracer as one record instead of node by node."""
     listener = changing_mode(True)  # the nodes are recorded, not heard one by one
     try:

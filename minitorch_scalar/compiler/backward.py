@@ -53,6 +53,7 @@ class Summation:
 
     @property
     def nodes(self) -> int:
+        """How many nodes (columns) the block sums for."""
         return (self.rows.stop - self.rows.start) // (self.count + 1)
 
 

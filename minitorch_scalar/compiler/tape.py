@@ -147,13 +147,14 @@ def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> N
         parents = np.ones(slots.shape, dtype=bool)
         parents[:, 0] = [isinstance(bias, Value) for bias, _ in rows]  # (a bias may be a number)
         found = rows_found[id(rows)] = (rows, slots, parents)
+    _, row_slots, row_parents = found
     inputs = _slots_of(tape, heard.inputs)
     first = len(tape.template)
     tape.template.extend(node.data for node in heard.nodes)
     tape.slot_of.update(zip(heard.nodes, range(first, len(tape.template))))
     slots = list(range(first, len(tape.template)))
     is_value = bool(heard.inputs) and isinstance(heard.inputs[0], Value)
-    tape.nodes.append(TapeLayer(BUILT_IN["dot"], slots, found[1], inputs, found[2], is_value))
+    tape.nodes.append(TapeLayer(BUILT_IN["dot"], slots, row_slots, inputs, row_parents, is_value))
     tape.node_count += len(slots)
 
 
