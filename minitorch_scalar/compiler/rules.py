@@ -2,9 +2,10 @@
 derivatives, computed with the same roundings as the engine's scalar code.
 
 A rule takes `x`, an array of shape (nodes, operands): row i holds the operands of node
-i, in the op's order (constants included, in their slots). It returns the values, shape
-(nodes,), or the local derivatives, shape (nodes, operands): one column per operand,
-as the engine's `local_grads` list them for the operands that are Values.
+i, in the op's order (constants included, in their slots); an elementwise rule takes
+the list of those columns instead. It returns the values, shape (nodes,), or the terms
+backward sends (`terms`): the local derivatives, one column per operand as the engine's
+`local_grads` list them for the operands that are Values, times the nodes' gradients.
 
 +, -, *, / and relu are one numpy operation each, which IEEE 754 rounds exactly as
 Python does. The functions of libm (tanh, exp, log, pow) are not vectorised: numpy may
