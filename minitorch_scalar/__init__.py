@@ -13,6 +13,7 @@ The article's program (x = -2), node by node:
 (-50.0, 64.0, 25.0, 1.0, -3.0)
 """
 
+from . import structure
 from .compiler import compile
 from .custom_op import CustomOp, custom_op
 from .engine import Value, cyclic_gc_paused, topological_order
@@ -42,6 +43,7 @@ __all__ = [
     "max",
     "no_grad",
     "select",
+    "structure",
     "sum",
     "to_dot",
     "topological_order",

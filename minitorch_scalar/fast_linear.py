@@ -61,7 +61,7 @@ def linear_batch(
     biases: Sequence[Term | None] | None = None,
 ) -> list[list[Value]]:
     """[linear(weight_rows, inputs, biases) for inputs in input_rows]: a layer on a batch."""
-    weight_rows = [row if type(row) is list else list(row) for row in weight_rows]
+    weight_rows = [row if isinstance(row, list) else list(row) for row in weight_rows]
     biases = _checked_biases(biases, len(weight_rows))
     input_rows = [inputs if type(inputs) is list else list(inputs) for inputs in input_rows]
     for width in {len(inputs) for inputs in input_rows}:

@@ -13,9 +13,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from minitorch_scalar import Value, cyclic_gc_paused
+from minitorch_scalar import Value, cyclic_gc_paused, structure
 
 from ._checks import is_batch, key_mismatch, number_list
+from .tracked_list import structure_changed
 from .weights_file import checked_path, read_arrays, write_atomically
 
 
@@ -48,6 +49,11 @@ class Module:
 
     nin: int | None = None
     """How many inputs `__call__` takes; None leaves the width unchecked."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set an attribute; `compile` counts it as a change of the model's structure
+        (a list is kept as a `TrackedList`, whose changes count too)."""
+        object.__setattr__(self, name, structure_changed(value))
 
     def parameters(self) -> list[Value]:
         """Every trainable Value, in a fixed order; none here, as micrograd's Module."""
@@ -82,6 +88,7 @@ class Module:
         ("MLP expects 2 inputs, got 3") or an int beyond a float's range, TypeError
         for anything that is not a number or a Value.
         """
+        structure.used(self)  # a trace running now guards this model's structure
         name = type(self).__name__
         if is_batch(x):
             rows = [self._checked(row, f"{name} (row {i})") for i, row in enumerate(x)]
@@ -200,3 +207,6 @@ def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:
 def _single_or_list(out: Value | list[Value]) -> Value | list[Value]:
     """A one-output list as its Value (micrograd's convention), else as it is."""
     return out[0] if type(out) is list and len(out) == 1 else out
+
+
+structure.register(Module)  # `compile` walks a Module's attributes to guard its structure

@@ -8,60 +8,110 @@ A training step builds the same graph every call; only the numbers change. So th
 call runs `fn` on the engine (the trace, tape.py), keeps its graph as a flat tape, and
 groups the tape into a few dozen vectorised steps (program.py). Later calls read the
 parameters' current data, run the steps with numpy, and on `backward()` hand every
-leaf the gradient eager backward would give it, to the bit.
+leaf the gradient eager backward would give it, to the bit. The output is a node of
+the engine's graph like any other (output.py): it composes with further ops.
 
-What a trace cannot see: Python control flow on `.data` (an `if`, a constant computed
-from a value) is frozen as it went in the traced call, as with ``torch.jit.trace``.
-``check=True`` runs `fn` eagerly beside every replay and raises `CompileCheckError`
-at the first value or gradient that differs.
+What retraces: a call whose signature differs (arguments.py: the shapes of the inputs,
+the static arguments, which arguments are the same Value), and a call after a model the
+trace went through changed structure (guards.py). At most `cache_size` traces are kept
+per function (8, as torch's cache_size_limit), the least recently used dropped, with a
+`RetraceWarning` the first time. What a trace cannot see is frozen as it went in the
+traced call, as with ``torch.jit.trace``: Python control flow on `.data` (an `if`, a
+constant computed from a value), and Values or globals a function reaches other than
+through its arguments and its models. ``check=True`` runs `fn` eagerly beside every
+replay and raises `CompileCheckError` at the first value or gradient that differs.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import struct
+import warnings
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..engine import Value, cyclic_gc_paused
-from ..grad_mode import is_grad_enabled
-from ..real import as_float
-from .arguments import input_numbers, is_input, signature, traced
+from .. import structure
+from ..engine import Value, _graph_parents_first, cyclic_gc_paused
+from ..grad_mode import is_grad_enabled, is_tracing
+from ..real import is_integer, is_real_number
+from .arguments import Call, input_numbers, signature, traced
 from .backward import backward_plan, run_backward
+from .guards import ModelGuard
+from .output import CompileCheckError, CompiledValue, Replayed, make_output, same
 from .program import forward_steps, run_forward
-from .tape import CompileError, Tape, backward_order, build, record
+from .tape import CompileError, Tape, _slot, backward_order, build, record
+
+CACHE_SIZE = 8
+"""Traces kept per compiled function by default: torch.compile's cache_size_limit."""
 
 
-class CompileCheckError(AssertionError):
-    """Raised with ``check=True`` when a replay differs from the eager engine."""
+class RetraceWarning(UserWarning):
+    """A compiled function traced more often than its cache keeps traces."""
 
 
 class Compiled:
     """A function compiled by `compile`: call it as the function itself."""
 
-    def __init__(self, fn: Callable[..., Any], check: bool = False) -> None:
+    def __init__(self, fn: Callable[..., Any], check: bool = False, cache_size: int = CACHE_SIZE):
         if not callable(fn):
             raise TypeError(f"compile expects a function, got {type(fn).__name__}")
         if not isinstance(check, bool):
             raise TypeError(f"compile(check) expects True or False, got {check!r}")
-        self.fn, self.check = fn, check
-        self.traces: dict[tuple, Trace] = {}
+        if not is_integer(cache_size) or cache_size < 1:
+            raise (ValueError if is_integer(cache_size) else TypeError)(
+                f"compile(cache_size) expects a positive int, got {cache_size!r}"
+            )
+        self.fn, self.check, self.cache_size = fn, check, int(cache_size)
+        self.traces: OrderedDict[tuple, Trace] = OrderedDict()  # least recently used first
+        self.trace_count = 0  # traces made, kept or not
+        self._warned = False
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any) -> Any:
-        kinds = signature(args)
-        trace = self.traces.get(kinds)
-        if trace is None:
-            result, trace = Trace.of(self.fn, args, kinds)
-            self.traces[kinds] = trace
-            return result
-        result = trace.replay(args)
-        if self.check:
-            _check(self.fn, traced(args, kinds)[0], result, trace.leaves(args))
+        if is_tracing():  # inside a function being traced: trace this one's ops inline
+            return self.fn(*args)
+        call = signature(args)
+        trace = self.traces.get(call.key)
+        fresh = trace is None or not trace.guard.holds_now()
+        if fresh:
+            trace = self._trace(args, call)
+        else:
+            self.traces.move_to_end(call.key)
+        result = None if trace is None else trace.replay(call)
+        if result is None:  # data the replay cannot compute as eager does: run eagerly
+            return self.fn(*args)
+        if self.check and not fresh:
+            _check(self.fn, args, call, result, trace)
         return result
+
+    def _trace(self, args: tuple, call: Call) -> Trace | None:
+        trace = Trace.of(self.fn, args, call)
+        if trace is None:
+            return None
+        self.trace_count += 1
+        if call.key not in self.traces and len(self.traces) >= self.cache_size:
+            self._warn_once([*self.traces, call.key])
+            self.traces.popitem(last=False)
+        elif call.key in self.traces and self.trace_count > self.cache_size:
+            self._warn_once([call.key])  # the models keep changing structure
+        self.traces[call.key] = trace
+        self.traces.move_to_end(call.key)
+        return trace
+
+    def _warn_once(self, keys: list[tuple]) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        name = getattr(self.fn, "__name__", "function")
+        warnings.warn(
+            f"compile: {name} traced {self.trace_count} times, more than the "
+            f"{self.cache_size} traces it keeps (compile(fn, cache_size=...)); the least "
+            f"recently used are dropped. {_why(keys)}",
+            RetraceWarning,
+            stacklevel=3,
+        )
 
     def __repr__(self) -> str:
         return "\n".join(
@@ -70,54 +120,77 @@ class Compiled:
         )
 
 
-def compile(fn: Callable[..., Any] | None = None, *, check: bool = False) -> Any:
+def compile(
+    fn: Callable[..., Any] | None = None, *, check: bool = False, cache_size: int = CACHE_SIZE
+) -> Any:
     """`fn` compiled (see the module): ``compile(fn)``, ``@compile``, ``@compile(check=True)``."""
     if fn is None:
-        return lambda f: Compiled(f, check)
-    return Compiled(fn, check)
+        return lambda f: Compiled(f, check, cache_size)
+    return Compiled(fn, check, cache_size)
 
 
 class Trace:
-    """One signature's tape, its forward steps, and its backward plan (one output)."""
+    """One signature's tape, its forward steps, its backward plan (one output), and
+    the guard on the models it went through."""
 
-    def __init__(self, tape: Tape, kinds: tuple, args: tuple, outputs: list[Value], shape: Any):
-        self.kinds, self.node_count = kinds, tape.node_count  # the tape itself is not kept
+    guard: ModelGuard
+
+    def __init__(self, tape: Tape, n_inputs: int, n_fed: int, outputs: list, shape: Any):
+        self.node_count = tape.node_count  # the tape itself is not kept
         self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
-        self.structure = structure = _slots(shape, tape, outputs)
+        self.structure = _slots(shape, tape, outputs)
         self.template = np.array(tape.template, dtype=np.float64)
-        n_inputs = sum(1 for k in kinds if is_input(k))
-        self.inputs = slice(1, 1 + len(input_numbers(args, kinds))) if n_inputs else slice(1, 1)
-        self.value_args = [
-            (i, tape.slot_of[a])
-            for i, a in enumerate(args)
-            if isinstance(a, Value) and a in tape.slot_of
-        ]
-        skip = {slot for _, slot in self.value_args} | set(range(1, self.inputs.stop))
-        self.held = [(tape.slot_of[v], v) for v in tape.leaves if tape.slot_of[v] not in skip]
+        self.inputs = slice(1, 1 + n_inputs)  # the input numbers' leaves
+        self.fed = slice(self.inputs.stop, self.inputs.stop + n_fed)  # the Values' copies
+        held = [(tape.slot_of[v], v) for v in tape.leaves[n_inputs + n_fed :]]
+        self.held_slots = np.array([slot for slot, _ in held], dtype=np.intp)
+        self.held_leaves = [leaf for _, leaf in held]
+        self.held_ids = frozenset(map(id, self.held_leaves))
+        self.first_node = len(tape.template) - tape.node_count
         self.plan = None
-        self.first_node = first_node = len(tape.template) - tape.node_count
-        if isinstance(structure, int) and structure >= first_node:
-            visit, leaves = backward_order(_node_at(tape, structure), tape)
-            handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}
-            handed = [s for s in leaves if s in handed_back]
+        self.parents: tuple = ()  # the leaves backward hands gradients to (None: an argument)
+        self.arguments_at: list[tuple[int, int]] = []  # (place in parents, Value argument)
+        if isinstance(self.structure, int):
+            self._plan_backward(tape, dict(held))
+
+    def _plan_backward(self, tape: Tape, held: dict[int, Value]) -> None:
+        """The backward of the one output: its plan, and the leaves it hands gradients to."""
+        fed = range(self.fed.start, self.fed.stop)
+        slot = self.structure
+        if slot < self.first_node:  # the function returned a leaf (or a constant)
+            handed = [slot] if slot in held or slot in fed else []
+        else:
+            visit, leaves = backward_order(_node_at(tape, slot), tape)
+            handed = [s for s in leaves if s in held or s in fed]
             self.plan = backward_plan(self.steps, len(tape.template), visit, handed)
-        self.held_slots = np.array([slot for slot, _ in self.held], dtype=np.intp)
-        self.held_leaves = [leaf for _, leaf in self.held]
-        by_slot = dict(self.held)  # the leaves backward hands gradients to, in its order
-        self.plan_leaves = [] if self.plan is None else [by_slot.get(s) for s in self.plan.leaves]
+        self.parents = tuple(held.get(s) for s in handed)
+        self.arguments_at = [(k, s - fed.start) for k, s in enumerate(handed) if s in fed]
 
     @classmethod
-    def of(cls, fn: Callable[..., Any], args: tuple, kinds: tuple) -> tuple[Any, Trace]:
-        """fn's eager result on `args`, and the trace made from that call."""
-        traced_args, inputs = traced(args, kinds)
-        result, made = record(fn, traced_args)
+    def of(cls, fn: Callable[..., Any], args: tuple, call: Call) -> Trace | None:
+        """The trace of fn on `args`; None where some Value's data is a real number
+        that is not a float (such a call runs eagerly: see `Trace.replay`)."""
+        if not _floats_only(data := [v.data for v in call.values]):
+            _refuse_non_numbers(call.values, "Value argument", None)
+            return None
+        copies = [Value(x) for x in data]  # fresh leaves: see arguments.py
+        traced_args, inputs = traced(args, call.key, call, copies)
+        version = structure.version()
+        with structure.watching() as used:
+            result, made = record(fn, traced_args)
         outputs: list[Value] = []
-        structure = _structure(result, outputs)
+        shape = _structure(result, outputs)
         with cyclic_gc_paused():  # many small objects, no cycles: the collector would rescan
-            tape = build(outputs, inputs, made)
-            trace = cls(tape, kinds, args, outputs, structure)
+            tape = build(outputs, inputs + copies, made)
+            for out in outputs:
+                if out not in tape.slot_of:  # a leaf returned as it is
+                    _slot(tape, out)
+            if not _floats_only([v.data for v in tape.leaves]):
+                return None
+            trace = cls(tape, len(inputs), len(copies), outputs, shape)
             trace.verify()
-        return result, trace
+        trace.guard = ModelGuard(fn, args, used, version)
+        return trace
 
     def verify(self) -> None:
         """Replay the traced call and compare every node with the engine: an op the steps
@@ -126,40 +199,49 @@ class Trace:
         run_forward(self.steps, values)
         for step in self.steps:
             replayed, traced = values[step.out], self.template[step.out]
-            same = (replayed.view(np.int64) == traced.view(np.int64)) | (
+            same_bits = (replayed.view(np.int64) == traced.view(np.int64)) | (
                 np.isnan(replayed) & np.isnan(traced)
             )
-            if not same.all():
+            if not same_bits.all():
                 raise CompileError(f"compile: op {step.rule.name!r} did not replay exactly")
 
-    def replay(self, args: tuple) -> Any:
-        """The outputs for new arguments: forward, and a root that can run backward."""
+    def replay(self, call: Call) -> Any:
+        """The outputs for this call's arguments; None where a parameter's or a Value
+        argument's data is a real number that is not a float (an int, a numpy float32:
+        the engine computes with it as it is, the replay only in float64). Every
+        parameter's data is checked before anything is computed."""
+        held = [leaf.data for leaf in self.held_leaves]
+        fed = [v.data for v in call.values]
+        if not (_floats_only(held) and _floats_only(fed)):
+            _refuse_non_numbers(self.held_leaves, "parameter", self.guard)
+            _refuse_non_numbers(call.values, "Value argument", None)
+            return None
         values = np.empty(len(self.template))  # the steps write every node's slot
         values[: self.first_node] = self.template[: self.first_node]  # 0.0, leaves, constants
-        values[self.inputs] = input_numbers(args, self.kinds)
-        for index, slot in self.value_args:
-            values[slot] = args[index].data
-        values[self.held_slots] = [leaf.data for leaf in self.held_leaves]
+        values[self.inputs] = input_numbers(call.numbers)
+        values[self.fed] = fed
+        values[self.held_slots] = held
         run_forward(self.steps, values)
-        backward = None
-        if self.plan is not None and is_grad_enabled():
-            backward = functools.partial(self.backward, values, args)
-        return _outputs(self.structure, values, backward)
+        return self._outputs(values, call)
 
-    def backward(self, values: np.ndarray, args: tuple, seed: float) -> None:
-        """Eager backward's gradients, handed to the leaves (held gradients added)."""
-        grads = run_backward(self.plan, values, self.structure, seed).take(self.plan.leaves)
-        leaves = self.plan_leaves
-        if self.value_args:  # this call's Value arguments, in their places
-            by_slot = {slot: args[i] for i, slot in self.value_args}
-            leaves = [by_slot.get(slot, leaf) for slot, leaf in zip(self.plan.leaves, leaves)]
-        for leaf, grad in zip(leaves, grads.tolist()):
-            before = leaf.grad
-            leaf.grad = grad if before is None else grad + before
+    def _outputs(self, values: np.ndarray, call: Call) -> Any:
+        if not is_grad_enabled():
+            return _outputs(self.structure, values, None, False)
+        if not isinstance(self.structure, int):
+            return _outputs(self.structure, values, Replayed(values, (), None, False), True)
+        parents, arguments = self.parents, call.values
+        if self.arguments_at:
+            parents = list(parents)
+            for place, index in self.arguments_at:
+                parents[place] = arguments[index]
+            parents = tuple(parents)
+        exact = all(map(_is_leaf, arguments)) and self.held_ids.isdisjoint(map(id, arguments))
+        replayed = Replayed(values, parents, None if self.plan is None else self.gradients, exact)
+        return _outputs(self.structure, values, replayed, False)
 
-    def leaves(self, args: tuple) -> list[Value]:
-        """The leaves that backward gives gradients to: parameters and Value arguments."""
-        return [leaf for _, leaf in self.held] + [args[i] for i, _ in self.value_args]
+    def gradients(self, values: np.ndarray, seed: float) -> np.ndarray:
+        """d(output)/d(parent) * seed for each of `parents`, as eager backward adds them."""
+        return run_backward(self.plan, values, self.structure, seed).take(self.plan.leaves)
 
     def program(self) -> str:
         """The vectorised program, as a learner reads it (see `describe`)."""
@@ -168,32 +250,37 @@ class Trace:
         return describe(self)
 
 
-class CompiledValue(Value):
-    """An output of a replay: its data, and (for one output) a backward that replays."""
-
-    __slots__ = ("_replay_backward",)
-
-    def backward(self, grad: float = 1.0) -> None:
-        """As `Value.backward`, by the compiled program."""
-        seed = as_float(grad, "backward(grad)")
-        if self._replay_backward is None:
-            raise ValueError(
-                "backward: this compiled output has no backward: it was computed under "
-                "no_grad(), or the compiled function returned several Values "
-                "(backward works on a function that returns one Value)"
-            )
-        self._replay_backward(seed)
-        self.grad = seed
-
-
-def _outputs(structure: Any, values: np.ndarray, backward: Callable | None) -> Any:
+def _outputs(structure: Any, values: np.ndarray, replayed: Replayed | None, several: bool):
     if isinstance(structure, int):
-        out = CompiledValue(float(values[structure]))
-        out.op = "compiled"
-        out._replay_backward = backward
-        return out
-    parts = [_outputs(part, values, None) for part in structure]
+        return make_output(float(values[structure]), replayed, several)
+    parts = [_outputs(part, values, replayed, several) for part in structure]
     return tuple(parts) if isinstance(structure, tuple) else parts
+
+
+def _is_leaf(value: Value) -> bool:
+    if isinstance(value, CompiledValue):
+        return value._replayed is None
+    return not value._parents
+
+
+_FLOATS = {float, np.float64}
+
+
+def _floats_only(data: list) -> bool:
+    """True if every item is a float (as the engine makes them); one pass over the types."""
+    return set(map(type, data)) <= _FLOATS
+
+
+def _refuse_non_numbers(leaves: list[Value], what: str, guard: ModelGuard | None) -> None:
+    """A TypeError naming the first leaf whose data is not a real number (a bool neither)."""
+    for index, leaf in enumerate(leaves):
+        if not is_real_number(leaf.data):
+            name = guard and guard.model_names(leaf)
+            named = f" ({name})" if name else ""
+            raise TypeError(
+                f"compile: {what} {index}{named} expects .data to be a real number, got "
+                f"{type(leaf.data).__name__}: {leaf.data!r}"
+            )
 
 
 def _structure(result: Any, outputs: list[Value]) -> Any:
@@ -204,9 +291,9 @@ def _structure(result: Any, outputs: list[Value]) -> Any:
     if isinstance(result, list | tuple):
         parts = [_structure(part, outputs) for part in result]
         return tuple(parts) if isinstance(result, tuple) else parts
-    raise CompileError(
+    raise TypeError(
         f"compile: the function must return a Value or (nested) lists or tuples of Values, "
-        f"got {type(result).__name__}"
+        f"got {type(result).__name__}: {result!r}"
     )
 
 
@@ -222,45 +309,66 @@ def _node_at(tape: Tape, slot: int) -> Value:
     return next(v for v, s in tape.slot_of.items() if s == slot)
 
 
-def _bits(x: float) -> bytes | str:
-    return "nan" if math.isnan(x) else struct.pack("<d", x)
 
 
-def _check(fn: Callable[..., Any], args: tuple, result: Any, leaves: list[Value]) -> None:
-    """With check=True: fn run eagerly (on `args`, its inputs as fresh leaf Values, as
-    in the trace) must give the replay's outputs, to the bit, and (checked when
-    backward runs) the same gradients."""
+def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any, trace: Trace) -> None:
+    """With check=True: fn run eagerly (its inputs as fresh leaf Values, as in the trace)
+    must give the replay's outputs, to the bit, and (checked when backward runs) the
+    same gradients on every leaf eager backward reaches."""
+    eager_args, inputs = traced(args, call.key, call, None)
     eager: list[Value] = []
-    _structure(fn(*args), eager)
+    _structure(fn(*eager_args), eager)
     replayed: list[Value] = []
     _structure(result, replayed)
     for index, (e, r) in enumerate(zip(eager, replayed)):
-        if _bits(e.data) != _bits(r.data):
+        if not same(e.data, r.data):
             raise CompileCheckError(
                 f"compile(check=True): output {index} is {r.data!r} replayed but "
                 f"{e.data!r} eagerly: the trace froze something that changed (an `if` on "
-                "`.data`, or a constant computed from it); compile this case separately"
+                "`.data`, a constant computed from it, a Value or a global the function "
+                "reaches outside its arguments and models); compile this case separately"
             )
-    if isinstance(result, CompiledValue) and result._replay_backward is not None:
-        replay = result._replay_backward
-        result._replay_backward = functools.partial(_checked_backward, replay, eager[0], leaves)
+    if isinstance(result, CompiledValue) and result._replayed is not None and eager[0]._parents:
+        own = set(inputs)
+        leaves = [leaf for leaf in _graph_parents_first(eager[0])[1] if leaf not in own]
+        result._replayed.check = (eager[0], leaves)
 
 
-def _checked_backward(replay: Callable, eager_root: Value, leaves: list[Value], seed: float):
-    """The replay's backward, compared leaf by leaf with eager backward's gradients."""
-    held = [leaf.grad for leaf in leaves]
-    eager_root.backward(seed)
-    expected = [leaf.grad for leaf in leaves]
-    for leaf, before in zip(leaves, held):
-        leaf.grad = before
-    replay(seed)
-    for index, (leaf, want) in enumerate(zip(leaves, expected)):
-        if _bits(leaf.grad) != _bits(want):
-            name = f" ({leaf.label})" if leaf.label else ""
-            raise CompileCheckError(
-                f"compile(check=True): the gradient of leaf {index}{name} is {leaf.grad!r} "
-                f"replayed but {want!r} eagerly"
-            )
+def _why(keys: list[tuple]) -> str:
+    """Which arguments differ among the signatures `keys` (the reason for retracing)."""
+    if len(set(keys)) == 1:
+        return "The structure of the models it uses keeps changing (see docs/compiler.md)."
+    if len({len(key) for key in keys}) > 1:
+        return "The number of its arguments keeps changing."
+    reasons = []
+    for position, kinds in enumerate(zip(*keys)):
+        distinct = list(dict.fromkeys(kinds))
+        if len(distinct) > 1:
+            shown = ", ".join(_shown(kind) for kind in distinct[-3:])
+            reasons.append(f"argument {position}'s {_what(distinct)} keeps changing ({shown})")
+    return "; ".join(reasons).capitalize() + "."
 
 
-__all__ = ["CompileCheckError", "CompileError", "Compiled", "CompiledValue", "compile"]
+def _what(kinds: list[tuple]) -> str:
+    if len({kind[0] for kind in kinds}) > 1:
+        return "type"
+    return "shape" if kinds[0][0] in ("array", "object array", "nested") else "value"
+
+
+def _shown(kind: tuple) -> str:
+    if kind[0] in ("array", "object array"):
+        return f"{kind[0]} of shape {kind[1]}"
+    if kind[0] == "static":
+        return repr(kind[2])[:40]
+    return kind[0]
+
+
+__all__ = [
+    "CACHE_SIZE",
+    "CompileCheckError",
+    "CompileError",
+    "Compiled",
+    "CompiledValue",
+    "RetraceWarning",
+    "compile",
+]

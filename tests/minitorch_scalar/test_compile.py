@@ -252,7 +252,7 @@ def test_under_no_grad_a_replay_does_no_backward_work(monkeypatch) -> None:
 
 
 def test_errors_at_trace_time_are_clear() -> None:
-    with pytest.raises(CompileError, match="must return a Value"):
+    with pytest.raises(TypeError, match="must return a Value"):
         ms.compile(lambda x: 3.0)(1.0)
     outside = Value(2.0) * 3.0
     with pytest.raises(CompileError, match="computed outside"):
@@ -365,11 +365,17 @@ def test_a_leaf_first_met_twice_in_one_node_gets_one_slot_and_the_sum_of_its_gra
 
 
 def test_a_new_unhashable_argument_traces_again_even_where_an_old_one_was_freed() -> None:
-    """A list of Values is keyed by identity; the key keeps it alive, so a new list can
-    never take a freed one's id and replay with the old list's Values."""
+    """An object that cannot be hashed (here a dict holding a model) is keyed by
+    identity; the key keeps it alive, so a new one can never take a freed one's id and
+    replay with the old one's model. A list of Values is an argument like a Value."""
     compiled = ms.compile(lambda ws: ms.dot(ws, ws))
     for _ in range(3):
         ws = [Value(1.5), Value(-2.0)]
         compiled(ws).backward()
         assert [w.grad for w in ws] == [3.0, -4.0]
-    assert len(compiled.traces) == 3
+    assert len(compiled.traces) == 1
+    by_identity = ms.compile(lambda holder, x: holder["m"](x))
+    for seed in range(3):
+        holder = {"m": nn.Neuron(1, activation=None, seed=seed), "cache": {1, 2}}
+        assert by_identity(holder, [2.0]).data == holder["m"]([2.0]).data
+    assert len(by_identity.traces) == 3

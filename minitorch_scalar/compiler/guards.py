@@ -1,0 +1,161 @@
+"""Guards on the models: a trace replays only while they are built as when it was made.
+
+A trace assumed the models `fn` went through: which Values are in their lists, which
+activation each neuron applies, which layers there are. `ModelGuard` remembers them
+as a *fingerprint*, made at trace time by walking the models:
+
+- the models called while `fn` ran (`Module.__call__` tells the tracer, see
+  `minitorch_scalar.structure.used`),
+- the models among the arguments (a static argument),
+- the models `fn` names: in its closure, in the globals its code reads, or bound to it
+  (`fn.__self__`, a `functools.partial`'s arguments), and which object each name held.
+
+The walk visits each model's attributes in order: a Value counts by identity (not its
+data), a number or a str by value, a list, tuple or dict by its items, a nested model by
+its own attributes, and anything else by identity.
+
+Checking this on every call would cost a walk of the model; instead the core keeps one
+count of structure changes (`minitorch_scalar.structure`), which `nn` bumps whenever a
+module's attribute is set or one of its lists changes. A call compares the count with
+the one its guard saw (`holds_now`, one int compare); only when the count moved does
+the guard walk the models again, and the trace is replayed only if nothing differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Callable
+from typing import Any
+
+from .. import structure
+from ..engine import Value
+from .arguments import _Same
+
+COUNT = structure._count  # read in place by every call
+
+
+class ModelGuard:
+    """What a trace assumed of the models (see the module), and the check of it."""
+
+    def __init__(self, fn: Callable, args: tuple, used: list, version: int) -> None:
+        self.version = version  # the structure count this guard was last checked at
+        self.names = list(_named(fn))  # (read the name now, the object it held)
+        models = [*used, *filter(structure.is_model, args), *(obj for _, obj in self.names)]
+        self.roots = list({id(m): m for m in models}.values())
+        self.fingerprint = fingerprint(self.roots)
+
+    def holds_now(self) -> bool:
+        """True if the models are as traced (cheap unless some structure changed)."""
+        return self.version == COUNT[0] or self._still_holds()
+
+    def _still_holds(self) -> bool:
+        now = COUNT[0]
+        if any(read() is not obj for read, obj in self.names):
+            return False
+        if fingerprint(self.roots) != self.fingerprint:
+            return False
+        self.version = now
+        return True
+
+    def model_names(self, leaf: Value) -> str | None:
+        """The name a model gives `leaf` (its `named_parameters()`), if any does."""
+        for root in self.roots:
+            named = getattr(root, "named_parameters", None)
+            if structure.is_model(root) and callable(named):
+                for name, value in named():
+                    if value is leaf:
+                        return f"{type(root).__name__} {name!r}"
+        return None
+
+
+def fingerprint(roots: list) -> tuple:
+    """The structure of `roots` as one tuple (see the module): equal tuples, same models."""
+    out: list = []
+    seen: dict[int, int] = {}
+    for root in roots:
+        _walk(root, out, seen)
+    return tuple(out)
+
+
+_BY_VALUE = (int, str, bool, type(None))
+
+
+def _walk(obj: Any, out: list, seen: dict[int, int]) -> None:
+    kind = type(obj)
+    if kind is Value or isinstance(obj, Value):
+        out.append(obj)  # compared by identity: a Value has no __eq__
+    elif kind in _BY_VALUE:
+        out.append((kind, obj))
+    elif kind is float:
+        out.append((kind, obj.hex()))  # nan as text, equal to itself
+    elif isinstance(obj, list | tuple):
+        out.append((kind, len(obj)))
+        for item in obj:
+            _walk(item, out, seen)
+    elif isinstance(obj, dict):
+        out.append((dict, len(obj)))
+        for key, value in obj.items():
+            out.append(_Same(key) if not isinstance(key, str) else key)
+            _walk(value, out, seen)
+    elif structure.is_model(obj) and id(obj) not in seen:
+        seen[id(obj)] = len(seen)
+        out.append(_Same(obj))
+        _walk(vars(obj), out, seen)
+    elif structure.is_model(obj):
+        out.append(("model met before", seen[id(obj)]))
+    else:
+        out.append(_Same(obj))
+
+
+def _named(fn: Any) -> list[tuple[Callable[[], Any], Any]]:
+    """(a reader of the name now, the object it holds) for each model `fn` names."""
+    found: list[tuple[Callable[[], Any], Any]] = []
+    if isinstance(fn, functools.partial):
+        found += [(_fixed(a), a) for a in (*fn.args, *fn.keywords.values()) if _has_model(a)]
+        fn = fn.func
+    if _has_model(fn):  # a model compiled itself
+        found.append((_fixed(fn), fn))
+    owner = getattr(fn, "__self__", None)
+    if _has_model(owner):
+        found.append((_fixed(owner), owner))
+    code = getattr(fn, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return found
+    for cell in fn.__closure__ or ():
+        try:
+            held = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if _has_model(held):
+            found.append((functools.partial(getattr, cell, "cell_contents"), held))
+    namespace = fn.__globals__
+    for name in _global_names(code):
+        held = namespace.get(name)
+        if _has_model(held):
+            found.append((functools.partial(namespace.get, name), held))
+    return found
+
+
+def _fixed(obj: Any) -> Callable[[], Any]:
+    return lambda: obj
+
+
+def _has_model(obj: Any) -> bool:
+    """A model, or a list, tuple or dict holding one (a closure over `models = [...]`)."""
+    if structure.is_model(obj):
+        return True
+    if isinstance(obj, list | tuple):
+        return any(map(structure.is_model, obj))
+    if isinstance(obj, dict):
+        return any(map(structure.is_model, obj.values()))
+    return False
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """The names `code` (and the functions defined in it) may read as globals."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
