@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .grad_mode import mode, open_blocks
+from .grad_mode import mode, open_blocks, refuse_while_tracing
 from .real import as_float, is_real_number
 
 Number = int | float
@@ -247,6 +247,7 @@ class Value:
         that a second call gives exactly twice the gradient. A leaf whose grad is None
         (as PyTorch's ``zero_grad`` leaves it) takes this call's gradient.
         """
+        refuse_while_tracing("backward()")
         seed = as_float(grad, "backward(grad)")
         if not self._parents:
             _check_has_graph(self)

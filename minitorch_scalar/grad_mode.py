@@ -59,6 +59,17 @@ def is_tracing() -> bool:
     return mode.recording is not True and mode.recording is not False
 
 
+def refuse_while_tracing(what: str) -> None:
+    """A ValueError if the compiler is tracing a function in this thread: `what` (a
+    backward, an optimizer step) would run once, at trace time, and never in a replay."""
+    if open_blocks[0] and is_tracing():
+        raise ValueError(
+            f"compile: {what} inside the function being compiled: a replay only reruns "
+            "the ops that build the graph. Compile the forward (the loss), then call "
+            "loss.backward() and the optimizer's step() on its result, outside"
+        )
+
+
 class no_grad:  # noqa: N801 - named as torch.no_grad
     """Record no graph: ops inside give leaves. A context manager and a decorator.
 

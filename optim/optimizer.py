@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from minitorch_scalar import Value, as_float
+from minitorch_scalar.grad_mode import refuse_while_tracing
 
 from . import state_dict as layout
 from .checks import Check, nonnegative_number
@@ -104,8 +105,10 @@ class Optimizer(ABC):
 
         Every gradient is checked before this returns, so a `step` that calls it first
         changes nothing when one is wrong: TypeError (ValueError for an int too large for
-        a float) naming ``params[i].grad``.
+        a float) naming ``params[i].grad``; ValueError inside a function being compiled
+        (a step there would run once, at trace time).
         """
+        refuse_while_tracing("an optimizer step")
         return [
             (p, g if type(g) is float else as_float(g, f"params[{index}].grad"))
             for index, p in enumerate(self.params)

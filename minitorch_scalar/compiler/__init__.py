@@ -235,8 +235,10 @@ class Trace:
             for place, index in self.arguments_at:
                 parents[place] = arguments[index]
             parents = tuple(parents)
+        if self.plan is None:  # the function returned a leaf: the engine adds its seed
+            return _outputs(self.structure, values, Replayed(values, parents, None, False), False)
         exact = all(map(_is_leaf, arguments)) and self.held_ids.isdisjoint(map(id, arguments))
-        replayed = Replayed(values, parents, None if self.plan is None else self.gradients, exact)
+        replayed = Replayed(values, parents, self.gradients, exact)
         return _outputs(self.structure, values, replayed, False)
 
     def gradients(self, values: np.ndarray, seed: float) -> np.ndarray:

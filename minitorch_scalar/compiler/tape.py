@@ -189,14 +189,14 @@ def _add_node(
 def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int]]:
     """The operands of `node` as one flat list, in its rule's column order, and which
     columns can carry a gradient."""
-    if node.op == "dot":
+    if operands and isinstance(operands[0], CustomOp):  # whatever its name ("dot" too)
+        items = list(operands[1:])
+    elif node.op == "dot":
         bias, weights, inputs = operands
         items = [0.0 if bias is None else bias, *weights, *inputs]
     elif node.op == "select":
         values, index = operands
         return [*values, index], range(len(values))
-    elif operands and isinstance(operands[0], CustomOp):
-        items = list(operands[1:])
     else:
         items = list(operands)
     return items, range(len(items))
