@@ -83,7 +83,7 @@ class Compiled:
         if result is None:  # data the replay cannot compute as eager does: run eagerly
             return self.fn(*args)
         if self.check and not fresh:
-            _check(self.fn, args, call, result, trace)
+            _check(self.fn, args, call, result)
         return result
 
     def _trace(self, args: tuple, call: Call) -> Trace | None:
@@ -313,7 +313,7 @@ def _node_at(tape: Tape, slot: int) -> Value:
 
 
 
-def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any, trace: Trace) -> None:
+def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any) -> None:
     """With check=True: fn run eagerly (its inputs as fresh leaf Values, as in the trace)
     must give the replay's outputs, to the bit, and (checked when backward runs) the
     same gradients on every leaf eager backward reaches."""
@@ -339,16 +339,16 @@ def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any, trace: 
 def _why(keys: list[tuple]) -> str:
     """Which arguments differ among the signatures `keys` (the reason for retracing)."""
     if len(set(keys)) == 1:
-        return "The structure of the models it uses keeps changing (see docs/compiler.md)."
+        return "Why: the structure of the models it uses keeps changing (docs/compiler.md)."
     if len({len(key) for key in keys}) > 1:
-        return "The number of its arguments keeps changing."
+        return "Why: the number of its arguments keeps changing."
     reasons = []
     for position, kinds in enumerate(zip(*keys)):
         distinct = list(dict.fromkeys(kinds))
         if len(distinct) > 1:
             shown = ", ".join(_shown(kind) for kind in distinct[-3:])
             reasons.append(f"argument {position}'s {_what(distinct)} keeps changing ({shown})")
-    return "; ".join(reasons).capitalize() + "."
+    return "Why: " + "; ".join(reasons) + "."
 
 
 def _what(kinds: list[tuple]) -> str:
