@@ -330,10 +330,13 @@ def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any) -> None
                 "`.data`, a constant computed from it, a Value or a global the function "
                 "reaches outside its arguments and models); compile this case separately"
             )
-    if isinstance(result, CompiledValue) and result._replayed is not None and eager[0]._parents:
-        own = set(inputs)
-        leaves = [leaf for leaf in _graph_parents_first(eager[0])[1] if leaf not in own]
-        result._replayed.check = (eager[0], leaves)
+    replay = result._replayed if isinstance(result, CompiledValue) else None
+    if replay is not None and eager[0]._parents and not result._several:
+        own = set(inputs)  # the eager run's own input leaves: the replay has none
+        reached = _graph_parents_first(eager[0])[1]
+        leaves = dict.fromkeys(leaf for leaf in reached if leaf not in own)
+        leaves.update(dict.fromkeys(replay.parents))  # and those only the replay reaches
+        replay.check = (eager[0], list(leaves))
 
 
 def _why(keys: list[tuple]) -> str:
