@@ -66,6 +66,7 @@ class Compiled:
         self.fn, self.check, self.cache_size = fn, check, int(cache_size)
         self.traces: OrderedDict[tuple, Trace] = OrderedDict()  # least recently used first
         self.trace_count = 0  # traces made, kept or not
+        self.retrace_count = 0  # of them, made because a model changed structure
         self._warned = False
         functools.update_wrapper(self, fn)
 
@@ -91,11 +92,13 @@ class Compiled:
         if trace is None:
             return None
         self.trace_count += 1
-        if call.key not in self.traces and len(self.traces) >= self.cache_size:
+        if call.key in self.traces:  # a model changed structure: this trace replaces its own
+            self.retrace_count += 1
+            if self.retrace_count > self.cache_size:
+                self._warn_once([call.key])
+        elif len(self.traces) >= self.cache_size:
             self._warn_once([*self.traces, call.key])
             self.traces.popitem(last=False)
-        elif call.key in self.traces and self.trace_count > self.cache_size:
-            self._warn_once([call.key])  # the models keep changing structure
         self.traces[call.key] = trace
         self.traces.move_to_end(call.key)
         return trace

@@ -573,3 +573,13 @@ class TestErrors:
             assert [p.data for p in model.parameters()] == before
             assert opt.state == {}
             assert ms.is_grad_enabled() and not ms.grad_mode.is_tracing()
+
+
+def test_a_model_that_keeps_changing_structure_warns_once_and_stays_right() -> None:
+    neuron = nn.Neuron(2, seed=0)
+    step = ms.compile(lambda x: neuron(x))
+    with pytest.warns(RetraceWarning, match="structure of the models it uses keeps changing"):
+        for k in range(12):
+            neuron.activation = ["relu", "tanh"][k % 2]
+            assert step([0.5, -0.25]).data == neuron([0.5, -0.25]).data
+    assert len(step.traces) == 1 and step.retrace_count == 11
