@@ -174,7 +174,7 @@ class Trace:
         """The trace of fn on `args`; None where some Value's data is a real number
         that is not a float (such a call runs eagerly: see `Trace.replay`)."""
         if not _floats_only(data := [v.data for v in call.values]):
-            _refuse_non_numbers(call.values, "Value argument", None)
+            _refuse_non_numbers(call.values, "the call's Value", None)
             return None
         copies = [Value(x) for x in data]  # fresh leaves: see arguments.py
         traced_args, inputs = traced(args, call.key, call, copies)
@@ -216,8 +216,8 @@ class Trace:
         held = [leaf.data for leaf in self.held_leaves]
         fed = [v.data for v in call.values]
         if not (_floats_only(held) and _floats_only(fed)):
-            _refuse_non_numbers(self.held_leaves, "parameter", self.guard)
-            _refuse_non_numbers(call.values, "Value argument", None)
+            _refuse_non_numbers(self.held_leaves, "the trace's parameter", self.guard)
+            _refuse_non_numbers(call.values, "the call's Value", None)
             return None
         values = np.empty(len(self.template))  # the steps write every node's slot
         values[: self.first_node] = self.template[: self.first_node]  # 0.0, leaves, constants
