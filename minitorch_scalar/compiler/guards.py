@@ -8,7 +8,8 @@ as a *fingerprint*, made at trace time by walking the models:
   `minitorch_scalar.structure.used`),
 - the models among the arguments (a static argument),
 - the models `fn` names: in its closure, in the globals its code reads, or bound to it
-  (`fn.__self__`, a `functools.partial`'s arguments), and which object each name held.
+  (`fn.__self__`, a `functools.partial`'s arguments), and which object each name held
+  (a name rebound to another model is seen on the next call: one read per name).
 
 The walk visits each model's attributes in order: a Value counts by identity (not its
 data), a number or a str by value, a list, tuple or dict by its items, a nested model by
@@ -17,8 +18,9 @@ its own attributes, and anything else by identity.
 Checking this on every call would cost a walk of the model; instead the core keeps one
 count of structure changes (`minitorch_scalar.structure`), which `nn` bumps whenever a
 module's attribute is set or one of its lists changes. A call compares the count with
-the one its guard saw (`holds_now`, one int compare); only when the count moved does
-the guard walk the models again, and the trace is replayed only if nothing differs.
+the one its guard saw (`holds_now`: one int compare, and one read per name above); only
+when the count moved does the guard walk the models again, and the trace is replayed
+only if nothing differs.
 """
 
 from __future__ import annotations
@@ -40,19 +42,22 @@ class ModelGuard:
 
     def __init__(self, fn: Callable, args: tuple, used: list, version: int) -> None:
         self.version = version  # the structure count this guard was last checked at
-        self.names = list(_named(fn))  # (read the name now, the object it held)
-        models = [*used, *filter(structure.is_model, args), *(obj for _, obj in self.names)]
+        fixed, self.names = _named(fn)  # names: (read the name now, the object it held)
+        models = [*used, *filter(_has_model, args), *fixed, *(obj for _, obj in self.names)]
         self.roots = list({id(m): m for m in models}.values())
         self.fingerprint = fingerprint(self.roots)
 
     def holds_now(self) -> bool:
-        """True if the models are as traced (cheap unless some structure changed)."""
+        """True if the models are as traced: the names `fn` reads still hold the same
+        objects (a read each), and no structure changed (one int compare) or, if some
+        did, the models' fingerprint is the same."""
+        for read, obj in self.names:
+            if read() is not obj:
+                return False
         return self.version == COUNT[0] or self._still_holds()
 
     def _still_holds(self) -> bool:
         now = COUNT[0]
-        if any(read() is not obj for read, obj in self.names):
-            return False
         if fingerprint(self.roots) != self.fingerprint:
             return False
         self.version = now
@@ -108,37 +113,32 @@ def _walk(obj: Any, out: list, seen: dict[int, int]) -> None:
         out.append(_Same(obj))
 
 
-def _named(fn: Any) -> list[tuple[Callable[[], Any], Any]]:
-    """(a reader of the name now, the object it holds) for each model `fn` names."""
-    found: list[tuple[Callable[[], Any], Any]] = []
+def _named(fn: Any) -> tuple[list, list[tuple[Callable[[], Any], Any]]]:
+    """The models `fn` is bound to (a partial's arguments, `self`, `fn` itself), and
+    (a reader of the name now, the object it holds) for each model its closure or the
+    globals its code reads name."""
+    fixed: list = []
     if isinstance(fn, functools.partial):
-        found += [(_fixed(a), a) for a in (*fn.args, *fn.keywords.values()) if _has_model(a)]
+        fixed += [a for a in (*fn.args, *fn.keywords.values()) if _has_model(a)]
         fn = fn.func
-    if _has_model(fn):  # a model compiled itself
-        found.append((_fixed(fn), fn))
-    owner = getattr(fn, "__self__", None)
-    if _has_model(owner):
-        found.append((_fixed(owner), owner))
+    fixed += [obj for obj in (fn, getattr(fn, "__self__", None)) if _has_model(obj)]
     code = getattr(fn, "__code__", None)
     if not isinstance(code, types.CodeType):
-        return found
+        return fixed, []
+    names: list[tuple[Callable[[], Any], Any]] = []
     for cell in fn.__closure__ or ():
         try:
             held = cell.cell_contents
         except ValueError:  # an empty cell
             continue
         if _has_model(held):
-            found.append((functools.partial(getattr, cell, "cell_contents"), held))
+            names.append((functools.partial(getattr, cell, "cell_contents"), held))
     namespace = fn.__globals__
     for name in _global_names(code):
         held = namespace.get(name)
         if _has_model(held):
-            found.append((functools.partial(namespace.get, name), held))
-    return found
-
-
-def _fixed(obj: Any) -> Callable[[], Any]:
-    return lambda: obj
+            names.append((functools.partial(namespace.get, name), held))
+    return fixed, names
 
 
 def _has_model(obj: Any) -> bool:

@@ -273,6 +273,20 @@ class TestModelGuards:
         namespace["model"] = nn.MLP(2, [2, 1], seed=9)
         assert step(BATCH).data == namespace["loss"](BATCH.tolist()).data
 
+    def test_a_name_rebound_to_a_model_made_before_the_trace(self) -> None:
+        first, second = nn.MLP(2, [2, 1], seed=0), nn.MLP(2, [2, 1], seed=9)  # no change after
+        model = first
+
+        def loss(xs):
+            return model(xs)[0]
+
+        step = ms.compile(loss)
+        step(BATCH)
+        model = second
+        assert step(BATCH).data == loss(BATCH.tolist()).data
+        model = first
+        assert step(BATCH).data == loss(BATCH.tolist()).data
+
     def test_a_list_stored_on_a_module_is_a_tracked_list_with_list_behaviour(self) -> None:
         neuron = nn.Neuron(3, seed=0)
         weights = [Value(1.0), Value(2.0), Value(3.0)]
