@@ -3,8 +3,8 @@
 Each argument is one of three kinds:
 
 - **numbers** (inputs), whose values change from call to call without a new trace: a
-  real number, a numpy array of numbers, a list or tuple of numbers (nested to any
-  depth) unless it is a tuple of ints only (a shape: static). The trace sees each
+  real number, a numpy array of numbers, a list or tuple of numbers or arrays (nested
+  to any depth) unless it is a tuple of ints only (a shape: static). The trace sees each
   number as a fresh leaf Value.
 - **Values**: a Value, or lists, tuples and nested lists of Values (and numbers, which
   are inputs as above), or a numpy array of Values. At each call their data is read
@@ -96,7 +96,8 @@ def _alias(value: Value, index: dict[int, int], values: list[Value]) -> int:
 
 def _layout(x: Any, leaves: list) -> Any:
     """The shape of a nested argument: NUMBER, VALUE or BOOL for a leaf (appended to
-    `leaves`), (type, parts) for a list or tuple; None if it holds anything else."""
+    `leaves`), (type, parts) for a list or tuple, (ndarray, shape) for an array of
+    numbers (its numbers appended); None if it holds anything else."""
     if isinstance(x, Value):
         leaves.append(x)
         return VALUE
@@ -106,6 +107,9 @@ def _layout(x: Any, leaves: list) -> Any:
     if isinstance(x, bool | np.bool_):
         leaves.append(x)
         return BOOL
+    if isinstance(x, np.ndarray) and x.dtype.kind in NUMERIC:  # a row of a list, say
+        leaves.extend(x.ravel().tolist())
+        return (np.ndarray, x.shape)
     if type(x) is list or type(x) is tuple:
         parts = []
         for item in x:
@@ -206,15 +210,20 @@ def _rebuild(arg: Any, kind: tuple, inputs: Iterator[Value], own: list[Value]) -
     if what == "number":
         return next(inputs)
     if what == "array":
-        cells = np.empty(arg.shape, dtype=object)
-        for i in np.ndindex(arg.shape):
-            cells[i] = next(inputs)
-        return cells.item() if cells.ndim == 0 else cells
+        return _input_cells(arg.shape, inputs)
     if what in ("nested", "object array"):
         layout, places = kind[-3], iter(kind[-2])
         made = _made(layout, inputs, places, own)
         return made if what == "nested" else _as_cells(made, arg.shape)
     return arg
+
+
+def _input_cells(shape: tuple, inputs: Iterator[Value]) -> Any:
+    """An array of the next input leaves, of `shape` (a 0-d one: the leaf itself)."""
+    cells = np.empty(shape, dtype=object)
+    for i in np.ndindex(shape):
+        cells[i] = next(inputs)
+    return cells.item() if cells.ndim == 0 else cells
 
 
 def _made(layout: Any, inputs: Iterator[Value], places: Iterator[int], own: list[Value]):
@@ -223,6 +232,8 @@ def _made(layout: Any, inputs: Iterator[Value], places: Iterator[int], own: list
     if layout == VALUE:
         return own[next(places)]
     kind, parts = layout
+    if kind is np.ndarray:  # `parts` is its shape
+        return _input_cells(parts, inputs)
     items = [_made(part, inputs, places, own) for part in parts]
     return tuple(items) if kind is tuple else items
 

@@ -597,3 +597,13 @@ def test_a_model_that_keeps_changing_structure_warns_once_and_stays_right() -> N
             neuron.activation = ["relu", "tanh"][k % 2]
             assert step([0.5, -0.25]).data == neuron([0.5, -0.25]).data
     assert len(step.traces) == 1 and step.retrace_count == 11
+
+
+def test_a_list_of_numpy_rows_is_an_input_not_a_static_argument() -> None:
+    model = nn.MLP(2, [3, 1], seed=0)
+    step = ms.compile(lambda rows, t: nn.mse_loss(model(rows), t))
+    for k in range(3):
+        rows = [np.array([0.5 * k, -1.0]), np.array([1.0, 2.0 + k])]
+        eager = nn.mse_loss(model([r.tolist() for r in rows]), [1.0, -1.0])
+        assert bits(step(rows, [1.0, -1.0]).data) == bits(eager.data)
+    assert len(step.traces) == 1
