@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Value
+from ..grad_mode import refuse_while_tracing
 from ..real import as_float
 
 
@@ -85,6 +86,7 @@ class CompiledValue(Value):
 
     def backward(self, grad: Any = 1.0) -> None:
         """As `Value.backward`: every leaf gets d(self)/d(leaf) * grad added."""
+        refuse_while_tracing("backward()")
         seed = as_float(grad, "backward(grad)")
         replayed = self._replayed
         if replayed is None:
