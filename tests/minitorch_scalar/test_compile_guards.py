@@ -607,3 +607,87 @@ def test_a_list_of_numpy_rows_is_an_input_not_a_static_argument() -> None:
         eager = nn.mse_loss(model([r.tolist() for r in rows]), [1.0, -1.0])
         assert bits(step(rows, [1.0, -1.0]).data) == bits(eager.data)
     assert len(step.traces) == 1
+
+
+# Generic over modules: the changes are found by walking any Module's attributes, so the
+# test holds for module types it does not know (a new nn.Linear, a user's module).
+
+
+def _sites(obj, found: dict, seen: set) -> None:
+    """Where a structural change can be made: Values (in lists or attributes), lists of
+    modules (swap two alike), modules with an activation."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    items = list(vars(obj).items()) if isinstance(obj, nn.Module) else list(enumerate(obj))
+    if isinstance(obj, nn.Module) and "activation" in dir(type(obj)):
+        found["activation"].append(obj)
+    modules = [i for i, v in items if isinstance(v, nn.Module)]
+    if isinstance(obj, list) and len(modules) > 1:
+        found["swap"].append(obj)
+    for key, value in items:
+        if isinstance(value, Value):
+            found["value"].append((obj, key))
+        elif isinstance(value, nn.Module | list):
+            _sites(value, found, seen)
+
+
+def _generic_change(model, rng: random.Random) -> None:
+    found: dict = {"value": [], "swap": [], "activation": []}
+    _sites(model, found, set())
+    kind = rng.choice([k for k, v in found.items() if v])
+    if kind == "value":
+        holder, key = rng.choice(found["value"])
+        new = Value(rng.uniform(-1.0, 1.0))
+        if isinstance(holder, list):
+            holder[key] = new
+        else:
+            setattr(holder, key, new)
+    elif kind == "swap":
+        items = rng.choice(found["swap"])
+        i, j = rng.sample(range(len(items)), 2)
+        if type(items[i]) is type(items[j]) and getattr(items[i], "nin", 0) == getattr(
+            items[j], "nin", 0
+        ):
+            items[i], items[j] = items[j], items[i]
+    else:
+        module = rng.choice(found["activation"])
+        module.activation = rng.choice(["relu", "tanh", "sigmoid", None])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.MLP(2, [3, 3, 1], seed=1),
+        lambda: nn.Layer(2, 3, seed=2),
+        lambda: nn.Neuron(2, seed=3),
+        Micro,
+    ],
+)
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 6))
+def test_random_changes_found_by_walking_any_module(make, seed, count) -> None:
+    model = make()
+    rng = random.Random(seed)
+
+    def loss(xs):
+        out = model(xs)
+        flat = [v for row in out for v in (row if isinstance(row, list) else [row])]
+        return ms.sum([v * v for v in flat])
+
+    step = ms.compile(loss)
+    step(BATCH)
+    for _ in range(count):
+        _generic_change(model, rng)
+        params = model.parameters()
+        for p in params:
+            p.grad = 0.0
+        eager = loss(BATCH.tolist())
+        eager.backward()
+        expected = [p.grad for p in params]
+        for p in params:
+            p.grad = 0.0
+        out = step(BATCH)
+        out.backward()
+        assert bits(out.data) == bits(eager.data)
+        assert same_bits([p.grad for p in params], expected)
