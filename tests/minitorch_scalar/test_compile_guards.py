@@ -620,7 +620,8 @@ def _sites(obj, found: dict, seen: set) -> None:
         return
     seen.add(id(obj))
     items = list(vars(obj).items()) if isinstance(obj, nn.Module) else list(enumerate(obj))
-    if isinstance(obj, nn.Module) and "activation" in dir(type(obj)):
+    setter = getattr(getattr(type(obj), "activation", None), "fset", None)
+    if isinstance(obj, nn.Module) and setter is not None:
         found["activation"].append(obj)
     modules = [i for i, v in items if isinstance(v, nn.Module)]
     if isinstance(obj, list) and len(modules) > 1:
@@ -630,6 +631,10 @@ def _sites(obj, found: dict, seen: set) -> None:
             found["value"].append((obj, key))
         elif isinstance(value, nn.Module | list):
             _sites(value, found, seen)
+
+
+def _shapes(module) -> tuple:
+    return type(module), [(g.name, g.shape) for g in module.parameter_groups()]
 
 
 def _generic_change(model, rng: random.Random) -> None:
@@ -646,9 +651,7 @@ def _generic_change(model, rng: random.Random) -> None:
     elif kind == "swap":
         items = rng.choice(found["swap"])
         i, j = rng.sample(range(len(items)), 2)
-        if type(items[i]) is type(items[j]) and getattr(items[i], "nin", 0) == getattr(
-            items[j], "nin", 0
-        ):
+        if _shapes(items[i]) == _shapes(items[j]):  # modules alike: the model still runs
             items[i], items[j] = items[j], items[i]
     else:
         module = rng.choice(found["activation"])
@@ -664,7 +667,7 @@ def _generic_change(model, rng: random.Random) -> None:
         Micro,
     ],
 )
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.integers(0, 10**6), st.integers(1, 6))
 def test_random_changes_found_by_walking_any_module(make, seed, count) -> None:
     model = make()
