@@ -54,7 +54,7 @@ def number_list(x: object, where: str, values_allowed: bool = True) -> list:
 
 def _item(item: object, where: str, index: int, values_allowed: bool) -> float | Value:
     """One item of `number_list` off its fast path: a Value (if allowed) or a float."""
-    if type(item) is Value and values_allowed:
+    if isinstance(item, Value) and values_allowed:
         return item
     if not is_real_number(item):
         expected = "real numbers or Values" if values_allowed else "real numbers"
