@@ -153,7 +153,8 @@ class Module:
 
         Atomic: the archive is written to a new file beside `path`, flushed to disk,
         then renamed over it; if anything fails the old file is as it was and no new
-        file remains. TypeError unless `path` is a str or an os.PathLike. The file
+        file remains. Through a symlink, the file it points to is replaced and the
+        link kept. TypeError unless `path` is a str or an os.PathLike. The file
         loads back with `load`, or with ``numpy.load(path)`` anywhere.
         """
         path = checked_path(path, "save(path)")
@@ -165,9 +166,9 @@ class Module:
         The archive's names, sizes, dtypes and shapes are checked against this model
         before any number is read, and no pickle is ever loaded: the file can hold
         numbers, never code, and a crafted one cannot make it allocate more than the
-        model's size. A missing or unopenable file raises OSError; a file that is not
-        an .npz archive of numbers, or whose arrays do not fit this model, raises
-        ValueError. Both name the path and the reason, and leave the model as it was.
+        model's size. A missing or unopenable file raises OSError; a path that is not
+        a regular file (a FIFO, a device), a file that is not an .npz archive of
+        numbers, or one whose arrays do not fit this model, raises ValueError. Both name the path and the reason, and leave the model as it was.
         """
         path = checked_path(path, "load(path)")
         shapes = {group.name: group.shape for group in self.parameter_groups()}
