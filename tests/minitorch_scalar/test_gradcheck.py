@@ -172,7 +172,7 @@ def test_inside_no_grad_it_says_it_has_no_graph_instead_of_failing_every_input()
     assert (x.data, x.grad) == (0.5, 0.0)
 
 
-@pytest.mark.parametrize("eps", [10**400, -(10**400), math.inf])
+@pytest.mark.parametrize("eps", [10**400, -(10**400), math.inf], ids=["1e400", "-1e400", "inf"])
 def test_an_eps_no_float_can_hold_is_a_value_error_naming_it(eps: object) -> None:
     with pytest.raises(ValueError, match=r"gradcheck\(eps\)|finite eps"):
         gradcheck(Value.exp, [Value(1.0)], eps=eps)
