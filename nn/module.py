@@ -168,7 +168,8 @@ class Module:
         numbers, never code, and a crafted one cannot make it allocate more than the
         model's size. A missing or unopenable file raises OSError; a path that is not
         a regular file (a FIFO, a device), a file that is not an .npz archive of
-        numbers, or one whose arrays do not fit this model, raises ValueError. Both name the path and the reason, and leave the model as it was.
+        numbers, or one whose arrays do not fit this model, raises ValueError. Both
+        name the path and the reason, and leave the model as it was.
         """
         path = checked_path(path, "load(path)")
         shapes = {group.name: group.shape for group in self.parameter_groups()}
