@@ -13,6 +13,7 @@ import zlib
 
 import numpy as np
 import pytest
+from numpy.lib import format as npy
 
 import nn
 
@@ -449,3 +450,76 @@ def test_a_failed_save_through_a_symlink_keeps_the_target(tmp_path, monkeypatch)
     assert target.read_bytes() == before
     assert link.is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "target.npz"]
+
+
+# ------------------------------------------------ large arrays, .npy 2.0, dtype first
+
+
+def bit_pattern(numbers):
+    return np.asarray(numbers, dtype=np.float64).view(np.uint64).tolist()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_arrays_of_thousands_of_numbers_round_trip_bit_for_bit(tmp_path, compressed):
+    """Layers of 2,600 and 4,100 weights: past any small buffer, numpy's summarised
+    repr, or a single read of the member."""
+    model = nn.MLP(64, [40, 100], seed=3)
+    rng = np.random.default_rng(0)
+    for p in model.parameters():
+        p.data = float(rng.standard_normal() * 10.0 ** rng.integers(-300, 300))
+    path = tmp_path / "big.npz"
+    if compressed:
+        np.savez_compressed(path, **model.state_dict())
+    else:
+        model.save(path)
+    fresh = nn.MLP(64, [40, 100], seed=4)
+    fresh.load(path)
+    assert bit_pattern(weights(fresh)) == bit_pattern(weights(model))
+
+
+def npy_2_0_bytes(array):
+    buffer = io.BytesIO()
+    npy.write_array(buffer, array, version=(2, 0))
+    return buffer.getvalue()
+
+
+def test_npy_format_2_0_members_load(tmp_path):
+    """Format 2.0 (a 4-byte header length, which numpy writes for headers over 64 KiB)
+    is read as 1.0 is, fortran order included."""
+    layer = nn.Layer(30, 50, seed=0)
+    state = layer.state_dict()
+    members = {
+        "weight.npy": npy_2_0_bytes(np.asfortranarray(state["weight"])),
+        "bias.npy": npy_2_0_bytes(state["bias"]),
+    }
+    assert all(data[6:8] == b"\x02\x00" for data in members.values())
+    write_archive(tmp_path / "v2.npz", members)
+    fresh = nn.Layer(30, 50, seed=1)
+    fresh.load(tmp_path / "v2.npz")
+    assert bit_pattern(weights(fresh)) == bit_pattern(weights(layer))
+
+
+@pytest.mark.parametrize("descr", ["<c16", "|b1", "<U8", "|S8", "<M8[s]", "|V8", "|O"])
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+def test_the_dtype_is_refused_before_any_number_is_read(descr, version, tmp_path, monkeypatch):
+    """A member of the right name and shape but a dtype that is not real numbers is
+    refused from its header: nothing past the headers is read (the member's 4 KiB
+    of data, far more than its header, would show in the count)."""
+    header = npy_header(descr, (3,), version=version)
+    member = header + bytes(4096)
+    write_archive(tmp_path / "w.npz", neuron_members(nn.Neuron(3), **{"weight.npy": member}))
+    bytes_read = []
+    real_read = zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        data = real_read(self, n)
+        bytes_read.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    neuron = nn.Neuron(3, seed=1)
+    before = weights(neuron)
+    with pytest.raises(ValueError, match=r"expects real numbers|Python objects"):
+        neuron.load(tmp_path / "w.npz")
+    assert sum(bytes_read) <= 2 * len(header)  # headers only (bias's included)
+    assert weights(neuron) == before
