@@ -15,6 +15,7 @@ Run:  python examples/train_moons.py [--help]
 
 from __future__ import annotations
 
+import interrupt_guard  # noqa: F401  # isort: skip  (first: Ctrl-C while importing ends quietly)
 import argparse
 import gc
 import time
@@ -45,6 +46,8 @@ from script_args import (
     numpy_seed,
     positive_float,
     run_guarded,
+    save_model,
+    writing,
 )
 from sklearn.datasets import make_moons
 
@@ -202,7 +205,9 @@ def _add_output_flags(group: argparse._ArgumentGroup) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="write the trained weights here (numpy .npz; load with MLP.load)",
+        help="write the trained weights here (numpy .npz); to load them, build the same "
+        "model and call its load: model = nn.MLP(2, [16, 16, 1]); model.load(PATH) for "
+        "the default --hidden 16 16 (the run prints the line for its own sizes)",
     )
 
 
@@ -355,8 +360,9 @@ def train(args: argparse.Namespace, model: nn.MLP, train: Points, test: Points) 
     forward = make_step(model, args.loss, args.compile)
     targets = TARGETS[args.loss](train.labels)
     watcher = Watcher(args, model, (train, test), total)
+    start = time.perf_counter()  # before the first frame, whose time is subtracted
     watcher.after_step(0, float("nan"))
-    step, start = 0, time.perf_counter()
+    step = 0
     for batches in epochs:
         for batch in batches:
             step += 1
@@ -498,11 +504,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.compile:
         print(compare_engines(model, args.loss, train_set))
     title = f"two moons: training accuracy {train_accuracy:.3f}, held-out {test_accuracy:.3f}"
-    paths = draw(args, model, (train_set, test_set), title, history)
+    with writing("the figures"):
+        paths = draw(args, model, (train_set, test_set), title, history)
     print("wrote " + ", ".join(map(str, paths)))
     if args.save_model is not None:
-        model.save(args.save_model)
-        print(f"wrote {args.save_model}")
+        save_model(model, args.save_model)
 
 
 if __name__ == "__main__":

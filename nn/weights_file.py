@@ -14,10 +14,12 @@ from __future__ import annotations
 import math
 import os
 import stat
+import sys
 import uuid
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import IO, NamedTuple
 
 import numpy as np
@@ -118,24 +120,50 @@ def read_arrays(path: str, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, n
     any archive of `shapes` can be, is refused without reading it. Nothing is read
     beyond the headers until every check has passed.
     """
+    with _archive(path, _largest_archive(shapes)) as archive:
+        members = _checked_members(archive, shapes)
+        return {key: _read_numbers(archive, member) for key, member in members.items()}
+
+
+def read_shapes(path: str) -> dict[str, tuple[int, ...]]:
+    """The name and shape of each array of the .npz archive at `path`, from the headers
+    alone: what a script reads to build the model a file was saved from.
+
+    The file is checked as `read_arrays` checks it before it knows the shapes (a
+    regular file, a zip archive, .npy members with headers numpy can read); its
+    numbers are not read, nor checked: `load` does that once the model is built.
+    OSError if it cannot be opened; ValueError naming the path otherwise.
+    """
+    with _archive(path, sys.maxsize) as archive:
+        shapes = {}
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise _RefusedError(
+                    f"is not a weights file: member {info.filename!r} is not an .npy array"
+                )
+            with archive.open(info) as member:
+                shape, _, _ = _read_header(member, info.filename)
+            shapes[info.filename.removesuffix(".npy")] = shape
+        return shapes
+
+
+@contextmanager
+def _archive(path: str, largest: int) -> Iterator[zipfile.ZipFile]:
+    """The zip archive at `path`, a regular file of at most `largest` bytes; whatever
+    is wrong with it, there or while it is read, is a ValueError naming the path."""
     try:
-        file = _open_regular_file(path, _largest_archive(shapes))
-    except _RefusedError as error:
-        raise ValueError(f"load: {path!r} {error}") from None
-    with file:
-        try:
+        with _open_regular_file(path, largest) as file:
             if file.read(len(npy.MAGIC_PREFIX)) == npy.MAGIC_PREFIX:
                 raise _RefusedError(
                     "is not a weights file: it holds a single array, not an .npz archive"
                 )
             file.seek(0)
             with zipfile.ZipFile(file) as archive:
-                members = _checked_members(archive, shapes)
-                return {key: _read_numbers(archive, member) for key, member in members.items()}
-        except _RefusedError as error:
-            raise ValueError(f"load: {path!r} {error}") from None
-        except READ_ERRORS as error:
-            raise ValueError(f"load: {path!r} is not a weights file: {error}") from error
+                yield archive
+    except _RefusedError as error:
+        raise ValueError(f"load: {path!r} {error}") from None
+    except READ_ERRORS as error:
+        raise ValueError(f"load: {path!r} is not a weights file: {error}") from error
 
 
 def _largest_archive(shapes: Mapping[str, tuple[int, ...]]) -> int:
