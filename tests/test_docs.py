@@ -345,3 +345,12 @@ def test_the_layout_lists_every_file_and_folder_in_git() -> None:
     listed = set(layout_paths())
     missing = sorted((files | folders) - listed)
     assert missing == [], "add these to the README's Layout, before '<!-- layout: end -->'"
+
+
+def test_the_virtual_environment_the_quickstart_makes_is_ignored_by_git() -> None:
+    quickstart = section(README.read_text(encoding="utf-8"), "Quickstart")
+    made = re.findall(r"python -m venv (\S+)", quickstart)
+    assert made, "the Quickstart makes a virtual environment"
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    for folder in made:
+        assert any(pattern.strip("/") == folder for pattern in ignored), folder
