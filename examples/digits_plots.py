@@ -91,24 +91,31 @@ def plot_first_layer(change: np.ndarray, path: Path) -> None:
 
     `change` is trained - initial weights, (neurons, 64): the initial weights are
     uniform noise that would hide the pattern. Red: the weight grew (ink there now
-    raises the neuron's input), blue: it shrank; each image has its own symmetric
-    scale. Pixels that are blank in every image never change.
+    raises the neuron's input), blue: it shrank. All images share one symmetric scale,
+    +-the largest change shown, drawn as a colour bar: a pale neuron changed little.
+    Pixels that are blank in every image never change.
     """
-    weights = change
-    shown = weights[:MAX_NEURONS]
+    first_layer_figure(change).savefig(path, dpi=DPI)
+
+
+def first_layer_figure(change: np.ndarray) -> Figure:
+    """The figure of `plot_first_layer`, not yet written."""
+    shown = change[:MAX_NEURONS]
     columns = 8
     rows = -(-len(shown) // columns)
-    figure = _figure((columns * 1.1, rows * 1.15 + 0.7))
+    figure = _figure((columns * 1.1 + 1.0, rows * 1.15 + 0.7))
     figure.suptitle(
         "first layer: trained - initial weights of each neuron, as 8x8 images (red +, blue -)"
     )
-    for k, axes in enumerate(np.atleast_1d(figure.subplots(rows, columns)).ravel()):
+    bound = max(float(np.abs(shown).max()), 1e-12)
+    all_axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
+    for k, axes in enumerate(all_axes):
         axes.set_axis_off()
         if k < len(shown):
-            bound = max(float(np.abs(shown[k]).max()), 1e-12)
-            axes.imshow(shown[k].reshape(8, 8), cmap="RdBu_r", vmin=-bound, vmax=bound)
+            image = axes.imshow(shown[k].reshape(8, 8), cmap="RdBu_r", vmin=-bound, vmax=bound)
             axes.set_title(f"neuron {k}", fontsize=8)
-    figure.savefig(path, dpi=DPI)
+    figure.colorbar(image, ax=all_axes.tolist(), shrink=0.8, label="trained - initial weight")
+    return figure
 
 
 def _figure(figsize: tuple[float, float]) -> Figure:

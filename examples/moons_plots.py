@@ -17,14 +17,13 @@ import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 CLASS_COLOURS = ("#d7301f", "#2b8cbe")  # class 0, class 1
 DPI = 100
 MARGIN = 0.5  # the plane drawn reaches this far beyond the data
-GIF_SCORE_LIMIT = 3.0  # GIF colours saturate at |score| = 3, so every frame has one scale
+SCORE_BANDS = 20  # the score's colour scale: this many bands from -bound to +bound
 GIF_FPS = 8
 GIF_HOLD_LAST = 12  # the last frame stays this many frames longer: the end is visible
 
@@ -76,27 +75,70 @@ def plane_grid(points: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndar
     return np.meshgrid(xs, ys)
 
 
+def score_bound(scores: np.ndarray) -> float:
+    """The colour scale's bound: the largest |score| of the still (never 0).
+
+    The GIF takes the still's bound, so that a score has one colour in both; a frame's
+    score beyond it (early in training, far from the data) takes the end colour.
+    """
+    return max(float(np.abs(scores).max()), 1e-9)
+
+
+def score_levels(bound: float) -> np.ndarray:
+    """The edges of the colour bands: about SCORE_BANDS, at round numbers, symmetric
+    about 0, from at most -bound to at least +bound."""
+    return MaxNLocator(SCORE_BANDS, symmetric=True).tick_values(-bound, bound)
+
+
+def pick_frames(frames: Sequence[Frame], count: int, bound: float) -> list[Frame]:
+    """At most `count` of `frames` (in order, the first and the last among them), spaced
+    by how much the picture changes rather than by steps.
+
+    The change between two frames is the mean, over the grid, of |change of the score|
+    (clipped to +-`bound`, as the colours are); the frames kept are those nearest to
+    equal shares of the total change. Where the boundary moves fast, consecutive frames
+    are close in steps; once it settles, a few frames cover the rest of the run.
+    """
+    if len(frames) <= count:
+        return list(frames)
+    clipped = np.clip([frame.scores for frame in frames], -bound, bound)
+    changes = np.abs(np.diff(clipped, axis=0)).reshape(len(frames) - 1, -1).mean(axis=1)
+    travelled = np.concatenate([[0.0], np.cumsum(changes)])
+    targets = np.linspace(0.0, travelled[-1], count)[:-1]  # the last frame closes the GIF
+    kept = {int(np.abs(travelled - target).argmin()) for target in targets}
+    return [frames[i] for i in sorted({*kept, len(frames) - 1})]
+
+
+def _filled_scores(axes: Axes, grid: Grid, bound: float, zorder: int = 0) -> object:
+    """The scores as filled contours on the one colour scale, `score_levels(bound)`
+    (red: class 0, blue: class 1); a score beyond it takes the end colour."""
+    levels = score_levels(bound)
+    scores = np.clip(grid.scores, levels[0], levels[-1])
+    return axes.contourf(
+        grid.x, grid.y, scores, levels=levels, cmap="RdBu", alpha=0.75, zorder=zorder
+    )
+
+
 def plot_decision_boundary(
-    grid: Grid, train: Points, test: Points, test_scores: np.ndarray, title: str, path: Path
+    grid: Grid,
+    train: Points,
+    test: Points,
+    test_scores: np.ndarray,
+    title: str,
+    path: Path,
+    bound: float | None = None,
 ) -> None:
     """Draw the model's score over the plane as filled contours, with the data on top.
 
     The score's sign is the predicted class; its zero level, the decision boundary, is
     a black line. Training points are dots coloured by class, held-out points crosses;
     a held-out point whose score has the wrong sign (`test_scores`) is ringed in black.
-    The legend sits below the axes, off the data.
+    The legend sits below the axes, off the data. The colours run from -`bound` to
+    +`bound` (default: the largest |score| of the grid; see `score_bound`).
     """
     figure, axes = _figure(figsize=(7.0, 6.2))
-    bound = max(float(np.abs(grid.scores).max()), 1e-9)
-    filled = axes.contourf(
-        grid.x,
-        grid.y,
-        grid.scores,
-        levels=20,
-        cmap="RdBu",
-        norm=TwoSlopeNorm(0.0, -bound, bound),
-        alpha=0.75,
-    )
+    bound = score_bound(grid.scores) if bound is None else bound
+    filled = _filled_scores(axes, grid, bound)
     axes.contour(grid.x, grid.y, grid.scores, levels=[0.0], colors="black", linewidths=1.5)
     figure.colorbar(filled, ax=axes, label="score (predicts class 1 where > 0)")
     _scatter_points(axes, train, test)
@@ -141,29 +183,31 @@ def plot_training_curves(curves: Curves, path: Path) -> None:
     figure.savefig(path, dpi=DPI)
 
 
-def write_training_gif(frames: Sequence[Frame], grid_xy: tuple, train: Points, path: Path) -> None:
+def write_training_gif(
+    frames: Sequence[Frame], grid_xy: tuple, train: Points, path: Path, bound: float
+) -> None:
     """Write an animated GIF: the scores and the boundary of each frame, with the data.
 
-    Colours saturate at |score| = GIF_SCORE_LIMIT so that frames compare; each title
-    says the step and the loss. Written with matplotlib's PillowWriter. The layout is
+    Every frame has the colour scale of the still, -`bound` to +`bound` (see
+    `score_bound`), so that frames compare with each other and with it; each title says
+    the step and the loss. Written with matplotlib's PillowWriter. The layout is
     computed once: each frame replaces only the contours and the title.
     """
     figure, axes = _figure(figsize=(6.2, 5.0))
-    limit = GIF_SCORE_LIMIT
-    key = ScalarMappable(Normalize(-limit, limit), cmap="RdBu")
-    figure.colorbar(key, ax=axes, alpha=0.75, label=f"score, clipped to +-{limit:g} (> 0: class 1)")
+    drawn: list = [_filled_scores(axes, Grid(*grid_xy, frames[0].scores), bound)]
+    # the still's bar: the same bands and colours (a score beyond them: the end colour)
+    figure.colorbar(drawn[0], ax=axes, label="score (> 0: class 1), the still's scale")
     _scatter_points(axes, train, None)
     _frame_axes(axes, Grid(*grid_xy, None), "step, loss")  # a title, to make room for it
     figure.canvas.draw()
     figure.set_layout_engine("none")  # keep the positions constrained layout found
     order = [*range(len(frames)), *[len(frames) - 1] * GIF_HOLD_LAST]
-    drawn: list = []
 
     def draw(index: int) -> None:
         frame = frames[order[index]]
         for artist in drawn:
             artist.remove()
-        drawn[:] = _draw_scores(axes, Grid(*grid_xy, np.clip(frame.scores, -limit, limit)))
+        drawn[:] = _draw_scores(axes, Grid(*grid_xy, frame.scores), bound)
         loss = "before training" if frame.step == 0 else f"loss {frame.loss:.4f}"
         axes.set_title(f"step {frame.step}/{frame.total}   {loss}")
 
@@ -171,12 +215,9 @@ def write_training_gif(frames: Sequence[Frame], grid_xy: tuple, train: Points, p
     animation.save(path, writer=PillowWriter(fps=GIF_FPS), dpi=DPI)
 
 
-def _draw_scores(axes: Axes, grid: Grid) -> list:
-    """Filled contours of the (clipped) scores under the points, and the zero level."""
-    levels = np.linspace(-GIF_SCORE_LIMIT, GIF_SCORE_LIMIT, 13)
-    artists = [
-        axes.contourf(grid.x, grid.y, grid.scores, levels=levels, cmap="RdBu", alpha=0.75, zorder=0)
-    ]
+def _draw_scores(axes: Axes, grid: Grid, bound: float) -> list:
+    """Filled contours of the scores under the points, and the zero level."""
+    artists = [_filled_scores(axes, grid, bound)]
     if grid.scores.min() < 0.0 < grid.scores.max():
         artists.append(
             axes.contour(grid.x, grid.y, grid.scores, levels=[0.0], colors="black", zorder=1)

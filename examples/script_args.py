@@ -3,7 +3,8 @@
 Each type turns a command-line string into a checked value or raises
 `argparse.ArgumentTypeError`, which argparse reports as a usage error (exit code 2,
 no traceback). `run_guarded` runs a script's main so that the ways a run can end
-early (a diverged training, Ctrl-C, a closed pipe) end with one line, not a traceback.
+early (a diverged training, a file it cannot write or read, Ctrl-C, a closed pipe)
+end with one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -12,17 +13,24 @@ import argparse
 import math
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-EXIT_DIVERGED = 1
+from interrupt_guard import EXIT_INTERRUPTED, interrupted_line
+
+EXIT_FAILED = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
-EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports after Ctrl-C
 
 
-class DivergenceError(Exception):
+class RunError(Exception):
+    """The run cannot go on, for a reason its message says in one line (exit 1)."""
+
+
+class DivergenceError(RunError):
     """Training left the finite numbers: the loss became nan or inf, or an op overflowed.
 
     The message reads "<what> at step <step> (<detail>); try a smaller --lr".
@@ -61,23 +69,56 @@ def run_guarded(main: Callable[[], object]) -> None:
     """Run `main()`, then exit; a run that ends early ends with one line, not a traceback.
 
     Exit status 0 when `main` returns, and when
-    - training diverges (`DivergenceError`): the reason on stderr, exit 1;
+    - training diverges, or a file cannot be written or read (`RunError`): the reason
+      on stderr, exit 1;
     - the user presses Ctrl-C (KeyboardInterrupt): "interrupted", exit 130;
     - stdout is a pipe that closed (``script.py | head -1``): silently, exit 141.
+    While `main` runs, Ctrl-C raises KeyboardInterrupt (so that a save in progress
+    removes its temporary file); before and after, the handler that was there
+    (`interrupt_guard`'s, in a script) is in place.
     """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         main()
         sys.stdout.flush()  # a closed pipe shows up here, while we can still catch it
-    except DivergenceError as error:
+    except RunError as error:
         print(f"{Path(sys.argv[0]).name}: {error}", file=sys.stderr)
-        sys.exit(EXIT_DIVERGED)
+        sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
-        print(f"{Path(sys.argv[0]).name}: interrupted", file=sys.stderr)
+        print(interrupted_line(), file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         # Python would flush stdout again at exit and fail again: point it at devnull.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BROKEN_PIPE)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def writing(what: str) -> Iterator[None]:
+    """Turn an OSError while writing `what` (a full disk, a folder gone since the run
+    started) into a `RunError` saying so in one line."""
+    try:
+        yield
+    except OSError as error:
+        name = f" {str(error.filename)!r}" if error.filename else ""
+        reason = error.strerror or str(error)
+        raise RunError(f"could not write {what}{name}: {reason}") from error
+
+
+def save_model(model: Any, path: Path) -> None:
+    """`model.save(path)`, then a line saying so and how to load it back.
+
+    A save that fails is a `RunError` (see `writing`); the save itself is atomic, and
+    leaves no file behind.
+    """
+    with writing(f"the model to {str(path)!r}"):
+        model.save(path)
+    build = f"nn.MLP({model.nin}, {model.nouts}"
+    if model.activation != "relu":
+        build += f", activation={model.activation!r}"
+    print(f"wrote {path} (to load it: model = {build}); model.load({str(path)!r}))")
 
 
 def int_between(low: int, high: int) -> Callable[[str], int]:
@@ -148,16 +189,33 @@ def check_output_file(parser: argparse.ArgumentParser, flag: str, path: Path | N
     """A usage error (exit 2) unless `path` (if given) can be written.
 
     Its folder must exist and be writable; `path` must not be a folder or a read-only file.
+    Through a symlink, these hold of the file it points to, which the save writes.
     """
     if path is None:
         return
-    folder = path.parent
+    folder = Path(os.path.realpath(path)).parent
     if not folder.is_dir():
         parser.error(f"argument {flag}: no folder {str(folder)!r}")
     if path.is_dir():
         parser.error(f"argument {flag}: {str(path)!r} is a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    writable = os.access(folder, os.W_OK | os.X_OK) and _can_create_in(folder)
+    if not writable or (path.exists() and not os.access(path, os.W_OK)):
         parser.error(f"argument {flag}: cannot write {str(path)!r}")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """True if a file can be created in `folder`: tried, with a file removed at once.
+
+    `os.access` says yes to root everywhere, /proc included; creating a file says
+    what the save at the end of the run will meet.
+    """
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        return False
+    os.unlink(probe)
+    return True
 
 
 def _int_at_least(text: str, low: int) -> int:

@@ -12,6 +12,7 @@ Run:  python examples/to_pytorch.py [--load PATH] [--help]
 
 from __future__ import annotations
 
+import interrupt_guard  # noqa: F401  # isort: skip  (first: Ctrl-C while importing ends quietly)
 import argparse
 import importlib
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from sklearn.datasets import load_digits, make_moons
 
 import nn
 import optim
+from nn.weights_file import read_shapes
 
 INSTALL_HINT = 'PyTorch is not installed. Install it with:  pip install -e ".[parity]"'
 MOONS_HIDDEN = [16, 16]
@@ -47,9 +49,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="training steps to take in PyTorch, 1 to 1000 (default: 5)",
     )
     args = parser.parse_args(argv)
-    if args.load is not None and not args.load.is_file():
-        parser.error(f"argument --load: no file {str(args.load)!r}")
+    args.model = None
+    if args.load is not None:
+        if not args.load.exists():
+            parser.error(f"argument --load: no file {str(args.load)!r}")
+        try:
+            args.model = model_from_file(args.load)
+        except (OSError, ValueError) as error:
+            parser.error(f"argument --load: {error}")
     return args
+
+
+def model_from_file(path: Path) -> nn.MLP:
+    """The MLP saved at `path`: its sizes read from the file's headers, then its weights
+    loaded by `load`, which checks the whole file. ValueError if the file is not an
+    MLP's weights (damaged, crafted, or another model's), naming the path."""
+    shapes = read_shapes(str(path))
+    weights = [shapes.get(f"layers.{i}.weight") for i in range(len(shapes) // 2)]
+    if not weights or any(w is None or len(w) != 2 for w in weights):
+        raise ValueError(
+            f"{str(path)!r} holds no MLP's weights: expected layers.0.weight, "
+            f"layers.0.bias, layers.1.weight, ..., got {sorted(shapes)}"
+        )
+    model = nn.MLP(weights[0][1], [out for out, _ in weights])
+    model.load(path)
+    return model
 
 
 def import_torch() -> ModuleType | None:
@@ -79,20 +103,14 @@ def moons_model() -> tuple[nn.MLP, Data]:
     return model, (points[100:], points[:100], labels[:100])
 
 
-def loaded_model(path: Path) -> tuple[nn.MLP, Data]:
-    """The MLP saved at `path`, and data of its kind: digits for 64 inputs, else moons.
+def loaded_model(model: nn.MLP, path: Path) -> tuple[nn.MLP, Data]:
+    """`model`, loaded from `path`, and data of its kind: digits for 64 inputs, else moons.
 
     Rows the saved model may have been trained on serve as training data in PyTorch;
     fresh moons (seed 12345), or the digits' last 300 images, as held-out rows.
     """
-    with np.load(path, allow_pickle=False) as archive:
-        shapes = {name: archive[name].shape for name in archive.files}
-    layers = sorted(int(name.split(".")[1]) for name in shapes if name.endswith(".weight"))
-    sizes = [shapes[f"layers.{i}.weight"] for i in layers]
-    model = nn.MLP(sizes[0][1], [out for out, _ in sizes])
-    model.load(path)
-    print(f"loaded MLP({sizes[0][1]}, {[out for out, _ in sizes]}) from {path}")
-    if sizes[0][1] == 64:
+    print(f"loaded MLP({model.nin}, {model.nouts}) from {path}")
+    if model.nin == 64:
         data = load_digits()
         images = data.data / 16.0
         return model, (images[-300:], images[:-300], data.target[:-300])
@@ -149,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     torch = import_torch()
     if torch is None:
         return
-    model, (held_out, x, y) = loaded_model(args.load) if args.load else moons_model()
+    model, (held_out, x, y) = loaded_model(args.model, args.load) if args.load else moons_model()
     twin = to_torch(torch, model)
     print(twin)
     difference = largest_difference(torch, model, twin, held_out)

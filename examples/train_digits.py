@@ -16,6 +16,7 @@ Run:  python examples/train_digits.py [--help]
 
 from __future__ import annotations
 
+import interrupt_guard  # noqa: F401  # isort: skip  (first: Ctrl-C while importing ends quietly)
 import argparse
 import gc
 import time
@@ -35,6 +36,8 @@ from script_args import (
     numpy_seed,
     positive_float,
     run_guarded,
+    save_model,
+    writing,
 )
 from sklearn.datasets import load_digits
 
@@ -115,7 +118,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=None,
         metavar="PATH",
-        help="write the trained weights here (numpy .npz; load with MLP.load)",
+        help="write the trained weights here (numpy .npz); to load them, build the same "
+        "model and call its load: model = nn.MLP(64, [32, 10]); model.load(PATH) for "
+        "the default --hidden 32 (the run prints the line for its own sizes)",
     )
     args = parser.parse_args(argv)
     args.out_dir = make_out_dir(parser, args.out_dir)
@@ -243,10 +248,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"final: loss={history['loss'][-1]:.4f} test_acc={history['accuracy'][-1]:.3f} "
         f"time={seconds:.1f}s ({engine})"
     )
-    print("wrote " + ", ".join(map(str, draw(args, model, history, test, initial))))
+    with writing("the figures"):
+        paths = draw(args, model, history, test, initial)
+    print("wrote " + ", ".join(map(str, paths)))
     if args.save_model is not None:
-        model.save(args.save_model)
-        print(f"wrote {args.save_model}")
+        save_model(model, args.save_model)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Run:  python examples/train_moons.py [--help]
 
 from __future__ import annotations
 
+import interrupt_guard  # noqa: F401  # isort: skip  (first: Ctrl-C while importing ends quietly)
 import argparse
 import gc
 import time
@@ -28,9 +29,11 @@ from moons_plots import (
     Frame,
     Grid,
     Points,
+    pick_frames,
     plane_grid,
     plot_decision_boundary,
     plot_training_curves,
+    score_bound,
     write_training_gif,
 )
 from script_args import (
@@ -45,6 +48,8 @@ from script_args import (
     numpy_seed,
     positive_float,
     run_guarded,
+    save_model,
+    writing,
 )
 from sklearn.datasets import make_moons
 
@@ -63,6 +68,7 @@ MAX_POINTS = 10_000  # --samples, --test-samples, --batch-size
 MAX_WIDTH = 256  # each hidden layer
 MAX_EPOCHS = 10_000
 GIF_FRAMES = 40  # pictures of the boundary in the GIF (fewer if there are fewer steps)
+GIF_CANDIDATES = 120  # steps pictured during training, of which GIF_FRAMES are kept
 GIF_GRID = 100  # the GIF's grid: 100 x 100 scores per frame
 CHUNK = 2_500  # the grid is scored this many points at a time: one trace, many replays
 
@@ -195,14 +201,17 @@ def _add_output_flags(group: argparse._ArgumentGroup) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help=f"also write an animated GIF of the boundary during training ({GIF_FRAMES} frames)",
+        help=f"also write an animated GIF of the boundary during training ({GIF_FRAMES} "
+        "frames, closer together where the boundary moves faster)",
     )
     group.add_argument(
         "--save-model",
         type=Path,
         default=None,
         metavar="PATH",
-        help="write the trained weights here (numpy .npz; load with MLP.load)",
+        help="write the trained weights here (numpy .npz); to load them, build the same "
+        "model and call its load: model = nn.MLP(2, [16, 16, 1]); model.load(PATH) for "
+        "the default --hidden 16 16 (the run prints the line for its own sizes)",
     )
 
 
@@ -287,7 +296,8 @@ class Watcher:
         self.batch_scores = make_scorer(model, args.batch_size or len(data[0].xy))
         self.frame_steps: set[int] = set()
         if args.gif is not None:
-            self.frame_steps = set(np.linspace(0, total, GIF_FRAMES).round().astype(int).tolist())
+            candidates = np.linspace(0, total, GIF_CANDIDATES).round().astype(int)
+            self.frame_steps = set(candidates.tolist())
             self.grid_xy = gif_grid(args, data)
             self.grid_scores = make_scorer(model, min(CHUNK, self.grid_xy[0].size))
         self.history = History()
@@ -355,8 +365,9 @@ def train(args: argparse.Namespace, model: nn.MLP, train: Points, test: Points) 
     forward = make_step(model, args.loss, args.compile)
     targets = TARGETS[args.loss](train.labels)
     watcher = Watcher(args, model, (train, test), total)
+    start = time.perf_counter()  # before the first frame, whose time is subtracted
     watcher.after_step(0, float("nan"))
-    step, start = 0, time.perf_counter()
+    step = 0
     for batches in epochs:
         for batch in batches:
             step += 1
@@ -429,7 +440,9 @@ def draw(
     scores = make_scorer(model, min(CHUNK, len(points)))(points).reshape(grid_x.shape)
     test_scores = make_scorer(model, len(test.xy))(test.xy)
     paths = [args.out_dir / BOUNDARY_FILE, args.out_dir / CURVES_FILE]
-    plot_decision_boundary(Grid(grid_x, grid_y, scores), train, test, test_scores, title, paths[0])
+    bound = score_bound(scores)  # the still's, and the GIF's: one colour scale
+    grid = Grid(grid_x, grid_y, scores)
+    plot_decision_boundary(grid, train, test, test_scores, title, paths[0], bound)
     curves = Curves(
         history.loss,
         history.accuracy,
@@ -439,7 +452,8 @@ def draw(
     )
     plot_training_curves(curves, paths[1])
     if args.gif is not None:
-        write_training_gif(history.frames, gif_grid(args, data), train, args.gif)
+        frames = pick_frames(history.frames, GIF_FRAMES, bound)
+        write_training_gif(frames, gif_grid(args, data), train, args.gif, bound)
         paths.append(args.gif)
     return paths
 
@@ -498,11 +512,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.compile:
         print(compare_engines(model, args.loss, train_set))
     title = f"two moons: training accuracy {train_accuracy:.3f}, held-out {test_accuracy:.3f}"
-    paths = draw(args, model, (train_set, test_set), title, history)
+    with writing("the figures"):
+        paths = draw(args, model, (train_set, test_set), title, history)
     print("wrote " + ", ".join(map(str, paths)))
     if args.save_model is not None:
-        model.save(args.save_model)
-        print(f"wrote {args.save_model}")
+        save_model(model, args.save_model)
 
 
 if __name__ == "__main__":

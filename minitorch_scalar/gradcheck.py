@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 from .engine import Value
 from .grad_mode import is_grad_enabled, no_grad
-from .real import is_real_number
+from .real import as_float
 
 
 class GradcheckError(AssertionError):
@@ -27,7 +28,8 @@ def gradcheck(
     Returns True, or raises `GradcheckError` listing each input that disagrees with
     both numbers. The inputs' data and grads are left as they were.
     """
-    inputs = _checked_inputs(inputs, eps, atol, rtol)
+    eps, atol, rtol = _checked_tolerances(eps, atol, rtol)
+    inputs = _checked_inputs(inputs)
     analytic = _backward_gradients(fn, inputs)
     mismatches = []
     for index, x in enumerate(inputs):
@@ -43,8 +45,8 @@ def gradcheck(
     return True
 
 
-def _checked_inputs(inputs: Iterable[Value], eps: float, atol: float, rtol: float) -> list[Value]:
-    """`inputs` as a list of at least one Value, the tolerances checked (nan is refused)."""
+def _checked_inputs(inputs: Iterable[Value]) -> list[Value]:
+    """`inputs` as a list of at least one Value, in a mode that records a graph."""
     if isinstance(inputs, Value) or not isinstance(inputs, Iterable):
         raise TypeError(f"gradcheck expects a sequence of Values, got {type(inputs).__name__}")
     inputs = list(inputs)
@@ -55,22 +57,24 @@ def _checked_inputs(inputs: Iterable[Value], eps: float, atol: float, rtol: floa
             raise TypeError(
                 f"gradcheck expects inputs of Values, got {type(x).__name__} at {index}"
             )
-    _check_tolerances(eps, atol, rtol)
     if not is_grad_enabled():
         raise ValueError("gradcheck needs a graph to run backward on: called inside no_grad()")
     return inputs
 
 
-def _check_tolerances(eps: float, atol: float, rtol: float) -> None:
-    """TypeError unless all three are real numbers; ValueError unless eps > 0, atol >= 0 and
+def _checked_tolerances(eps: float, atol: float, rtol: float) -> tuple[float, float, float]:
+    """The three as floats. TypeError unless each is a real number; ValueError for an int
+    beyond a float's range (``10**400``), and unless 0 < eps < inf, atol >= 0 and
     rtol >= 0 (written so that nan, which fails every comparison, is refused)."""
-    for name, number in (("eps", eps), ("atol", atol), ("rtol", rtol)):
-        if not is_real_number(number):
-            raise TypeError(f"gradcheck expects {name} to be a real number, got {number!r}")
-    if not eps > 0.0:
-        raise ValueError(f"gradcheck expects eps > 0, got {eps!r}")
+    eps, atol, rtol = (
+        as_float(number, f"gradcheck({name})")
+        for name, number in (("eps", eps), ("atol", atol), ("rtol", rtol))
+    )
+    if not 0.0 < eps < math.inf:
+        raise ValueError(f"gradcheck expects a finite eps > 0, got {eps!r}")
     if not (atol >= 0.0 and rtol >= 0.0):
         raise ValueError(f"gradcheck expects atol, rtol >= 0, got atol={atol!r}, rtol={rtol!r}")
+    return eps, atol, rtol
 
 
 def _backward_gradients(fn: Callable[..., Value], inputs: list[Value]) -> list[float]:

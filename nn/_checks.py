@@ -13,6 +13,23 @@ from minitorch_scalar import Value, as_float, is_integer, is_real_number
 
 _FLOAT_OR_VALUE = {float, Value}
 
+MAX_PARAMETERS = 10_000_000
+"""The most parameters a model may have: each is a Python object (a Value) of about a
+hundred bytes, and every forward pass builds a graph node per weight on top, so ten
+million is already gigabytes; more is beyond what a scalar engine can hold."""
+
+
+def check_parameter_count(count: int, where: str) -> None:
+    """ValueError if a model of `count` parameters is beyond MAX_PARAMETERS: said before
+    anything is built, so ``MLP(2, [10**9])`` fails at once instead of filling memory."""
+    if count > MAX_PARAMETERS:
+        amount = f"{count:,}" if count < 10**18 else "over 10**18"
+        raise ValueError(
+            f"{where} would have {amount} parameters, more than the {MAX_PARAMETERS:,} "
+            "a scalar engine can hold (each is a Python object, and a forward pass builds "
+            "a graph node per weight): use smaller layers"
+        )
+
 
 def positive_int(n: object, where: str) -> int:
     """`n` as an int >= 1; TypeError for a non-integer (or a bool), ValueError for n < 1."""
@@ -54,7 +71,7 @@ def number_list(x: object, where: str, values_allowed: bool = True) -> list:
 
 def _item(item: object, where: str, index: int, values_allowed: bool) -> float | Value:
     """One item of `number_list` off its fast path: a Value (if allowed) or a float."""
-    if isinstance(item, Value) and values_allowed:  # a compiled output is a Value too
+    if isinstance(item, Value) and values_allowed:
         return item
     if not is_real_number(item):
         expected = "real numbers or Values" if values_allowed else "real numbers"

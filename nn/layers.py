@@ -15,13 +15,14 @@ one another as with the global generator.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from minitorch_scalar import Value, dot, is_integer, linear_batch
 
-from ._checks import positive_int
+from ._checks import check_parameter_count, positive_int
 from .module import Module, ParameterGroup
 
 ACTIVATIONS: dict[str | None, Callable[[Value], Value] | None] = {
@@ -56,6 +57,7 @@ class Neuron(Module):
         seed: int | random.Random | None = None,
     ) -> None:
         nin = positive_int(nin, "Neuron(nin)")
+        check_parameter_count(nin + 1, f"Neuron({nin})")
         if not isinstance(nonlin, bool):
             raise TypeError(f"Neuron(nonlin) expects a bool, got {type(nonlin).__name__}")
         _check_activation(activation, "Neuron(activation)")
@@ -121,6 +123,7 @@ class Layer(Module):
     ) -> None:
         nin = positive_int(nin, "Layer(nin)")
         nout = positive_int(nout, "Layer(nout)")
+        check_parameter_count(nout * (nin + 1), f"Layer({nin}, {nout})")
         generator = _generator(seed, "Layer(seed)")
         self.neurons = [Neuron(nin, seed=generator, **kwargs) for _ in range(nout)]
 
@@ -213,6 +216,10 @@ class MLP(Module):
         if not nouts:
             raise ValueError("MLP(nouts) expects at least one layer size, got none")
         sizes = [nin] + [positive_int(n, f"MLP(nouts[{i}])") for i, n in enumerate(nouts)]
+        check_parameter_count(
+            sum(n_out * (n_in + 1) for n_in, n_out in itertools.pairwise(sizes)),
+            f"MLP({nin}, {sizes[1:]})",
+        )
         _check_activation(activation, "MLP(activation)")
         generator = _generator(seed, "MLP(seed)")
         last = len(nouts) - 1

@@ -135,7 +135,7 @@ def _paired(
 
 def _data(x: Value | float) -> float:
     """The number `x` holds: its data for a Value, else itself (for checks only)."""
-    return x.data if type(x) is Value else x
+    return x.data if isinstance(x, Value) else x
 
 
 def _class_indices(indices: object) -> list[int | Value]:
@@ -149,7 +149,7 @@ def _class_indices(indices: object) -> list[int | Value]:
     for i, y in enumerate(indices):
         if is_integer(y):
             checked.append(int(y))
-        elif type(y) is Value and y.data.is_integer():
+        elif isinstance(y, Value) and y.data.is_integer():
             checked.append(y)
         else:
             raise TypeError(
@@ -176,7 +176,7 @@ def _values(xs: object, where: str) -> list[Value]:
     xs = number_list(xs, where)
     if set(map(type, xs)) <= {Value}:
         return xs
-    return [x if type(x) is Value else Value(x) for x in xs]
+    return [x if isinstance(x, Value) else Value(x) for x in xs]
 
 
 def _rows(xs: object, where: str) -> list:

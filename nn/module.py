@@ -135,11 +135,12 @@ class Module:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Set every parameter from `state`, a mapping like the one `state_dict()` returns.
 
-        Everything is checked before anything changes: KeyError for missing or
-        unexpected keys; TypeError for an entry that is not an array of real numbers;
-        ValueError for the wrong shape or a value that is not finite. Each names the
-        key; on any of them the model is left as it was. Arrays may be numpy arrays,
-        nested lists, or anything else `numpy.asarray` takes.
+        Everything is checked before anything changes: ValueError for missing or
+        unexpected keys or the wrong shape; TypeError for an entry that is not an array
+        of real numbers. Each names the key; on any of them the model is left as it
+        was. nan and inf load as they are, as in PyTorch (a checkpoint saved after a
+        divergence must be readable). Arrays may be numpy arrays, nested lists, or
+        anything else `numpy.asarray` takes.
         """
         if not isinstance(state, Mapping):
             raise TypeError(
@@ -148,7 +149,7 @@ class Module:
         groups = self.parameter_groups()
         mismatch = key_mismatch([group.name for group in groups], list(state))
         if mismatch is not None:
-            raise KeyError(mismatch)
+            raise ValueError(mismatch)
         arrays = [_checked_array(state[group.name], group) for group in groups]
         for group, array in zip(groups, arrays):
             for value, number in zip(group.values, array.ravel().tolist()):
@@ -159,7 +160,8 @@ class Module:
 
         Atomic: the archive is written to a new file beside `path`, flushed to disk,
         then renamed over it; if anything fails the old file is as it was and no new
-        file remains. TypeError unless `path` is a str or an os.PathLike. The file
+        file remains. Through a symlink, the file it points to is replaced and the
+        link kept. TypeError unless `path` is a str or an os.PathLike. The file
         loads back with `load`, or with ``numpy.load(path)`` anywhere.
         """
         path = checked_path(path, "save(path)")
@@ -171,21 +173,23 @@ class Module:
         The archive's names, sizes, dtypes and shapes are checked against this model
         before any number is read, and no pickle is ever loaded: the file can hold
         numbers, never code, and a crafted one cannot make it allocate more than the
-        model's size. A missing or unopenable file raises OSError; a file that is not
-        an .npz archive of numbers, or whose arrays do not fit this model, raises
-        ValueError. Both name the path and the reason, and leave the model as it was.
+        model's size. A missing or unopenable file raises OSError; a path that is not
+        a regular file (a FIFO, a device), a file that is not an .npz archive of
+        numbers, or one whose arrays do not fit this model, raises ValueError. Both
+        name the path and the reason, and leave the model as it was.
         """
         path = checked_path(path, "load(path)")
         shapes = {group.name: group.shape for group in self.parameter_groups()}
         state = read_arrays(path, shapes)
         try:
             self.load_state_dict(state)
-        except (KeyError, TypeError, ValueError) as error:
+        except (TypeError, ValueError) as error:
             raise ValueError(f"load: {path!r} does not fit this model: {error.args[0]}") from error
 
 
 def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:
-    """`entry` as a float64 array of `group`'s shape, all finite, or an error naming it."""
+    """`entry` as a float64 array of `group`'s shape (nan and inf kept), or an error
+    naming it."""
     name = f"state_dict[{group.name!r}]"
     try:
         array = np.asarray(entry)
@@ -195,13 +199,7 @@ def _checked_array(entry: Any, group: ParameterGroup) -> np.ndarray:
         raise TypeError(f"{name} expects real numbers, got dtype {array.dtype}")
     if array.shape != group.shape:
         raise ValueError(f"{name} expects shape {group.shape}, got {array.shape}")
-    array = array.astype(np.float64)
-    finite = np.isfinite(array)
-    if not finite.all():
-        index = tuple(int(i) for i in np.argwhere(~finite)[0])
-        bad = float(array[index])
-        raise ValueError(f"{name} expects finite numbers, got {bad!r} at {index}")
-    return array
+    return array.astype(np.float64)
 
 
 def _single_or_list(out: Value | list[Value]) -> Value | list[Value]:

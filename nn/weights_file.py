@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import math
 import os
+import stat
+import sys
 import uuid
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import IO, NamedTuple
 
 import numpy as np
@@ -29,6 +32,20 @@ MAX_HEADER_BYTES = 10_000
 
 MAX_ITEM_BYTES = 16
 """The widest number a member may hold (numpy's longdouble); wider is not a weight."""
+
+MAX_ZIP_BYTES_PER_MEMBER = 4 * 65_536
+"""The most a zip archive spends on one member besides its data, and on the archive's
+end record: a name, an extra field and a comment, each at most 64 KiB, and the
+fixed-size records around them (a few dozen bytes)."""
+
+FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+"""What a path that is not a regular file names, as `load` reports it."""
 
 READ_ERRORS = (
     ValueError,  # numpy's header parser, among others
@@ -73,8 +90,11 @@ def write_atomically(path: str, arrays: Mapping[str, np.ndarray]) -> None:
     The archive goes to a new file in the same folder, is flushed and fsync'ed, and
     only then takes `path`'s name with `os.replace` (atomic on POSIX and Windows). If
     anything fails, the new file is removed and whatever was at `path` is untouched.
+    A symlink is written through: the file it points to is replaced (atomically, in
+    the target's folder) and the link stays a link, as ``open(path, "wb")`` would.
     """
-    folder, name = os.path.split(os.path.abspath(path))
+    folder, name = os.path.split(os.path.realpath(path))
+    path = os.path.join(folder, name)
     temporary = os.path.join(folder, f".{name}.{uuid.uuid4().hex}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -95,22 +115,85 @@ def read_arrays(path: str, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, n
     saying either "is not a weights file" (not an .npz archive of numbers: damaged,
     truncated, crafted, or holding Python objects) or "does not fit this model"
     (other names or shapes, or numbers that are not real).
-    Nothing is read beyond the headers until every check has passed.
+    The file's type and size are checked before a byte is read: a path to something
+    other than a regular file (a FIFO, a device, a directory), or a file larger than
+    any archive of `shapes` can be, is refused without reading it. Nothing is read
+    beyond the headers until every check has passed.
     """
-    with open(path, "rb") as file:
-        try:
+    with _archive(path, _largest_archive(shapes)) as archive:
+        members = _checked_members(archive, shapes)
+        return {key: _read_numbers(archive, member) for key, member in members.items()}
+
+
+def read_shapes(path: str) -> dict[str, tuple[int, ...]]:
+    """The name and shape of each array of the .npz archive at `path`, from the headers
+    alone: what a script reads to build the model a file was saved from.
+
+    The file is checked as `read_arrays` checks it before it knows the shapes (a
+    regular file, a zip archive, .npy members with headers numpy can read); its
+    numbers are not read, nor checked: `load` does that once the model is built.
+    OSError if it cannot be opened; ValueError naming the path otherwise.
+    """
+    with _archive(path, sys.maxsize) as archive:
+        shapes = {}
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise _RefusedError(
+                    f"is not a weights file: member {info.filename!r} is not an .npy array"
+                )
+            with archive.open(info) as member:
+                shape, _, _ = _read_header(member, info.filename)
+            shapes[info.filename.removesuffix(".npy")] = shape
+        return shapes
+
+
+@contextmanager
+def _archive(path: str, largest: int) -> Iterator[zipfile.ZipFile]:
+    """The zip archive at `path`, a regular file of at most `largest` bytes; whatever
+    is wrong with it, there or while it is read, is a ValueError naming the path."""
+    try:
+        with _open_regular_file(path, largest) as file:
             if file.read(len(npy.MAGIC_PREFIX)) == npy.MAGIC_PREFIX:
                 raise _RefusedError(
                     "is not a weights file: it holds a single array, not an .npz archive"
                 )
             file.seek(0)
             with zipfile.ZipFile(file) as archive:
-                members = _checked_members(archive, shapes)
-                return {key: _read_numbers(archive, member) for key, member in members.items()}
-        except _RefusedError as error:
-            raise ValueError(f"load: {path!r} {error}") from None
-        except READ_ERRORS as error:
-            raise ValueError(f"load: {path!r} is not a weights file: {error}") from error
+                yield archive
+    except _RefusedError as error:
+        raise ValueError(f"load: {path!r} {error}") from None
+    except READ_ERRORS as error:
+        raise ValueError(f"load: {path!r} is not a weights file: {error}") from error
+
+
+def _largest_archive(shapes: Mapping[str, tuple[int, ...]]) -> int:
+    """The most bytes an .npz archive of arrays of `shapes` can take, stored or not."""
+    members = sum(MAX_HEADER_BYTES + math.prod(shape) * MAX_ITEM_BYTES for shape in shapes.values())
+    return members + (len(shapes) + 1) * MAX_ZIP_BYTES_PER_MEMBER
+
+
+def _open_regular_file(path: str, largest: int) -> IO[bytes]:
+    """`path` opened for reading, once its type (a regular file) and size are checked.
+
+    Opened without blocking (a FIFO with no writer would wait forever) and checked
+    with `os.fstat` on what was opened, so nothing can be swapped in between.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            kind = FILE_KINDS.get(stat.S_IFMT(status.st_mode), "not a file")
+            raise _RefusedError(f"is not a weights file: it is {kind}, not a regular file")
+        if status.st_size > largest:
+            raise _RefusedError(
+                f"is not a weights file: it has {status.st_size} bytes, more than an "
+                f"archive of this model's arrays can take ({largest})"
+            )
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def _checked_members(

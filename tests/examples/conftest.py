@@ -10,8 +10,23 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))  # the scripts import their helper modules by name
+
+
+def script_env() -> dict[str, str]:
+    """The environment of a script run by a test: it imports this checkout's packages
+    (not a copy installed elsewhere), and draws without a display."""
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return os.environ | {"PYTHONPATH": path, "MPLBACKEND": "Agg"}
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    """`script_env()`, for a test that starts a script itself."""
+    return script_env()
+
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -24,6 +39,7 @@ def run_script(tmp_path: Path) -> Runner:
         return subprocess.run(
             [sys.executable, str(EXAMPLES / name), *args],
             cwd=tmp_path,
+            env=script_env(),
             capture_output=True,
             text=True,
             timeout=300,

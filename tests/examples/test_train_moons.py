@@ -297,29 +297,51 @@ def test_the_scorer_equals_the_model_called_row_by_row():
     assert scores.tolist() == [model(row).data for row in points]
 
 
-def test_the_gif_of_the_defaults_has_40_frames():
-    assert len(set(np.linspace(0, 100, train_moons.GIF_FRAMES).round().tolist())) >= 30
+def test_the_gif_of_the_defaults_chooses_among_every_step():
+    """Every one of the defaults' 100 steps is pictured, so the GIF's frames can be
+    spent where the boundary moves (see moons_plots.pick_frames)."""
+    assert len(set(np.linspace(0, 100, train_moons.GIF_CANDIDATES).round().tolist())) == 101
+    assert train_moons.GIF_FRAMES == 40
 
 
-def test_a_closed_pipe_ends_quietly(tmp_path):
+def test_a_closed_pipe_ends_quietly(tmp_path, env):
+    """The run is long (10,000 steps) so that it cannot end before the pipe closes,
+    however slowly this test is scheduled."""
     process = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "train_moons.py"), *TINY, "--epochs", "200"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, str(EXAMPLES / "train_moons.py"), *TINY, "--epochs", "10000"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
     process.stdout.readline()
     process.stdout.close()  # as `| head -1` does
     stderr = process.stderr.read()
-    assert process.wait(timeout=120) == 141
+    assert process.wait(timeout=600) == 141
     assert stderr == ""
 
 
-def test_ctrl_c_ends_with_130_and_no_traceback(tmp_path):
+def test_a_pipe_closed_before_the_first_line_ends_quietly(tmp_path, env):
+    reader, writer = os.pipe()
+    os.close(reader)  # as `| true` does: nothing will ever read
+    try:
+        done = subprocess.run(
+            [sys.executable, str(EXAMPLES / "train_moons.py"), *TINY],
+            cwd=tmp_path, env=env, stdout=writer, stderr=subprocess.PIPE, text=True,
+            timeout=600, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    assert done.returncode == 141
+    assert done.stderr == ""
+
+
+def test_ctrl_c_ends_with_130_and_no_traceback(tmp_path, env):
     process = subprocess.Popen(
         [sys.executable, "-u", str(EXAMPLES / "train_moons.py"), *TINY, "--epochs", "10000"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
     assert process.stdout.readline().startswith("step")  # training has started
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=600)
     assert process.returncode == 130
     assert stderr == "train_moons.py: interrupted\n"

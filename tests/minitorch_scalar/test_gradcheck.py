@@ -7,7 +7,10 @@ hide one path of the function from backward while the numbers still see it.
 import math
 import re
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minitorch_scalar as ms
 from minitorch_scalar import GradcheckError, Value, gradcheck, no_grad
@@ -166,4 +169,37 @@ def test_inside_no_grad_it_says_it_has_no_graph_instead_of_failing_every_input()
     x = Value(0.5)
     with no_grad(), pytest.raises(ValueError, match="inside no_grad"):
         gradcheck(lambda v: v.tanh(), [x])
+    assert (x.data, x.grad) == (0.5, 0.0)
+
+
+@pytest.mark.parametrize("eps", [10**400, -(10**400), math.inf], ids=["1e400", "-1e400", "inf"])
+def test_an_eps_no_float_can_hold_is_a_value_error_naming_it(eps: object) -> None:
+    with pytest.raises(ValueError, match=r"gradcheck\(eps\)|finite eps"):
+        gradcheck(Value.exp, [Value(1.0)], eps=eps)
+
+
+ANY_TOLERANCE = st.one_of(
+    st.integers(min_value=-(10**500), max_value=10**500),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.fractions(),
+    st.decimals(allow_nan=False),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.integers(-1000, 1000).map(np.int64),
+    st.floats(allow_nan=True, allow_infinity=True).map(np.float64),
+)
+
+
+@given(name=st.sampled_from(["eps", "atol", "rtol"]), number=ANY_TOLERANCE)
+def test_any_tolerance_is_used_or_refused_by_name(name: str, number: object) -> None:
+    """Whatever a tolerance is, gradcheck checks with it or raises TypeError or
+    ValueError naming it: never Python's bare OverflowError, never another error."""
+    x = Value(0.5)
+    try:
+        gradcheck(lambda v: v * v, [x], **{name: number})
+    except GradcheckError:
+        pass  # a legitimate answer for a huge eps or a zero tolerance
+    except (TypeError, ValueError) as error:
+        assert name in str(error)
     assert (x.data, x.grad) == (0.5, 0.0)

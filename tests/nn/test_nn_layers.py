@@ -8,9 +8,12 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import nn
 from minitorch_scalar import Value, gradcheck
+from nn._checks import MAX_PARAMETERS
 
 
 def set_parameters(module, numbers):
@@ -429,3 +432,55 @@ def test_a_batch_call_leaves_the_garbage_collector_as_it_found_it(enabled) -> No
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+# ------------------------------------------------------- models beyond a scalar engine
+
+
+class BuildStartedError(Exception):
+    """Raised by the first Value a constructor makes: building had started."""
+
+
+def refuse_to_build(*args, **kwargs):
+    raise BuildStartedError
+
+
+SIZES = st.one_of(st.integers(1, 4000), st.integers(1, 10**12))
+
+
+@pytest.mark.parametrize("kind", ["neuron", "layer", "mlp"])
+@given(sizes=st.lists(SIZES, min_size=3, max_size=4))
+def test_a_model_beyond_the_limit_is_refused_before_anything_is_built(kind, sizes):
+    """Whatever the sizes, a model of more than MAX_PARAMETERS parameters is a
+    ValueError naming the limit, raised before the first Value is made; any other
+    model starts building."""
+    nin, *nouts = sizes
+    build, count = {
+        "neuron": (lambda: nn.Neuron(nin), nin + 1),
+        "layer": (lambda: nn.Layer(nin, nouts[0]), nouts[0] * (nin + 1)),
+        "mlp": (
+            lambda: nn.MLP(nin, nouts),
+            sum(o * (i + 1) for i, o in itertools.pairwise([nin, *nouts])),
+        ),
+    }[kind]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nn.layers, "Value", refuse_to_build)
+        if count > MAX_PARAMETERS:
+            with pytest.raises(ValueError, match="more than the 10,000,000 a scalar engine"):
+                build()
+        else:
+            with pytest.raises(BuildStartedError):
+                build()
+
+
+def test_the_issues_model_fails_at_once_and_the_limit_is_exact():
+    with pytest.raises(ValueError, match=r"MLP\(2, \[1000000000\]\) would have 3,000,000,000"):
+        nn.MLP(2, [10**9])
+    with pytest.raises(ValueError, match="over 10\\*\\*18 parameters"):
+        nn.Layer(10**100, 10**100)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(nn.layers, "Value", refuse_to_build)
+        with pytest.raises(BuildStartedError):
+            nn.Neuron(MAX_PARAMETERS - 1)  # MAX_PARAMETERS parameters: allowed
+        with pytest.raises(ValueError):
+            nn.Neuron(MAX_PARAMETERS)

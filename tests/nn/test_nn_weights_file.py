@@ -5,12 +5,15 @@ The crafted archives are written here, byte by byte where numpy would not write 
 
 import io
 import os
+import re
 import struct
+import threading
 import zipfile
 import zlib
 
 import numpy as np
 import pytest
+from numpy.lib import format as npy
 
 import nn
 
@@ -319,3 +322,204 @@ def test_float32_and_integer_arrays_load_as_floats(tmp_path):
     neuron = nn.Neuron(2)
     neuron.load(tmp_path / "w.npz")
     assert weights(neuron) == [1.0, 2.0, 0.5]
+
+
+# ------------------------------------------------- what a path names: type, size, links
+
+
+def make_fifo(path):
+    os.mkfifo(path)
+
+
+def link_to_dev_zero(path):
+    os.symlink("/dev/zero", path)
+
+
+def link_to_dev_null(path):
+    os.symlink("/dev/null", path)
+
+
+def make_directory(path):
+    path.mkdir()
+
+
+def make_huge_sparse_file(path):
+    """A 4 GB file of zeros that takes no disk (sparse): far beyond a Neuron(3)."""
+    with open(path, "wb") as file:
+        file.truncate(4 << 30)
+
+
+NOT_WEIGHT_FILES = [
+    ("FIFO", make_fifo, r"it is a FIFO \(named pipe\), not a regular file"),
+    ("symlink to /dev/zero", link_to_dev_zero, "it is a character device, not a regular file"),
+    ("symlink to /dev/null", link_to_dev_null, "it is a character device, not a regular file"),
+    ("directory", make_directory, "it is a directory, not a regular file"),
+    ("4 GB file", make_huge_sparse_file, r"it has 4294967296 bytes, more than an archive"),
+]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX file types")
+@pytest.mark.parametrize(
+    ("make", "reason"), [c[1:] for c in NOT_WEIGHT_FILES], ids=[c[0] for c in NOT_WEIGHT_FILES]
+)
+def test_a_path_that_is_no_weights_file_is_refused_before_reading(make, reason, tmp_path):
+    """load checks what the path names, and its size, before it reads a byte: a FIFO
+    would block the read forever, /dev/zero would fill memory."""
+    path = tmp_path / "weights.npz"
+    make(path)
+    neuron = nn.Neuron(3, seed=1)
+    before = weights(neuron)
+    outcome = []
+
+    def load():
+        try:
+            neuron.load(path)
+        except Exception as error:  # handed to the test's thread
+            outcome.append(error)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    if worker.is_alive():  # blocked on the FIFO: unblock it, then fail
+        with open(path, "wb"):
+            pass
+        worker.join()
+        pytest.fail("load blocked reading the path")
+    (error,) = outcome
+    assert isinstance(error, ValueError)
+    assert re.search(reason, str(error))
+    assert str(path) in str(error)
+    assert weights(neuron) == before
+
+
+def test_the_size_bound_admits_every_archive_numpy_writes(tmp_path):
+    """The largest files of a model's arrays: longdouble numbers, compressed or not."""
+    layer = nn.Layer(40, 30, seed=0)
+    state = {k: v.astype(np.longdouble) for k, v in layer.state_dict().items()}
+    for save in (np.savez, np.savez_compressed):
+        save(tmp_path / "w.npz", **state)
+        fresh = nn.Layer(40, 30, seed=1)
+        fresh.load(tmp_path / "w.npz")
+        assert weights(fresh) == weights(layer)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symlinks")
+@pytest.mark.parametrize("relative", [False, True])
+@pytest.mark.parametrize("target_exists", [True, False])
+def test_save_through_a_symlink_writes_the_target_and_keeps_the_link(
+    tmp_path, relative, target_exists
+):
+    """A link (possibly relative, possibly to a file not yet written, possibly through a
+    second link) stays a link; the file it points to gets the weights, atomically, and
+    no temporary file is left beside either."""
+    store, here = tmp_path / "store", tmp_path / "here"
+    store.mkdir()
+    here.mkdir()
+    target = store / "weights.npz"
+    if target_exists:
+        nn.Neuron(3, seed=0).save(target)
+    hop = store / "latest.npz"
+    os.symlink("weights.npz" if relative else target, hop)
+    link = here / "model.npz"
+    os.symlink(os.path.relpath(hop, here) if relative else hop, link)
+    model = nn.Neuron(3, seed=5)
+    model.save(link)
+    assert link.is_symlink() and hop.is_symlink()
+    assert not target.is_symlink()
+    assert sorted(p.name for p in store.iterdir()) == ["latest.npz", "weights.npz"]
+    assert [p.name for p in here.iterdir()] == ["model.npz"]
+    for path in (target, link):
+        fresh = nn.Neuron(3, seed=9)
+        fresh.load(path)
+        assert weights(fresh) == weights(model)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symlinks")
+def test_a_failed_save_through_a_symlink_keeps_the_target(tmp_path, monkeypatch):
+    target, link = tmp_path / "target.npz", tmp_path / "link.npz"
+    nn.Neuron(3, seed=0).save(target)
+    before = target.read_bytes()
+    os.symlink(target, link)
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        nn.Neuron(3, seed=1).save(link)
+    assert target.read_bytes() == before
+    assert link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "target.npz"]
+
+
+# ------------------------------------------------ large arrays, .npy 2.0, dtype first
+
+
+def bit_pattern(numbers):
+    return np.asarray(numbers, dtype=np.float64).view(np.uint64).tolist()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_arrays_of_thousands_of_numbers_round_trip_bit_for_bit(tmp_path, compressed):
+    """Layers of 2,600 and 4,100 weights: past any small buffer, numpy's summarised
+    repr, or a single read of the member."""
+    model = nn.MLP(64, [40, 100], seed=3)
+    rng = np.random.default_rng(0)
+    for p in model.parameters():
+        p.data = float(rng.standard_normal() * 10.0 ** rng.integers(-300, 300))
+    path = tmp_path / "big.npz"
+    if compressed:
+        np.savez_compressed(path, **model.state_dict())
+    else:
+        model.save(path)
+    fresh = nn.MLP(64, [40, 100], seed=4)
+    fresh.load(path)
+    assert bit_pattern(weights(fresh)) == bit_pattern(weights(model))
+
+
+def npy_2_0_bytes(array):
+    buffer = io.BytesIO()
+    npy.write_array(buffer, array, version=(2, 0))
+    return buffer.getvalue()
+
+
+def test_npy_format_2_0_members_load(tmp_path):
+    """Format 2.0 (a 4-byte header length, which numpy writes for headers over 64 KiB)
+    is read as 1.0 is, fortran order included."""
+    layer = nn.Layer(30, 50, seed=0)
+    state = layer.state_dict()
+    members = {
+        "weight.npy": npy_2_0_bytes(np.asfortranarray(state["weight"])),
+        "bias.npy": npy_2_0_bytes(state["bias"]),
+    }
+    assert all(data[6:8] == b"\x02\x00" for data in members.values())
+    write_archive(tmp_path / "v2.npz", members)
+    fresh = nn.Layer(30, 50, seed=1)
+    fresh.load(tmp_path / "v2.npz")
+    assert bit_pattern(weights(fresh)) == bit_pattern(weights(layer))
+
+
+@pytest.mark.parametrize("descr", ["<c16", "|b1", "<U8", "|S8", "<M8[s]", "|V8", "|O"])
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+def test_the_dtype_is_refused_before_any_number_is_read(descr, version, tmp_path, monkeypatch):
+    """A member of the right name and shape but a dtype that is not real numbers is
+    refused from its header: nothing past the headers is read (the member's 4 KiB
+    of data, far more than its header, would show in the count)."""
+    header = npy_header(descr, (3,), version=version)
+    member = header + bytes(4096)
+    write_archive(tmp_path / "w.npz", neuron_members(nn.Neuron(3), **{"weight.npy": member}))
+    bytes_read = []
+    real_read = zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        data = real_read(self, n)
+        bytes_read.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    neuron = nn.Neuron(3, seed=1)
+    before = weights(neuron)
+    with pytest.raises(ValueError, match=r"expects real numbers|Python objects"):
+        neuron.load(tmp_path / "w.npz")
+    assert sum(bytes_read) <= 2 * len(header)  # headers only (bias's included)
+    assert weights(neuron) == before
