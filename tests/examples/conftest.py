@@ -24,6 +24,7 @@ def run_script(tmp_path: Path) -> Runner:
         return subprocess.run(
             [sys.executable, str(EXAMPLES / name), *args],
             cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(EXAMPLES.parent)},  # this tree's library
             capture_output=True,
             text=True,
             timeout=300,
