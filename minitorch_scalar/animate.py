@@ -14,6 +14,7 @@ in a notebook.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,18 @@ from .graph import EDGE_COLOUR, Picture, _format_number, check_drawable, draw_pi
 if TYPE_CHECKING:
     from matplotlib.animation import FuncAnimation
 
+# matplotlib's player's icons (Font Awesome's names), as text every font has
+BUTTONS = {
+    "fa-minus": "&minus;",
+    "fa-fast-backward": "|&#9664;&#9664;",
+    "fa-step-backward": "|&#9664;",
+    "fa-play fa-flip-horizontal": "&#9664;",
+    "fa-pause": "||",
+    "fa-play": "&#9654;",
+    "fa-step-forward": "&#9654;|",
+    "fa-fast-forward": "&#9654;&#9654;|",
+    "fa-plus": "+",
+}
 LIT = "#c0392b"  # the edge of the current step, and its parent's outline
 FORMATS = (".gif", ".html")
 
@@ -46,8 +59,16 @@ class BackwardAnimation:
         return len(self.steps)
 
     def to_html(self) -> str:
-        """The player, as an HTML fragment with every frame embedded."""
-        return self.animation.to_jshtml(fps=self.fps, default_mode="once")
+        """The player, as an HTML fragment with every frame embedded and nothing fetched.
+
+        matplotlib's player draws its buttons with an icon font it links from a CDN:
+        offline they would be blank. The link goes, and each icon becomes plain text.
+        """
+        player = self.animation.to_jshtml(fps=self.fps, default_mode="once")
+        player = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*">', "", player)
+        return re.sub(
+            r'<i class="fa ([^"]*)"></i>', lambda icon: BUTTONS.get(icon[1], "?"), player
+        )
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -98,6 +119,8 @@ def draw_backward(
         path,
         label_texts=[_arithmetic(step) for step in steps],
         box_texts={node_text(step.parent, step.parent_name, step.after) for step in steps},
+        title_texts=[_heading(title, k, steps) for k in range(len(steps))],
+        caption=CAPTION,
     )
     grads = _grads_after_each_step(steps)
     animated = BackwardAnimation(steps, _animate(picture, steps, grads, fps), fps)
@@ -106,11 +129,17 @@ def draw_backward(
     return animated
 
 
-DPI = 80  # of the frames: small files, still sharp text
+DPI = 100  # of the GIF's frames, as of the player's and of draw_graph's pictures
+CAPTION = (
+    "arrow numbers: local derivative d(node)/d(parent)\n"
+    "red: this step of formula 6, \u2190 local derivative * grad(node) = the term added "
+    "to the grad of the outlined parent"
+)
 
 HTML_PAGE = """<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{title}</title></head>
+<head><meta charset="utf-8"><title>{title}</title>
+<style>body {{ font-family: sans-serif; }}</style></head>
 <body>
 <h3>{title}</h3>
 <p>One frame per step of formula 6: grad(parent) += (d node / d parent) * grad(node).
@@ -130,6 +159,7 @@ def _animate(
     from matplotlib.animation import FuncAnimation
 
     last: list[tuple[Value, Value] | None] = [None]
+    title = picture.title.get_text()
 
     def show(k: int) -> list:
         step = steps[k]
@@ -141,12 +171,18 @@ def _animate(
         last[0] = edge
         for node, box in picture.boxes.items():
             box.set_text(node_text(node, picture.names[node], grads[k].get(node, 0.0)))
-        picture.title.set_text(f"step {k + 1} of {len(steps)}:  {step}")
+        picture.title.set_text(_heading(title, k, steps))
         return []
 
     return FuncAnimation(
         picture.figure, show, frames=len(steps), interval=1000 / fps, repeat=False, blit=False
     )
+
+
+def _heading(title: str, k: int, steps: BackwardSteps) -> str:
+    """The title of frame k: `title`, then step k spelt out."""
+    line = f"step {k + 1} of {len(steps)}:  {steps[k]}"
+    return f"{title}\n{line}" if title else line
 
 
 def _grads_after_each_step(steps: BackwardSteps) -> list[dict[Value, float]]:
@@ -179,9 +215,11 @@ def _light(picture: Picture, edge: tuple[Value, Value], *, lit: bool) -> None:
 
 
 def _arithmetic(step: BackwardStep) -> str:
-    """``(-4) * (-3) = 12``: the step's term of formula 6, local times arriving."""
+    """``<- (-4) * (-3) = 12``: the step's term of formula 6, local times arriving,
+    with an arrow the way the gradient flows (against the edge's arrow).
+    """
     return (
-        f"{_factor(step.local)} * {_factor(step.arriving)}"
+        f"\u2190 {_factor(step.local)} * {_factor(step.arriving)}"
         f" = {_format_number(step.local * step.arriving)}"
     )
 

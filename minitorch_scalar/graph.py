@@ -84,6 +84,9 @@ def draw_graph(
     return picture.figure
 
 
+CAPTION = "arrow numbers: local derivative d(node)/d(parent)"
+
+
 class EdgeArtists(NamedTuple):
     """What draws one arrow of a picture: its line, its head, its label and their number."""
 
@@ -101,6 +104,7 @@ class Picture(NamedTuple):
     edges: dict[tuple[Value, Value], EdgeArtists]  # by (parent, child)
     names: dict[Value, str]
     title: Text
+    caption: Text
 
 
 def draw_picture(
@@ -109,13 +113,17 @@ def draw_picture(
     max_nodes: int = 200,
     names: object = None,
     path: object = None,
+    *,
     label_texts: Iterable[str] = (),
     box_texts: Iterable[str] = (),
+    title_texts: Iterable[str] = (),
+    caption: str = CAPTION,
 ) -> Picture:
     """`draw_graph`'s picture, unsaved, with its parts; `path` is only checked.
 
     The columns are spaced for the widest box and the widest arrow label, of those
-    drawn and of `box_texts` and `label_texts` (texts they will show later).
+    drawn and of `box_texts` and `label_texts` (texts they will show later); the
+    figure is wide and tall enough for the title and caption, and for `title_texts`.
     """
     nodes, edges = check_drawable(root, path, max_nodes)
     named = node_names(root, names)
@@ -123,20 +131,31 @@ def draw_picture(
     points = [point for route in routes for point in route] + list(positions.values())
     columns = 1 + max(column for column, _ in points)
     rows = 1 + max(2 * abs(row) for _, row in points)
-    figure, axes = _canvas(columns, rows)
+    title_texts = [title, *title_texts]
+    lines = max(text.count("\n") + 1 if text else 0 for text in title_texts)
+    figure, axes = _canvas(columns, rows, lines)
     boxes = {node: _draw_node(axes, node, named[node], positions[node], root) for node in nodes}
     drawn = {
         (parent, child): _draw_edge(axes, route, boxes[child], local)
         for (parent, child, local), route in zip(edges, routes)
     }
-    labels = [edge.label for edge in drawn.values()]
-    _space_columns(figure, columns, list(boxes.values()), labels, box_texts, label_texts)
-    caption = "arrow numbers: local derivative d(node)/d(parent)"
-    axes.text(columns - 0.5, -rows / 2 - 0.3, caption, ha="right", fontsize=7, color="#555555")
+    bottom = axes.get_ylim()[0]
+    under = axes.text(-0.45, bottom + 0.1, caption, fontsize=7, color="#555555", va="bottom")
     heading = axes.text(
-        (columns - 1) / 2, rows / 2 + 0.35, title, ha="center", fontsize=10, parse_math=False
+        (columns - 1) / 2, rows / 2 + 0.3, title, ha="center", va="bottom", fontsize=10
     )
-    return Picture(figure, boxes, drawn, named, heading)
+    heading.set_parse_math(False)  # a "$" is a dollar sign, not matplotlib's math mode
+    widths = _Widths(figure)
+    spacing = max(
+        COLUMN_INCHES,
+        widths.widest(list(boxes.values()), box_texts)
+        + widths.widest([edge.label for edge in drawn.values()], label_texts)
+        + 2 * LABEL_MARGIN_INCHES,
+        (widths.widest([heading], title_texts) + 0.2) / columns,
+        (widths.widest([under], ()) + 0.2) / columns,
+    )
+    figure.set_size_inches(spacing * columns, figure.get_size_inches()[1])
+    return Picture(figure, boxes, drawn, named, heading, under)
 
 
 def check_drawable(root: Value, path: object, max_nodes: object) -> tuple[list[Value], list[Edge]]:
@@ -160,61 +179,53 @@ def _check_draw_arguments(path: object, max_nodes: object) -> None:
         raise ValueError(f"draw_graph(max_nodes) expects a positive int, got {max_nodes!r}")
 
 
-def _canvas(columns: int, rows: float) -> tuple[Figure, Axes]:
-    """A figure for `columns` x `rows` of boxes, with axes that fill it, unframed.
-
-    One unit of the axes is one column (and one row): `_space_columns` sets the width.
+def _canvas(columns: int, rows: float, title_lines: int) -> tuple[Figure, Axes]:
+    """A figure for `columns` x `rows` of boxes under `title_lines` lines of title,
+    with axes that fill it, unframed. One unit of the axes is one column across and
+    one row down: `draw_picture` sets the width to fit the boxes and labels.
     """
     # Imported here: matplotlib takes longer to import than the rest of the package.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    figure = _inline_figure_class()(figsize=(COLUMN_INCHES * columns, 0.9 + 0.8 * rows))
+    bottom, top = -rows / 2 - 0.45, rows / 2 + 0.3 + 0.25 * title_lines
+    figure = _inline_figure_class()(figsize=(COLUMN_INCHES * columns, ROW_INCHES * (top - bottom)))
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0.0, 0.0, 1.0, 1.0))
     axes.set_axis_off()
     axes.set_xlim(-0.5, columns - 0.5)
-    axes.set_ylim(-rows / 2 - 0.35, rows / 2 + 0.55)
+    axes.set_ylim(bottom, top)
     return figure, axes
 
 
-def _space_columns(
-    figure: Figure,
-    columns: int,
-    boxes: list[Text],
-    labels: list[Text],
-    box_texts: Iterable[str],
-    label_texts: Iterable[str],
-) -> None:
-    """Widen the figure until, between two columns, the widest label fits between the
-    widest boxes: a label sits halfway between columns, so it then touches no box.
+class _Widths:
+    """Widths of texts as drawn, in inches, box included. Text sizes are in points:
+    the figure's size does not change them.
     """
-    box = _widest(figure, boxes, box_texts)
-    label = _widest(figure, labels, label_texts) if labels else 0.0
-    spacing = max(COLUMN_INCHES, box + label + 2 * LABEL_MARGIN_INCHES)
-    figure.set_size_inches(spacing * columns, figure.get_size_inches()[1])
 
+    def __init__(self, figure: Figure) -> None:
+        self.figure = figure
+        self.renderer = figure.canvas.get_renderer()
 
-def _widest(figure: Figure, drawn: list[Text], more: Iterable[str]) -> float:
-    """The width in inches of the widest of `drawn`, box included, and of the texts
-    `more` drawn as the first of them. Text sizes are in points: the figure's size
-    does not change them.
-    """
-    renderer = figure.canvas.get_renderer()
+    def of(self, text: Text) -> float:
+        patch = text.get_bbox_patch()
+        pad = 0.0 if patch is None else 2 * patch.get_boxstyle().pad * text.get_fontsize() / 72
+        return text.get_window_extent(self.renderer).width / self.figure.dpi + pad
 
-    def width(text: Text) -> float:
-        pad = 2 * text.get_bbox_patch().get_boxstyle().pad * text.get_fontsize() / 72
-        return text.get_window_extent(renderer).width / figure.dpi + pad
-
-    widest = max(width(text) for text in drawn)
-    probe, shown = drawn[0], drawn[0].get_text()
-    for text in more:
-        probe.set_text(text)
-        widest = max(widest, width(probe))
-    probe.set_text(shown)
-    return widest
+    def widest(self, drawn: list[Text], more: Iterable[str]) -> float:
+        """The widest of `drawn`, and of the texts `more` drawn as the first of them."""
+        if not drawn:
+            return 0.0
+        widest = max(self.of(text) for text in drawn)
+        probe, shown = drawn[0], drawn[0].get_text()
+        for text in more:
+            probe.set_text(text)
+            widest = max(widest, self.of(probe))
+        probe.set_text(shown)
+        return widest
 
 
 COLUMN_INCHES = 1.8  # the least distance between two columns' centres
+ROW_INCHES = 0.8  # the distance between two rows' centres
 LABEL_MARGIN_INCHES = 0.08  # the least room between an arrow's label and a box
 
 
