@@ -218,7 +218,7 @@ def _train_step(
     """One step on the images `batch` indexes: forward, check, backward, update."""
     with engine_errors_as_divergence(step):
         loss = forward(data.images[batch], data.labels[batch])
-        check_finite_loss(loss.data, step)
+        check_finite_loss(loss, step, forward, data.images[batch], data.labels[batch])
         optimizer.zero_grad()
         loss.backward()
     optimizer.step()

@@ -402,7 +402,7 @@ def _train_step(
     """
     with engine_errors_as_divergence(step):
         loss = forward(points, targets)
-        check_finite_loss(loss.data, step)
+        check_finite_loss(loss, step, forward, points, targets)
         optimizer.zero_grad()
         loss.backward()
     optimizer.step()
