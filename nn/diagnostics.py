@@ -320,9 +320,10 @@ def _findings(diagnosis: Diagnosis) -> list[str]:
     lines = []
     for r in diagnosis.layers:
         if r.dead:
+            their = "its" if len(r.dead) == 1 else "their"
             lines.append(
                 f"{r.name} {_neurons(r.dead)} dead on this batch: the relu is 0 on every "
-                "row, so no gradient reaches their weights"
+                f"row, so no gradient reaches {their} weights"
             )
         if r.always_saturated:
             lines.append(
