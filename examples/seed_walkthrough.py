@@ -9,9 +9,10 @@ and finds x: (-2, 64), z: (-4, 25), y1: (1, 1), y2: (17, -3), loss: (-50, 1) as
 each node's (value, grad) in the order backward visits it and every update of
 formula 6 on the way (from `explain_backward`, which runs backward's own loop), runs
 the article's problems 1 and 2 and its example of a seeded backward, draws the graph
-as seed_graph.png in --out-dir, and backward step by step as seed_backward.gif.
+as seed_graph.png in --out-dir, and backward step by step as seed_backward.gif (and,
+with --html, as seed_backward.html, a player that works offline).
 
-Run:  python examples/seed_walkthrough.py [--out-dir DIR]
+Run:  python examples/seed_walkthrough.py [--out-dir DIR] [--html]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from minitorch_scalar import BackwardSteps, Value, draw_backward, draw_graph, ex
 
 GRAPH_FILE = "seed_graph.png"
 ANIMATION_FILE = "seed_backward.gif"
+PLAYER_FILE = "seed_backward.html"
 ANIMATION_TITLE = "backward of loss = y1 - y2 + y2 * x at x = -2, as (value, grad) pairs"
 
 
@@ -115,6 +117,12 @@ def main(argv: list[str] | None = None) -> None:
         help=f"folder for {GRAPH_FILE} and {ANIMATION_FILE}, created if missing "
         "(default: the current folder)",
     )
+    parser.add_argument(
+        "--html",
+        action="store_true",
+        help=f"also write {PLAYER_FILE}: the animation in a player (play, pause, step "
+        "back and forth) that a browser opens offline",
+    )
     args = parser.parse_args(argv)
     out_dir = make_out_dir(parser, args.out_dir)
 
@@ -139,8 +147,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"wrote {path}")
     path = out_dir / ANIMATION_FILE
-    draw_backward(build_article_graph()["loss"], path, title=ANIMATION_TITLE)
+    animation = draw_backward(build_article_graph()["loss"], path, title=ANIMATION_TITLE)
     print(f"wrote {path}: backward, one frame per step of formula 6")
+    if args.html:
+        animation.save(out_dir / PLAYER_FILE)
+        print(f"wrote {out_dir / PLAYER_FILE}: the same, in a player; open it in a browser")
 
 
 def _named(node: Value, label: str) -> Value:

@@ -11,7 +11,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_script_prints_the_articles_results_and_draws_the_graph(run_script, tmp_path):
-    result = run_script("seed_walkthrough.py", "--out-dir", "pictures")
+    result = run_script("seed_walkthrough.py", "--out-dir", "pictures", "--html")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # Section 2 of the article: (value, grad) before and after backward.
@@ -31,6 +31,8 @@ def test_script_prints_the_articles_results_and_draws_the_graph(run_script, tmp_
     with Image.open(tmp_path / "pictures" / "seed_backward.gif") as gif:
         assert gif.n_frames == 14  # one per step: the 14 updates the walk-through prints
     assert len(re.findall(r"^    grad\(.* <- ", out, re.MULTILINE)) == 14
+    player = (tmp_path / "pictures" / "seed_backward.html").read_text(encoding="utf-8")
+    assert player.count("data:image/png;base64,") == 14 and "https://" not in player
 
 
 def test_the_running_sums_end_at_the_gradients_of_the_article(capsys):
