@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .engine import Value
-from .explain import BackwardStep, BackwardSteps, explain_backward
+from .explain import BackwardStep, BackwardSteps, explain_backward, factor
 from .graph import EDGE_COLOUR, Picture, _format_number, check_drawable, draw_picture, node_text
 from .real import is_real_number
 
@@ -145,7 +145,9 @@ def draw_backward(
             "draw_backward expects a root computed from other Values, got a leaf: "
             "backward would have no step to show"
         )
-    if not is_real_number(fps) or not 0 < fps <= 60:
+    if not is_real_number(fps):
+        raise TypeError(f"draw_backward(fps) expects a number, got {type(fps).__name__}")
+    if not 0 < fps <= 60:
         raise ValueError(f"draw_backward(fps) expects a number in (0, 60], got {fps!r}")
     steps = explain_backward(root, grad, names)
     picture = draw_picture(
@@ -230,14 +232,8 @@ def _arithmetic(step: BackwardStep) -> str:
     """``<- (-4) * (-3) = 12``: the step's term of formula 6, local times arriving,
     with an arrow the way the gradient flows (against the edge's arrow).
     """
-    return (
-        f"\u2190 {_factor(step.local)} * {_factor(step.arriving)}"
-        f" = {_format_number(step.local * step.arriving)}"
-    )
-
-
-def _factor(x: float) -> str:
-    return f"({_format_number(x)})" if x < 0 else _format_number(x)
+    local, arriving = factor(step.local, _format_number), factor(step.arriving, _format_number)
+    return f"\u2190 {local} * {arriving} = {_format_number(step.local * step.arriving)}"
 
 
 def _check_path(path: object) -> Path:

@@ -226,7 +226,7 @@ class _Widths:
 
 COLUMN_INCHES = 1.8  # the least distance between two columns' centres
 ROW_INCHES = 0.8  # the distance between two rows' centres
-LABEL_MARGIN_INCHES = 0.08  # the least room between an arrow's label and a box
+LABEL_MARGIN_INCHES = 0.12  # the least room between an arrow's label and a box
 
 
 @functools.cache
