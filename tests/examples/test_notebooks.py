@@ -76,8 +76,8 @@ def text_outputs(cell) -> str:
     for output in cell.get("outputs", []):
         if output.output_type == "stream":
             texts.append(output.text)
-        elif output.output_type in ("execute_result", "display_data"):
-            texts.append(output.data.get("text/plain", "") + "\n")
+        elif "image/png" not in output.get("data", {"image/png": None}):
+            texts.append(output.data.get("text/plain", "") + "\n")  # a picture's is its size
     return "".join(texts)
 
 
