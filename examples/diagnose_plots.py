@@ -66,7 +66,10 @@ class Recorder(NoRecorder):
 
     def __init__(self, model: nn.MLP, batch: Any, loss: Callable[[Any], Any]) -> None:
         self.model, self.batch, self.loss = model, batch, loss
-        self.layers = nn.diagnostics.named_layers(model)
+        # each layer's weights, found once: training changes their data, never the Values
+        self.weights = [
+            nn.diagnostics.layer_weights(layer) for _, layer in nn.diagnostics.named_layers(model)
+        ]
         self.snapshot_steps: list[int] = []
         self.ratios: list[list[float]] = []  # per step, per layer
         self.snapshots: list[tuple[int, nn.Diagnosis]] = []
@@ -79,12 +82,12 @@ class Recorder(NoRecorder):
 
     def before_step(self) -> None:
         """Note each layer's weights before the optimizer moves them."""
-        self._before = [_weights(layer) for _, layer in self.layers]
+        self._before = [[w.data for w in weights] for weights in self.weights]
 
     def after_step(self, step: int) -> None:
         """Each layer's update ratio for this step; a diagnosis at the snapshot steps."""
         if step > 0:
-            after = [_weights(layer) for _, layer in self.layers]
+            after = [[w.data for w in weights] for weights in self.weights]
             self.ratios.append(
                 [nn.diagnostics.update_ratio(b, a) for b, a in zip(self._before, after)]
             )
@@ -106,10 +109,6 @@ def recorder_for(
 ) -> NoRecorder:
     """A `Recorder` (see its arguments) if `enabled` (the --diagnose flag), else a `NoRecorder`."""
     return Recorder(model, batch, loss) if enabled else NoRecorder()
-
-
-def _weights(layer: Any) -> list[float]:
-    return [p.data for p in nn.diagnostics.layer_weights(layer)]
 
 
 def plot_histograms(snapshots: list[tuple[int, nn.Diagnosis]], title: str, path: Path) -> None:

@@ -43,12 +43,16 @@ RULE_OF_THUMB = 1e-3
 class LayerReport:
     """What one layer did on the batch.
 
-    `outputs` and `output_grads` are (rows, units) arrays: each neuron's output on each
-    row, and d(loss)/d(output) (None without a loss). `dead` lists the relu neurons
-    whose output is 0 on every row; `always_saturated` the tanh or sigmoid neurons
-    saturated on every row; `saturated` is the fraction of tanh/sigmoid outputs that
-    are saturated (None if the layer has none). `grad_norm` and `update_ratio` are None
-    when they were not measured (no loss; no optimizer).
+    `activation` is the neurons' ("relu", "tanh", "sigmoid", "linear"), or "mixed";
+    `relu_units` counts the relu ones. `outputs` and `output_grads` are (rows, units)
+    arrays: each neuron's output (after its activation) on each row, and d(loss) /
+    d(output); `mean` and `std` are the outputs'. `weight_grads` holds d(loss) / d(w)
+    for the layer's weights, in `named_parameters()` order. `dead` lists the relu
+    neurons whose output is 0 on every row; `always_saturated` the tanh or sigmoid
+    neurons saturated on every row; `saturated` is the fraction of tanh/sigmoid outputs
+    that are saturated (None if the layer has none). The gradients, `grad_norm` (over
+    weights and biases) and `update_ratio` are None when not measured (no loss; no
+    optimizer).
     """
 
     name: str
