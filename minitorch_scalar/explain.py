@@ -146,6 +146,12 @@ def explain_backward(
     and `max_steps` keeps at most that many; backward still runs in full.
     """
     _check_root(root, "explain_backward")
+    if type(root).backward is not Value.backward:
+        raise ValueError(
+            f"explain_backward expects a Value whose backward is Value.backward, got a "
+            f"{type(root).__name__} with its own (a compiled step's output has no graph "
+            "of scalar nodes to show: call the function without compile)"
+        )
     seed = as_float(grad, "explain_backward(grad)")
     wanted = None if into is None else _value_set(into, "explain_backward(into)")
     limit = _check_max_steps(max_steps)

@@ -216,6 +216,16 @@ def test_bad_arguments_are_refused_before_backward_runs(kwargs, error, message):
     assert x.grad == 0.0
 
 
+def test_a_compiled_steps_output_has_no_steps_to_show():
+    w = Value(0.5)
+    step = ms.compile(lambda x: w * x + 1.0)
+    step(2.0)  # the first call traces, and gives the eager graph
+    loss = step(2.0)  # later calls replay: no graph
+    with pytest.raises(ValueError, match="CompiledValue with its own"):
+        explain_backward(loss)
+    assert w.grad == 0.0
+
+
 def test_a_root_that_is_not_a_value_is_a_type_error():
     with pytest.raises(TypeError, match=r"explain_backward\(root\) expects a Value, got float"):
         explain_backward(1.0)
