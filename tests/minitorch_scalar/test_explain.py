@@ -265,6 +265,7 @@ def test_names_come_as_pairs_or_a_mapping(form):
     given["name_to_value"] = {"w": w, "b": b}
     names = node_names(y, given[form])
     assert (names[w], names[b]) == ("w", "b")
+    assert 'label="w\\nval 0.5  grad 0"' in ms.to_dot(y, given[form])  # the same names
 
 
 # ------------------------------------------------------------------ first_nonfinite
