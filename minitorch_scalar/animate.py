@@ -178,7 +178,11 @@ CAPTION = (
 HTML_PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{title}</title>
-<style>body {{ font-family: sans-serif; }}</style></head>
+<style>
+body {{ font-family: sans-serif; }}
+.animation {{ max-width: 100%; }}
+.animation img {{ max-width: 100%; height: auto; }}
+</style></head>
 <body>
 <h3>{title}</h3>
 <p>One frame per step of formula 6: grad(parent) += (d node / d parent) * grad(node).

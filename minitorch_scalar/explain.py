@@ -110,11 +110,15 @@ class BackwardSteps(Sequence[BackwardStep]):
             lines.append(f"    {step}")
         if len(self._steps) < self.total:
             lines.append(f"  ({self.total - len(self._steps)} more steps not shown)")
-        for leaf, (before, this_call) in self.held.items():
+        if self.held:
             lines.append(
-                f"then {self.names[leaf]} adds the gradient it held before: "
-                f"{_number(this_call)} + {factor(before)} = {_number(this_call + before)}"
-                "  (zero_grad() before backward starts it at 0)"
+                "then each leaf that held a gradient before adds it to this sum "
+                "(zero_grad() before backward would have made it 0):"
+            )
+        for leaf, (before, this_call) in self.held.items():
+            total = _number(this_call + before)
+            lines.append(
+                f"    {self.names[leaf]}.grad = {_number(this_call)} + {factor(before)} = {total}"
             )
         return "\n".join(lines)
 
@@ -142,6 +146,12 @@ def explain_backward(
     and `max_steps` keeps at most that many; backward still runs in full.
     """
     _check_root(root, "explain_backward")
+    if type(root).backward is not Value.backward:
+        raise ValueError(
+            f"explain_backward expects a Value whose backward is Value.backward, got a "
+            f"{type(root).__name__} with its own (a compiled step's output has no graph "
+            "of scalar nodes to show: call the function without compile)"
+        )
     seed = as_float(grad, "explain_backward(grad)")
     wanted = None if into is None else _value_set(into, "explain_backward(into)")
     limit = _check_max_steps(max_steps)
@@ -333,8 +343,8 @@ def _check_root(root: object, what: str) -> None:
 
 
 def _number(x: float) -> str:
-    """`x` in at most six significant digits: -2, 0.5, 1.23457e+06."""
-    return f"{x:g}"
+    """`x` in at most six significant digits: -2, 0.5, 1.23457e+06; -0.0 as 0."""
+    return f"{x + 0.0:g}"  # adding +0.0 turns -0.0 into 0.0 and changes nothing else
 
 
 def factor(x: float, number: Callable[[float], str] = _number) -> str:

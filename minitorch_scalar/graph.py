@@ -356,8 +356,8 @@ def node_text(node: Value, name: str, grad: float | None = None) -> str:
 
 
 def _format_number(x: float) -> str:
-    """`x` in at most four significant digits: -2, 0.5, 1.235e+05."""
-    return f"{x:.4g}"
+    """`x` in at most four significant digits: -2, 0.5, 1.235e+05; -0.0 as 0."""
+    return f"{x + 0.0:.4g}"  # adding +0.0 turns -0.0 into 0.0 and changes nothing else
 
 
 def _dot_escape(text: str) -> str:

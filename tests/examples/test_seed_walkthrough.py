@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import seed_walkthrough
 from PIL import Image
+
+from minitorch_scalar import explain_backward
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -70,6 +73,14 @@ def test_each_node_is_visited_after_every_node_that_uses_it(capsys):
     assert {node.label for node in visits} == {
         "loss", "y2*x", "y1-y2", "y2", "relu(s)+x", "relu(s)", "s", "y1", "z",
     }  # fmt: skip
+
+
+def test_the_readme_quotes_what_explain_backward_prints_on_the_article():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Backward, step by step, on any graph\n", 1)[1]
+    quoted = section.split("```text\n", 1)[1].split("```", 1)[0]
+    printed = str(explain_backward(seed_walkthrough.build_article_graph()["loss"]))
+    assert printed.startswith(quoted.rstrip("\n"))
 
 
 def test_an_out_dir_that_is_a_file_is_a_usage_error(run_script, assert_usage_error, tmp_path):

@@ -158,3 +158,14 @@ def test_the_steps_drawn_are_explain_backwards():
     animated = draw_backward(micrograd_lecture())
     again = explain_backward(micrograd_lecture())
     assert [str(s) for s in animated.steps] == [str(s) for s in again]
+
+
+def test_ipython_shows_the_figure_as_png_and_the_animation_as_the_player():
+    formatters = pytest.importorskip("IPython.core.formatters")
+    shown = formatters.DisplayFormatter()
+    x = Value(2.0)
+    y = x * x + 1.0
+    picture, _ = shown.format(draw_graph(y))  # no %matplotlib inline, no pyplot
+    assert picture["image/png"][:8] == PNG_MAGIC
+    player, _ = shown.format(draw_backward(x * 3.0))
+    assert player["text/html"].count("data:image/png;base64,") == 1
