@@ -10,6 +10,7 @@ end with one line, not a traceback.
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 import os
 import re
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from interrupt_guard import EXIT_INTERRUPTED, interrupted_line
+
+from minitorch_scalar import NonFinite, Value, first_nonfinite
 
 EXIT_FAILED = 1
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
@@ -42,10 +45,30 @@ class DivergenceError(RunError):
         self.step = step
 
 
-def check_finite_loss(loss: float, step: int) -> None:
-    """Raise `DivergenceError` unless the loss of step `step` (from 1) is finite."""
-    if not math.isfinite(loss):
-        raise DivergenceError(step, f"loss became {loss}")
+def check_finite_loss(loss: Value, step: int, forward: Callable[..., Value], *args: object) -> None:
+    """Raise `DivergenceError` unless the loss of step `step` (from 1) is finite.
+
+    Its message says where the first nan or inf of the loss's graph was made
+    (`first_nonfinite`). The loss is ``forward(*args)``; a compiled step's loss has no
+    graph to search, so its function is run again on the eager engine.
+    """
+    if math.isfinite(loss.data):
+        return
+    found = first_nonfinite(loss)
+    if found is not None and found.op == "compiled":
+        found = first_nonfinite(inspect.unwrap(forward)(*args))
+    raise DivergenceError(step, f"loss became {loss.data}", found and nonfinite_origin(found))
+
+
+def nonfinite_origin(found: NonFinite) -> str:
+    """``the first nan came from 'dot', node 401, of 33 operands as large as 8.2e+299``."""
+    amount = found.node.data if found.where == "value" else found.node.grad
+    what = "the first" if found.where == "value" else "the first gradient"
+    operands = found.operands
+    text = f"{what} {amount} came from {found.op or 'a leaf'!r}, node {found.index}"
+    if len(operands) > 2:
+        return f"{text}, of {len(operands)} operands as large as {max(map(abs, operands)):.2g}"
+    return f"{text}, of {' and '.join(map(repr, operands))}" if operands else text
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from diagnose_plots import NoRecorder, recorder_for
 from digits_plots import plot_confusion, plot_curves, plot_first_layer, plot_mistakes
 from script_args import (
     DivergenceError,
@@ -51,6 +52,7 @@ HELD_OUT_FRACTION = 0.2
 PIXELS, CLASSES = 64, 10
 MAX_WIDTH = 256
 MAX_EPOCHS = 1_000
+DIAGNOSE_ROWS = 100  # --diagnose looks at the first 100 training images
 FILES = {
     "curves": "digits_training_curves.png",
     "confusion": "digits_confusion.png",
@@ -122,6 +124,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "model and call its load: model = nn.MLP(64, [32, 10]); model.load(PATH) for "
         "the default --hidden 32 (the run prints the line for its own sizes)",
     )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also draw each layer's outputs, gradients and update ratio over training "
+        "(digits_histograms.png, digits_over_training.png)",
+    )
     args = parser.parse_args(argv)
     args.out_dir = make_out_dir(parser, args.out_dir)
     check_output_file(parser, "--save-model", args.save_model)
@@ -166,8 +174,15 @@ def make_predictor(model: nn.MLP) -> Callable[[np.ndarray], np.ndarray]:
     return predict
 
 
-def train(args: argparse.Namespace, model: nn.MLP, train_set: Split, test: Split) -> dict:
-    """Train `model` in place; return per epoch the mean loss and the held-out accuracy.
+def train(
+    args: argparse.Namespace,
+    model: nn.MLP,
+    train_set: Split,
+    test: Split,
+    recorder: NoRecorder | None = None,
+) -> dict:
+    """Train `model` in place; return per epoch the mean loss and the held-out accuracy
+    (and record in `recorder`).
 
     One line per epoch goes out. DivergenceError if the loss stops being finite.
     """
@@ -178,6 +193,8 @@ def train(args: argparse.Namespace, model: nn.MLP, train_set: Split, test: Split
     predict = make_predictor(model)
     shuffler = np.random.RandomState(args.seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    recorder = recorder or NoRecorder()
+    recorder.start(args.epochs * steps_per_epoch)
     step, start = 0, time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         order = shuffler.permutation(len(train_set.images))
@@ -185,7 +202,9 @@ def train(args: argparse.Namespace, model: nn.MLP, train_set: Split, test: Split
         for first in range(0, len(order), args.batch_size):
             batch = order[first : first + args.batch_size]
             step += 1
+            recorder.before_step()
             losses.append(_train_step(forward, optimizer, train_set, batch, step))
+            recorder.after_step(step)
             schedule.step()
         history["loss"].append(float(np.mean(losses)))
         history["accuracy"].append(float(np.mean(predict(test.images) == test.labels)))
@@ -204,7 +223,7 @@ def _train_step(
     """One step on the images `batch` indexes: forward, check, backward, update."""
     with engine_errors_as_divergence(step):
         loss = forward(data.images[batch], data.labels[batch])
-        check_finite_loss(loss.data, step)
+        check_finite_loss(loss, step, forward, data.images[batch], data.labels[batch])
         optimizer.zero_grad()
         loss.backward()
     optimizer.step()
@@ -238,8 +257,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     initial = model.state_dict()["layers.0.weight"]
     gc.freeze()  # the imports' objects are no garbage: keep the cyclic collector off them
+    rows, labels = train_set.images[:DIAGNOSE_ROWS], train_set.labels[:DIAGNOSE_ROWS]
+    recorder = recorder_for(args.diagnose, model, rows, lambda s: nn.cross_entropy(s, labels))
     start = time.perf_counter()
-    history = train(args, model, train_set, test)
+    history = train(args, model, train_set, test, recorder)
     seconds = time.perf_counter() - start
     if not np.isfinite([p.data for p in model.parameters()]).all():
         raise DivergenceError(len(history["loss"]), "the weights became nan or inf")
@@ -249,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"time={seconds:.1f}s ({engine})"
     )
     with writing("the figures"):
-        paths = draw(args, model, history, test, initial)
+        paths = draw(args, model, history, test, initial) + recorder.draw(args.out_dir, "digits")
     print("wrote " + ", ".join(map(str, paths)))
     if args.save_model is not None:
         save_model(model, args.save_model)

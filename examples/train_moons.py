@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from diagnose_plots import NoRecorder, recorder_for
 from moons_plots import (
     Curves,
     Frame,
@@ -213,6 +214,12 @@ def _add_output_flags(group: argparse._ArgumentGroup) -> None:
         "model and call its load: model = nn.MLP(2, [16, 16, 1]); model.load(PATH) for "
         "the default --hidden 16 16 (the run prints the line for its own sizes)",
     )
+    group.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also draw each layer's outputs, gradients and update ratio over training "
+        "(moons_histograms.png, moons_over_training.png)",
+    )
 
 
 def moons(samples: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -349,8 +356,14 @@ def epoch_orders(args: argparse.Namespace, count: int) -> list[list[np.ndarray]]
     return orders
 
 
-def train(args: argparse.Namespace, model: nn.MLP, train: Points, test: Points) -> History:
-    """Train `model` in place; return what was recorded on the way.
+def train(
+    args: argparse.Namespace,
+    model: nn.MLP,
+    train: Points,
+    test: Points,
+    recorder: NoRecorder | None = None,
+) -> History:
+    """Train `model` in place; return what was recorded on the way (and in `recorder`).
 
     At step k of K (from 0) the learning rate is lr * (1 - (1 - FINAL_LR_FRACTION) k / K):
     LinearLR from factor 1 to FINAL_LR_FRACTION over K steps. A progress line goes out
@@ -367,12 +380,16 @@ def train(args: argparse.Namespace, model: nn.MLP, train: Points, test: Points) 
     watcher = Watcher(args, model, (train, test), total)
     start = time.perf_counter()  # before the first frame, whose time is subtracted
     watcher.after_step(0, float("nan"))
+    recorder = recorder or NoRecorder()
+    recorder.start(total)
     step = 0
     for batches in epochs:
         for batch in batches:
             step += 1
             watcher.before_step(train.xy[batch], train.labels[batch])
+            recorder.before_step()
             loss = _train_step(forward, optimizer, train.xy[batch], targets[batch], step)
+            recorder.after_step(step)
             scheduler.step()
             watcher.history.loss.append(loss)
             watcher.after_step(step, loss)
@@ -396,7 +413,7 @@ def _train_step(
     """
     with engine_errors_as_divergence(step):
         loss = forward(points, targets)
-        check_finite_loss(loss.data, step)
+        check_finite_loss(loss, step, forward, points, targets)
         optimizer.zero_grad()
         loss.backward()
     optimizer.step()
@@ -493,8 +510,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     # cyclic collector would scan again every few steps while graphs are built. None
     # of them is garbage, and our graphs hold no cycles: move them out of its way.
     gc.freeze()
+    targets = TARGETS[args.loss](train_set.labels)
+    data_loss = LOSSES[args.loss]
+    recorder = recorder_for(args.diagnose, model, train_set.xy, lambda s: data_loss(s, targets))
     start = time.perf_counter()
-    history = train(args, model, train_set, test_set)
+    history = train(args, model, train_set, test_set, recorder)
     seconds = time.perf_counter() - start - history.watch_seconds
     check_finite_weights(model, len(history.loss))
 
@@ -514,6 +534,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     title = f"two moons: training accuracy {train_accuracy:.3f}, held-out {test_accuracy:.3f}"
     with writing("the figures"):
         paths = draw(args, model, (train_set, test_set), title, history)
+        paths += recorder.draw(args.out_dir, "moons")
     print("wrote " + ", ".join(map(str, paths)))
     if args.save_model is not None:
         save_model(model, args.save_model)

@@ -12,7 +12,8 @@ a choice of activation, reproducible initialisation, and PyTorch's `state_dict` 
 337
 """
 
-from . import losses
+from . import diagnostics, losses
+from .diagnostics import Diagnosis, LayerReport, diagnose
 from .layers import MLP, Layer, Neuron
 from .losses import (
     binary_cross_entropy_with_logits,
@@ -25,12 +26,16 @@ from .module import Module, ParameterGroup
 
 __all__ = [
     "MLP",
+    "Diagnosis",
     "Layer",
+    "LayerReport",
     "Module",
     "Neuron",
     "ParameterGroup",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "diagnose",
+    "diagnostics",
     "hinge_loss",
     "l2_penalty",
     "losses",

@@ -107,3 +107,14 @@ def test_the_defaults_reach_96_percent(tmp_path, capsys):
     train_digits.main(["--out-dir", str(tmp_path)])
     summary = SUMMARY.search(capsys.readouterr().out)
     assert float(summary.group(2)) >= 0.96
+
+
+def test_diagnose_draws_its_pictures_and_changes_no_number(run_script, tmp_path):
+    short = [*SMALL, "--epochs", "1"]
+    plain = run_script("train_digits.py", *short, "--out-dir", "plain")
+    diagnosed = run_script("train_digits.py", *short, "--out-dir", "figs", "--diagnose")
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    for name in ("digits_histograms.png", "digits_over_training.png"):
+        assert (tmp_path / "figs" / name).read_bytes()[:6] == b"\x89PNG\r\n"
+    losses = [re.findall(r"loss \S+", run.stdout) for run in (plain, diagnosed)]
+    assert losses[0] == losses[1] and losses[0]

@@ -345,3 +345,31 @@ def test_ctrl_c_ends_with_130_and_no_traceback(tmp_path, env):
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 130
     assert stderr == "train_moons.py: interrupted\n"
+
+
+def test_diagnose_draws_its_pictures_and_changes_no_number(run_script, tmp_path):
+    plain = run_script("train_moons.py", *TINY, "--out-dir", "plain")
+    diagnosed = run_script("train_moons.py", *TINY, "--out-dir", "figures", "--diagnose")
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    for name in ("moons_histograms.png", "moons_over_training.png"):
+        assert (tmp_path / "figures" / name).read_bytes()[:8] == PNG_MAGIC
+    assert not (tmp_path / "plain" / "moons_histograms.png").exists()
+    losses = [re.findall(r"loss \S+", run.stdout) for run in (plain, diagnosed)]
+    assert losses[0] == losses[1] and losses[0]
+
+
+@pytest.mark.parametrize(("lr", "least", "most"), [("1", 0, 2), ("3", 12, 16)])
+def test_the_recorder_sees_relus_die_at_a_too_large_learning_rate(lr, least, most):
+    """The gallery's bad run in small: at --lr 3 most relus of layer 1 die in 8 steps."""
+    from diagnose_plots import Recorder
+
+    args = train_moons.parse_args(["--lr", lr, "--epochs", "40", "--compile"])
+    points, labels = train_moons.moons(100, 0.1, 1337)
+    data = train_moons.Points(points, labels)
+    model = nn.MLP(2, [16, 16, 1], seed=1337)
+    recorder = Recorder(model, points, lambda s: nn.hinge_loss(s, 2 * labels - 1))
+    train_moons.train(args, model, data, data, recorder)
+    first, last = recorder.snapshots[0][1], recorder.snapshots[-1][1]
+    assert first[0].dead == () and first[1].dead == ()
+    assert least <= len(last[1].dead) <= most  # of 16
+    assert len(recorder.ratios) == 40 and all(len(r) == 3 for r in recorder.ratios)
