@@ -22,6 +22,7 @@ from .grad_mode import is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, to_dot
 from .real import as_float, is_integer, is_real_number
+from .seed import manual_seed
 
 __all__ = [
     "CustomOp",
@@ -39,6 +40,7 @@ __all__ = [
     "is_real_number",
     "linear",
     "linear_batch",
+    "manual_seed",
     "max",
     "no_grad",
     "select",

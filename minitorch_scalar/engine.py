@@ -235,19 +235,20 @@ class Value:
 
     # ----------------------------------------------------------------- backward
 
-    def backward(self, grad: Number = 1.0) -> None:
+    def backward(self, grad: Number | None = None, *, gradient: Number | None = None) -> None:
         """Fill ``.grad`` of every node this one depends on with d(self)/d(node).
 
-        ``grad`` seeds this node (``y.backward(3)`` is d(3y)/dx), as PyTorch's
-        ``gradient`` argument. Then, in reverse topological order, every node pushes
-        its gradient to its parents along its edges (formula 6).
+        ``grad`` seeds this node (``y.backward(3)`` is d(3y)/dx); 1.0 when not given.
+        ``gradient=`` is PyTorch's name for the same argument (see `backward_seed`).
+        Then, in reverse topological order, every node pushes its gradient to its
+        parents along its edges (formula 6).
 
         Interior nodes hold this call's gradient. Leaves add this call's gradient,
         summed on its own first, to what they held: PyTorch's order of additions, so
         that a second call gives exactly twice the gradient. A leaf whose grad is None
         (as PyTorch's ``zero_grad`` leaves it) takes this call's gradient.
         """
-        seed = as_float(grad, "backward(grad)")
+        seed = backward_seed(grad, gradient)
         if not self._parents:
             _check_has_graph(self)
             self.grad = seed if self.grad is None else self.grad + seed
@@ -265,6 +266,21 @@ class Value:
                 for parent, local in zip(node._parents, node._local_grads):
                     parent.grad += local * g
             _add_back(leaves, held)
+
+
+def backward_seed(grad: object, gradient: object) -> float:
+    """The seed of `Value.backward` as a float: `grad` or PyTorch's `gradient`, 1.0 if neither.
+
+    TypeError when both are given, or for a seed that is not a real number (naming the
+    argument used); ValueError for an int beyond a float's range.
+    """
+    if gradient is None:
+        return 1.0 if grad is None else as_float(grad, "backward(grad)")
+    if grad is not None:
+        raise TypeError(
+            "backward expects the seed as grad or as gradient (PyTorch's name), got both"
+        )
+    return as_float(gradient, "backward(gradient)")
 
 
 # ------------------------------------------------------------------ node building

@@ -26,9 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value, cyclic_gc_paused
+from ..engine import Value, backward_seed, cyclic_gc_paused
 from ..grad_mode import is_grad_enabled
-from ..real import as_float
 from .arguments import input_numbers, is_input, signature, traced
 from .backward import backward_plan, run_backward
 from .program import forward_steps, run_forward
@@ -173,9 +172,9 @@ class CompiledValue(Value):
 
     __slots__ = ("_replay_backward",)
 
-    def backward(self, grad: float = 1.0) -> None:
-        """As `Value.backward`, by the compiled program."""
-        seed = as_float(grad, "backward(grad)")
+    def backward(self, grad: float | None = None, *, gradient: float | None = None) -> None:
+        """As `Value.backward` (`grad`, or PyTorch's `gradient`), by the compiled program."""
+        seed = backward_seed(grad, gradient)
         if self._replay_backward is None:
             raise ValueError(
                 "backward: this compiled output has no backward: it was computed under "

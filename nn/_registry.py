@@ -1,0 +1,106 @@
+"""What `Module` registers, checked: parameter arrays, and the containers it cannot see.
+
+A module registers a Module assigned to it as a child and a leaf Value (or, through
+`register_parameter`, a rectangular nested list of leaf Values) as a parameter. Lists,
+tuples and dicts are not registered, as in PyTorch; `unregistered_holder` finds one
+that holds Modules or Values, so that a model whose layers sit in a list is an error,
+not a model with no parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minitorch_scalar import Value
+
+_PLAIN_TYPES = frozenset({float, int, str, bool, bytes, type(None)})
+_SCAN_DEPTH = 3  # how deep unregistered_holder looks into nested containers
+
+
+def parameter_array(value: object, where: str) -> tuple[tuple[int, ...], list[Value]]:
+    """(shape, values in row-major order) of a parameter: a leaf Value (shape ()), or a
+    list or tuple of them, or rows of them (nested lists of one shape).
+
+    TypeError for anything else or a Value computed by an op (not a leaf); ValueError
+    for ragged rows. Each names `where` and the index.
+    """
+    if isinstance(value, Value):
+        _check_leaf(value, where)
+        return (), [value]
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"{where} expects a leaf Value, a list of them or rows of them, "
+            f"got {type(value).__name__}: {value!r}"
+        )
+    if value and all(isinstance(item, Value) for item in value):  # a row: the common case
+        for index, item in enumerate(value):
+            _check_leaf(item, f"{where}[{index}]")
+        return (len(value),), list(value)
+    parts = [parameter_array(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    shapes = {shape for shape, _ in parts}
+    if len(shapes) > 1:
+        raise ValueError(f"{where} expects rows of one shape, got shapes {sorted(shapes)}")
+    inner = shapes.pop() if shapes else ()
+    return (len(value), *inner), [v for _, values in parts for v in values]
+
+
+def _check_leaf(value: Value, where: str) -> None:
+    if value.parents:
+        raise TypeError(
+            f"{where} expects a leaf Value (a parameter), got the result of op {value.op!r}"
+        )
+
+
+def holds_parameters(obj: object, module_type: type, depth: int = 0) -> bool:
+    """True if `obj` is, or a list, tuple or dict (nested up to 3 deep) holds, an
+    instance of `module_type` (`Module`) or a leaf Value."""
+    if isinstance(obj, module_type):
+        return True
+    if isinstance(obj, Value):
+        return not obj.parents
+    if depth >= _SCAN_DEPTH:
+        return False
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if not isinstance(obj, (list, tuple)) or set(map(type, obj)) <= _PLAIN_TYPES:
+        return False
+    return any(holds_parameters(item, module_type, depth + 1) for item in obj)
+
+
+def unregistered_holder(
+    attributes: dict[str, Any], registered: set[int], module_type: type
+) -> str | None:
+    """The name of the first attribute that is a list, tuple or dict holding a Module or
+    a leaf Value that is not itself registered (its id not in `registered`), or None."""
+    for name, value in attributes.items():
+        if isinstance(value, (list, tuple, dict)) and _holds_unregistered(
+            value, registered, module_type
+        ):
+            return name
+    return None
+
+
+def _holds_unregistered(
+    container: list | tuple | dict, registered: set[int], module_type: type
+) -> bool:
+    items = container.values() if isinstance(container, dict) else container
+    return any(
+        id(item) not in registered and holds_parameters(item, module_type, 1) for item in items
+    )
+
+
+def unregistered_message(owner: str, name: str, value: object) -> str:
+    """Why the attribute `name` of `owner` is not seen, and what to write instead."""
+    kind = type(value).__name__
+    return (
+        f"{owner}.{name} is a {kind} holding Modules or Values, and attributes of type "
+        f"{kind} are not registered (as in PyTorch): parameters(), state_dict(), save() "
+        f"and an optimizer would not see them. Hold modules in nn.ModuleList([...]) or "
+        f"nn.Sequential(...); register Values with self.register_parameter({name!r}, "
+        f"values); or define parameters() yourself, as micrograd's modules do"
+    )
+
+
+def indented(text: str) -> str:
+    """`text` with every line after the first indented by two spaces (a child's repr)."""
+    return text.replace("\n", "\n  ")
