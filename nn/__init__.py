@@ -12,9 +12,14 @@ a choice of activation, reproducible initialisation, and PyTorch's `state_dict` 
 337
 """
 
-from . import losses
+from . import functional, losses
+from .container import ModuleList, Sequential
 from .layers import MLP, Layer, Neuron
+from .linear import Identity, Linear, ReLU, Sigmoid, Tanh
 from .losses import (
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    MSELoss,
     binary_cross_entropy_with_logits,
     cross_entropy,
     hinge_loss,
@@ -25,12 +30,23 @@ from .module import Module, ParameterGroup
 
 __all__ = [
     "MLP",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Identity",
     "Layer",
+    "Linear",
+    "MSELoss",
     "Module",
+    "ModuleList",
     "Neuron",
     "ParameterGroup",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "functional",
     "hinge_loss",
     "l2_penalty",
     "losses",

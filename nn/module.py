@@ -142,12 +142,17 @@ class Module:
         """(name, module) for each registered child, in assignment order (each once)."""
         seen: set[int] = set()
         pairs = []
-        for name in _registry(self)[1]:
-            child = getattr(self, name)
-            if child is not None and id(child) not in seen:
+        for name, child in self._child_items():
+            if id(child) not in seen:
                 seen.add(id(child))
                 pairs.append((name, child))
         return pairs
+
+    def _child_items(self) -> list[tuple[str, Module]]:
+        """(name, module) for each registered name that holds a module, a module held
+        under two names listed twice (a container runs it twice)."""
+        pairs = [(name, getattr(self, name)) for name in _registry(self)[1]]
+        return [(name, child) for name, child in pairs if child is not None]
 
     def children(self) -> list[Module]:
         """The registered children, in assignment order."""
@@ -190,7 +195,7 @@ class Module:
     def __repr__(self) -> str:
         """PyTorch's tree: ``Net(\n  (hidden): Linear(...)\n  ...\n)``."""
         extra = self.extra_repr()
-        children = [f"({name}): {indented(repr(child))}" for name, child in self.named_children()]
+        children = [f"({name}): {indented(repr(child))}" for name, child in self._child_items()]
         if not children:
             return f"{type(self).__name__}({extra})"
         lines = ([extra] if extra else []) + children
@@ -222,7 +227,8 @@ class Module:
                 groups.append(ParameterGroup(name, shape, values))
         registered = {id(v) for group in groups for v in group.values}
         registered.update(id(getattr(self, name)) for name in children)
-        holder = unregistered_holder(vars(self), registered, Module)
+        others = {k: v for k, v in vars(self).items() if k not in parameters and k not in children}
+        holder = unregistered_holder(others, registered, Module)
         if holder is not None:
             raise TypeError(unregistered_message(type(self).__name__, holder, vars(self)[holder]))
         return groups
@@ -247,7 +253,7 @@ class Module:
             values = self.parameters()
             return [ParameterGroup("parameters", (len(values),), values)]
         groups = self._own_groups()
-        for name, child in self.named_children():
+        for name, child in self._child_items():  # a shared child under each name, as PyTorch
             groups += [
                 group._replace(name=f"{name}.{group.name}") for group in child.parameter_groups()
             ]
