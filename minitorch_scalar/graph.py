@@ -214,9 +214,11 @@ def _layout(nodes: list[Value], edges: list[Edge]) -> tuple[dict[Value, Point], 
 
 
 def _node_text(node: Value) -> tuple[str, str]:
-    """The two lines of a node's box: its label and op, then its value and gradient."""
+    """The two lines of a node's box: its label and op, then its value and gradient
+    (``grad None`` for a leaf whose gradient an optimizer's ``zero_grad()`` cleared)."""
     name = " | ".join(part for part in (node.label, node.op) if part) or "leaf"
-    return name, f"val {_format_number(node.data)}  grad {_format_number(node.grad)}"
+    grad = "None" if node.grad is None else _format_number(node.grad)
+    return name, f"val {_format_number(node.data)}  grad {grad}"
 
 
 def _format_number(x: float) -> str:

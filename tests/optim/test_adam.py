@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from optim_steps import approx, run, states
+from optim_steps import approx, options_of, run, states
 
 from minitorch_scalar import Value
 from optim import Adam
@@ -165,14 +165,23 @@ def test_lr_is_read_at_every_step():
 
 def test_defaults_are_pytorchs():
     opt = Adam([Value(0.0)])
-    assert (opt.lr, opt.betas, opt.eps, opt.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
-    assert (opt.amsgrad, opt.maximize, opt.state) == (False, False, {})
+    assert options_of(opt) == {
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+        "maximize": False,
+        "decoupled_weight_decay": False,
+    }
+    assert opt.defaults == options_of(opt)
+    assert opt.state == {}
 
 
 def test_betas_may_be_a_list_and_numpy_numbers():
     opt = Adam([Value(0.0)], betas=[np.float64(0.5), 0])
-    assert opt.betas == (0.5, 0.0)
-    assert [type(beta) for beta in opt.betas] == [float, float]
+    assert opt.param_groups[0]["betas"] == (0.5, 0.0)
+    assert [type(beta) for beta in opt.param_groups[0]["betas"]] == [float, float]
 
 
 @pytest.mark.parametrize(

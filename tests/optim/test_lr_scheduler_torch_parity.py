@@ -41,7 +41,7 @@ def pair(name, kwargs, lr=0.1, optimizer=(SGD, torch.optim.SGD)):
     ours_p, theirs_p = Value(0.0), torch.zeros((), dtype=torch.float64, requires_grad=True)
     ours_opt, torch_opt = optimizer[0]([ours_p], lr=lr), optimizer[1]([theirs_p], lr=lr)
     if kwargs.get("last_epoch", -1) >= 0:
-        ours_opt.initial_lr = torch_opt.param_groups[0]["initial_lr"] = 2 * lr
+        ours_opt.param_groups[0]["initial_lr"] = torch_opt.param_groups[0]["initial_lr"] = 2 * lr
     ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
     theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
     return ours_opt, ours, torch_opt, theirs

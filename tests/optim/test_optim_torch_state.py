@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 N_PARAMS, N_STEPS = 5, 12
 RTOL = 1e-12
 # torch's param_group keys for how it computes (loops, kernels), not what
-TORCH_ONLY = {"foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay"}
+TORCH_ONLY = {"foreach", "capturable", "differentiable", "fused"}
 
 
 def gradient_rows(seed):

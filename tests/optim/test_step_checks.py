@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from optim_steps import approx
+from optim_steps import approx, params_of
 
 from minitorch_scalar import Value
 from optim import SGD, Adam
@@ -24,7 +24,7 @@ MAKERS = {
 
 def snapshot(opt):
     """A copy of each parameter's state, in order ({} for none)."""
-    return [dict(opt.state.get(p, {})) for p in opt.params]
+    return [dict(opt.state.get(p, {})) for p in params_of(opt)]
 
 
 def stepped_once(make):
