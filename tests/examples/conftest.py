@@ -20,10 +20,14 @@ Runner = Callable[..., subprocess.CompletedProcess]
 def run_script(tmp_path: Path) -> Runner:
     """`python examples/<name> *args`, run from an empty folder, output captured as text."""
 
+    # the packages of this checkout first, whatever `pip install -e` points at
+    path = os.pathsep.join(filter(None, [str(EXAMPLES.parent), os.environ.get("PYTHONPATH")]))
+
     def run(name: str, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, str(EXAMPLES / name), *args],
             cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": path},
             capture_output=True,
             text=True,
             timeout=300,
