@@ -1,7 +1,11 @@
 """nn: neurons, layers and MLPs on the scalar engine, with losses and saved weights.
 
-micrograd's `Neuron`, `Layer` and `MLP` (same signatures, same parameter order), with
-a choice of activation, reproducible initialisation, and PyTorch's `state_dict` keys:
+Two styles. PyTorch's: subclass `Module`, assign `Linear` layers and other modules
+as attributes, define `forward`; `Sequential`, `ModuleList`, `ReLU`, `Tanh`,
+`Sigmoid`, `Identity`, `functional` (``import nn.functional as F``) and the loss
+modules, with PyTorch's names. micrograd's: `Neuron`, `Layer` and `MLP` (same
+signatures, same parameter order), with a choice of activation, reproducible
+initialisation, and PyTorch's `state_dict` keys:
 
 >>> import nn
 >>> model = nn.MLP(2, [16, 16, 1], seed=0)

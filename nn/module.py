@@ -1,8 +1,10 @@
 """`Module`: parameters, gradients, calling, and weights in and out of a model.
 
 Every model is a list of parameters (Values) that training updates in place, and a
-set of named arrays that `state_dict()` shows them as. A subclass says both once,
-in `parameters()` and `parameter_groups()`; saving, loading and naming follow here.
+set of named arrays that `state_dict()` shows them as. A module written as in PyTorch
+gets both from what is assigned to it (its registry: children and parameters by
+name); one written as micrograd's says them in `parameters()` (and may name its
+arrays in `parameter_groups()`). Saving, loading, naming and the tree follow here.
 """
 
 from __future__ import annotations

@@ -384,3 +384,25 @@ def test_a_user_module_called_on_a_batch_sees_one_sample_at_a_time():
     model = TorchNet()
     xs = np.random.default_rng(1).normal(size=(5, 2))
     assert [v.data for v in model(xs)] == [model(x).data for x in xs]
+
+
+def test_sequential_runs_user_modules_micrograd_modules_and_one_output_rows():
+    class Scale(nn.Module):  # micrograd's style: __call__ and parameters(), no forward
+        def __init__(self):
+            self.k = Value(2.0)
+
+        def __call__(self, x):
+            return [self.k * xi for xi in x]
+
+        def parameters(self):
+            return [self.k]
+
+    model = nn.Sequential(TorchNet(), nn.Sigmoid(), Scale(), nn.Linear(1, 2, seed=0))
+    xs = np.random.default_rng(2).normal(size=(4, 2))
+    per_sample = [model(x) for x in xs]
+    assert [[v.data for v in out] for out in model(xs)] == [
+        [v.data for v in out] for out in per_sample
+    ]
+    first = TorchNet()(xs[0])
+    assert per_sample[0][0].data == model[3]([2.0 * first.sigmoid()])[0].data
+    assert len(model.parameters()) == 1 + 8 * 2 + 8 + 9 + 1 + 4
