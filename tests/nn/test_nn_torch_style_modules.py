@@ -406,3 +406,32 @@ def test_sequential_runs_user_modules_micrograd_modules_and_one_output_rows():
     first = TorchNet()(xs[0])
     assert per_sample[0][0].data == model[3]([2.0 * first.sigmoid()])[0].data
     assert len(model.parameters()) == 1 + 8 * 2 + 8 + 9 + 1 + 4
+
+
+def test_a_pytorch_style_step_compiles_to_the_eager_bits():
+    model = nn.Sequential(nn.Linear(2, 8, seed=0), nn.ReLU(), nn.Linear(8, 1, seed=1))
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step = ms.compile(lambda x, y: F.binary_cross_entropy_with_logits(model(x), y), check=True)
+    rng = np.random.default_rng(0)
+    for _ in range(4):  # check=True compares every replay with the eager step
+        x, y = rng.normal(size=(10, 2)), rng.integers(0, 2, size=10).astype(float)
+        opt.zero_grad()
+        step(x, y).backward()
+        opt.step()
+    assert len(step.traces) == 1
+
+
+def test_loading_weights_of_another_shape_is_an_error_naming_the_key_and_changes_nothing(
+    tmp_path,
+):
+    model = nn.Sequential(nn.Linear(2, 3, seed=0), nn.ReLU(), nn.Linear(3, 1, seed=1))
+    other = nn.Sequential(nn.Linear(2, 4, seed=0), nn.ReLU(), nn.Linear(4, 1, seed=1))
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"state_dict\['0.weight'\] expects shape \(3, 2\)"):
+        model.load_state_dict(other.state_dict())
+    other.save(tmp_path / "other.npz")
+    with pytest.raises(ValueError, match="does not fit this model"):
+        model.load(tmp_path / "other.npz")
+    with pytest.raises(TypeError, match="expects a mapping"):
+        model.load_state_dict([("0.weight", np.zeros((3, 2)))])
+    assert [p.data for p in model.parameters()] == before
