@@ -89,13 +89,13 @@ class Module:
         """Record what `value` is under `name`, before it is set: a Module is a child, a
         leaf Value a parameter; None keeps a registered name (PyTorch's ``bias=None``).
 
-        A registered parameter takes a leaf Value, a (nested) list of them or None; a
-        registered child a Module or None. Anything else there is a TypeError, as in
-        PyTorch; any other attribute is plain and not registered.
+        A registered parameter takes a leaf Value, a (nested) list of them or None (a
+        Module there too is a TypeError: delete the parameter first); a registered
+        child a Module, a leaf Value or None. Anything else there is a TypeError, as
+        in PyTorch; any other attribute is plain and not registered.
         """
         parameters, children = _registry(self)
-        if isinstance(value, Module):
-            parameters.pop(name, None)
+        if isinstance(value, Module) and name not in parameters:
             children[name] = None
         elif isinstance(value, Value) and not value.parents:
             children.pop(name, None)

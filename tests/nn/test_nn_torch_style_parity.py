@@ -4,6 +4,8 @@ reduction. Skipped without torch."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import nn
 import nn.functional as F
@@ -135,3 +137,43 @@ def test_the_loss_modules_are_the_functions_with_their_reduction():
     assert nn.CrossEntropyLoss()(rows, classes).data == F.cross_entropy(rows, classes).data
     assert F.mse_loss is nn.mse_loss and F.cross_entropy is nn.cross_entropy
     assert F.binary_cross_entropy_with_logits is nn.binary_cross_entropy_with_logits
+
+
+# ------------------------------------- registration follows torch's, operation by operation
+
+NAMES = ["a", "b", "c"]
+KINDS = ["module", "parameter", "none", "number", "delete"]
+
+
+def apply(module, name, kind, make):
+    """One operation on `module`; the kind of error it raised, or None."""
+    try:
+        if kind == "delete":
+            delattr(module, name)
+        else:
+            setattr(module, name, make[kind]())
+    except (TypeError, AttributeError) as error:
+        return type(error)
+    return None
+
+
+@given(st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(KINDS)), max_size=12))
+def test_assignments_register_as_torchs_do(operations):
+    ours, theirs = nn.Module(), torch.nn.Module()
+    make_ours = {
+        "module": lambda: nn.Linear(1, 1, seed=0),
+        "parameter": lambda: Value(1.0),
+        "none": lambda: None,
+        "number": lambda: 3,
+    }
+    make_theirs = {
+        "module": lambda: torch.nn.Linear(1, 1),
+        "parameter": lambda: torch.nn.Parameter(torch.tensor(1.0)),
+        "none": lambda: None,
+        "number": lambda: 3,
+    }
+    for name, kind in operations:
+        assert apply(ours, name, kind, make_ours) == apply(theirs, name, kind, make_theirs)
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+        assert len(ours.parameters()) == sum(p.numel() for p in theirs.parameters())
