@@ -40,6 +40,27 @@ class _Modules(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def insert(self, index: int, module: Module) -> None:
+        """Put `module` before position `index` (list.insert's rule); names renumbered."""
+        if not isinstance(module, Module):
+            raise TypeError(f"insert expects a Module, got {type(module).__name__}")
+        modules = list(self)
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def __delitem__(self, index: int) -> None:
+        """Remove the module at `index`; the names after it are renumbered, as PyTorch's."""
+        modules = list(self)
+        del modules[self._index(index)]
+        self._renumber(modules)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        """Hold exactly `modules`, named "0", "1", ... in order."""
+        for name, _ in self._child_items():
+            delattr(self, name)
+        for module in modules:
+            self.append(module)
+
 
 class Sequential(_Modules):
     """PyTorch's ``nn.Sequential``: the output of each module is the input of the next.
@@ -47,9 +68,10 @@ class Sequential(_Modules):
     ``Sequential(m0, m1, ...)`` names the modules "0", "1", ...; ``Sequential(
     OrderedDict(name=module, ...))`` by the names given. Indexing, ``len`` and
     iteration are by position; a slice is a Sequential of the same modules, names
-    kept. A Sequential of `Linear` and `ReLU` computes what micrograd's `MLP` of the
-    same sizes computes, node for node, and its `state_dict()` holds the same arrays
-    in the same order (names ``"0.weight"`` where the MLP has ``"layers.0.weight"``).
+    kept; `append`, `insert` and ``del`` as PyTorch's (the last two renumber). A
+    Sequential of `Linear` and `ReLU` computes what micrograd's `MLP` of the same
+    sizes computes, node for node, and its `state_dict()` holds the same arrays in
+    the same order (names ``"0.weight"`` where the MLP has ``"layers.0.weight"``).
 
     A batch runs one module at a time over all its rows (`forward_batch`), as `MLP`
     does; the width each module takes (its `nin`) is checked on the way.
@@ -97,8 +119,8 @@ class ModuleList(_Modules):
     """PyTorch's ``nn.ModuleList``: a list of modules, registered, so that their
     parameters are the owner's. Not callable: iterate over it in `forward`.
 
-    Indexing (a slice is a new ModuleList), ``len``, iteration, `append`, `extend`
-    and item assignment, as a list.
+    Indexing (a slice is a new ModuleList), ``len``, iteration, `append`, `extend`,
+    `insert`, item assignment and ``del``, as a list.
     """
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:

@@ -435,3 +435,18 @@ def test_loading_weights_of_another_shape_is_an_error_naming_the_key_and_changes
     with pytest.raises(TypeError, match="expects a mapping"):
         model.load_state_dict([("0.weight", np.zeros((3, 2)))])
     assert [p.data for p in model.parameters()] == before
+
+
+@pytest.mark.parametrize("container", [nn.ModuleList, lambda ms_: nn.Sequential(*ms_)])
+def test_insert_and_del_renumber_as_a_list(container):
+    a, b, c = nn.ReLU(), nn.Tanh(), nn.Linear(1, 1, seed=0)
+    modules = container([a, b])
+    modules.insert(1, c)
+    assert list(modules) == [a, c, b]
+    assert list(modules.state_dict()) == ["1.weight", "1.bias"]
+    del modules[0]
+    assert list(modules) == [c, b] and list(modules.state_dict()) == ["0.weight", "0.bias"]
+    with pytest.raises(IndexError):
+        del modules[2]
+    with pytest.raises(TypeError, match="insert expects a Module"):
+        modules.insert(0, F.relu)
