@@ -44,10 +44,21 @@ def parameter_array(value: object, where: str) -> tuple[tuple[int, ...], list[Va
     return (len(value), *inner), [v for _, values in parts for v in values]
 
 
+def is_leaf(value: Value) -> bool:
+    """True for a Value made by ``Value(...)`` (or `detach`): what can be a parameter.
+
+    The result of an op is not, even one computed under no_grad() or replayed by a
+    compiled function, which have no parents: assigning it to a module (a cached
+    output) keeps it a plain attribute.
+    """
+    return not value.parents and not value.op
+
+
 def _check_leaf(value: Value, where: str) -> None:
-    if value.parents:
+    if not is_leaf(value):
         raise TypeError(
             f"{where} expects a leaf Value (a parameter), got the result of op {value.op!r}"
+            " (value.detach() is a leaf holding its number)"
         )
 
 
@@ -57,7 +68,7 @@ def holds_parameters(obj: object, module_type: type, depth: int = 0) -> bool:
     if isinstance(obj, module_type):
         return True
     if isinstance(obj, Value):
-        return not obj.parents
+        return is_leaf(obj)
     if depth >= _SCAN_DEPTH:
         return False
     if isinstance(obj, dict):

@@ -18,7 +18,13 @@ import numpy as np
 from minitorch_scalar import Value, cyclic_gc_paused
 
 from ._checks import is_batch, key_mismatch, number_list
-from ._registry import indented, parameter_array, unregistered_holder, unregistered_message
+from ._registry import (
+    indented,
+    is_leaf,
+    parameter_array,
+    unregistered_holder,
+    unregistered_message,
+)
 from .weights_file import checked_path, read_arrays, write_atomically
 
 
@@ -97,7 +103,7 @@ class Module:
         parameters, children = _registry(self)
         if isinstance(value, Module) and name not in parameters:
             children[name] = None
-        elif isinstance(value, Value) and not value.parents:
+        elif isinstance(value, Value) and is_leaf(value):
             children.pop(name, None)
             parameters[name] = None
         elif value is None:

@@ -450,3 +450,19 @@ def test_insert_and_del_renumber_as_a_list(container):
         del modules[2]
     with pytest.raises(TypeError, match="insert expects a Module"):
         modules.insert(0, F.relu)
+
+
+def test_an_ops_result_is_never_a_parameter_even_without_parents():
+    model = nn.Linear(2, 1, seed=0)
+    with ms.no_grad():
+        model.cached = model([1.0, 2.0])  # an op's result, no parents: plain
+    step = ms.compile(lambda x: model(x))
+    step([1.0, 2.0])
+    model.replayed = step([1.0, 2.0])  # a replay's output: no parents either
+    assert model.replayed.op == "compiled" and not model.replayed.parents
+    assert len(model.parameters()) == 3
+    model.register_parameter("scale", Value(2.0))
+    with ms.no_grad(), pytest.raises(TypeError, match=r"detach\(\) is a leaf"):
+        model.scale = model.scale * 0.5
+    model.scale = (model.scale * 0.5).detach()
+    assert model.parameters()[-1] is model.scale
