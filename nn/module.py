@@ -135,7 +135,9 @@ class Module:
     def add_module(self, name: str, module: Module | None) -> None:
         """Register `module` as the child `name` (PyTorch's): ``self.name = module``
         for names that are not identifiers, such as ``"0"``."""
-        if not isinstance(name, str) or not name or "." in name:
+        if not isinstance(name, str):
+            raise TypeError(f"add_module(name) expects a str, got {type(name).__name__}")
+        if not name or "." in name:
             raise ValueError(f"add_module(name) expects a non-empty str without '.', got {name!r}")
         if module is not None and not isinstance(module, Module):
             raise TypeError(
@@ -201,7 +203,8 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        """PyTorch's tree: ``Net(\n  (hidden): Linear(...)\n  ...\n)``."""
+        """PyTorch's tree: the class, its `extra_repr`, then one line per child,
+        ``(name): repr(child)``, indented by two spaces under its parent."""
         extra = self.extra_repr()
         children = [f"({name}): {indented(repr(child))}" for name, child in self._child_items()]
         if not children:
