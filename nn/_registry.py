@@ -9,11 +9,14 @@ not a model with no parameters.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from minitorch_scalar import Value
 
 _PLAIN_TYPES = frozenset({float, int, str, bool, bytes, type(None)})
+_VALUE, _NO_OP, _ROWS = {Value}, {""}, {list}
+_op = attrgetter("op")  # "" for a Value made by Value(...), which has no parents
 _SCAN_DEPTH = 3  # how deep unregistered_holder looks into nested containers
 
 
@@ -32,16 +35,23 @@ def parameter_array(value: object, where: str) -> tuple[tuple[int, ...], list[Va
             f"{where} expects a leaf Value, a list of them or rows of them, "
             f"got {type(value).__name__}: {value!r}"
         )
-    if value and all(isinstance(item, Value) for item in value):  # a row: the common case
-        for index, item in enumerate(value):
-            _check_leaf(item, f"{where}[{index}]")
+    if _is_row_of_leaves(value):  # the common cases, checked at C speed
         return (len(value),), list(value)
+    if value and set(map(type, value)) == _ROWS and len(set(map(len, value))) == 1:
+        flat = [v for row in value for v in row]
+        if _is_row_of_leaves(flat):  # rows of leaves, one width: a weight matrix
+            return (len(value), len(value[0])), flat
     parts = [parameter_array(item, f"{where}[{index}]") for index, item in enumerate(value)]
     shapes = {shape for shape, _ in parts}
     if len(shapes) > 1:
         raise ValueError(f"{where} expects rows of one shape, got shapes {sorted(shapes)}")
     inner = shapes.pop() if shapes else ()
     return (len(value), *inner), [v for _, values in parts for v in values]
+
+
+def _is_row_of_leaves(row: list | tuple) -> bool:
+    """True for a non-empty row of Values made by ``Value(...)`` (not subclasses)."""
+    return bool(row) and set(map(type, row)) == _VALUE and set(map(_op, row)) == _NO_OP
 
 
 def is_leaf(value: Value) -> bool:

@@ -69,6 +69,9 @@ def linear(
     return linear_batch(weight, [number_list(input, "linear(input)")], bias)[0]
 
 
+_ROW, _BATCH = {Value}, {list}  # the types of a row's items, of a batch's
+
+
 def _elementwise(op: Callable[[Value], Value], input: Any, name: str) -> Any:
     """`op` applied to every number or Value of `input`, which keeps its structure.
 
@@ -81,8 +84,14 @@ def _elementwise(op: Callable[[Value], Value], input: Any, name: str) -> Any:
     if isinstance(input, np.ndarray):
         input = input.tolist()
     if isinstance(input, (list, tuple)):
-        if all(isinstance(x, Value) for x in input):  # the common case: a row of Values
+        types = set(map(type, input))
+        if types == _ROW:  # the common cases: a row of Values, and a batch of such rows
             return list(map(op, input))
+        if types == _BATCH:
+            return [
+                list(map(op, row)) if set(map(type, row)) == _ROW else _elementwise(op, row, name)
+                for row in input
+            ]
         return [_elementwise(op, x, name) for x in input]
     if is_real_number(input):
         return op(Value(as_float(input, f"{name}(input)")))

@@ -236,12 +236,22 @@ class Module:
             if value is not None:
                 shape, values = parameter_array(value, f"{type(self).__name__}.{name}")
                 groups.append(ParameterGroup(name, shape, values))
-        registered = {id(v) for group in groups for v in group.values}
-        registered.update(id(getattr(self, name)) for name in children)
-        others = {k: v for k, v in vars(self).items() if k not in parameters and k not in children}
-        holder = unregistered_holder(others, registered, Module)
-        if holder is not None:
-            raise TypeError(unregistered_message(type(self).__name__, holder, vars(self)[holder]))
+        containers = {
+            k: v
+            for k, v in vars(self).items()
+            if isinstance(v, (list, tuple, dict))
+            and k not in parameters
+            and k not in children
+            and k not in _REGISTRY
+        }
+        if containers:  # rare: then see whether one holds what is not registered
+            registered = {id(v) for group in groups for v in group.values}
+            registered.update(id(getattr(self, name)) for name in children)
+            holder = unregistered_holder(containers, registered, Module)
+            if holder is not None:
+                raise TypeError(
+                    unregistered_message(type(self).__name__, holder, containers[holder])
+                )
         return groups
 
     def forward(self, x: list) -> Value | list[Value]:
@@ -283,20 +293,13 @@ class Module:
         ("MLP expects 2 inputs, got 3") or an int beyond a float's range, TypeError
         for anything that is not a number or a Value.
         """
-        name = type(self).__name__
+        name, nin = type(self).__name__, self.nin  # nin once: a property may walk the model
         if is_batch(x):
-            rows = [self._checked(row, f"{name} (row {i})") for i, row in enumerate(x)]
+            rows = [_checked(row, f"{name} (row {i})", nin) for i, row in enumerate(x)]
             with cyclic_gc_paused():  # a batch's graph is large and holds no cycle
                 outs = self.forward_batch(rows)
             return [_single_or_list(out) for out in outs]
-        return _single_or_list(self.forward(self._checked(x, name)))
-
-    def _checked(self, x: Any, where: str) -> list:
-        """`x` as a list of `nin` floats or Values (see `__call__`)."""
-        x = number_list(x, where)
-        if self.nin is not None and len(x) != self.nin:
-            raise ValueError(f"{where} expects {self.nin} inputs, got {len(x)}")
-        return x
+        return _single_or_list(self.forward(_checked(x, name, nin)))
 
     def zero_grad(self, set_to_none: bool = False) -> None:
         """Set the gradient of every parameter to 0.0 (to None with ``set_to_none=True``).
@@ -389,6 +392,18 @@ class Module:
             self.load_state_dict(state)
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"load: {path!r} does not fit this model: {error.args[0]}") from error
+
+
+def _checked(x: Any, where: str, nin: int | None) -> list:
+    """`x` as a list of floats or Values, `nin` of them unless `nin` is None (see
+    `Module.__call__`)."""
+    x = number_list(x, where)
+    if nin is not None and len(x) != nin:
+        raise ValueError(f"{where} expects {nin} inputs, got {len(x)}")
+    return x
+
+
+_REGISTRY = ("_parameter_names", "_child_names")  # the attributes `_registry` keeps
 
 
 def _registry(module: Module) -> tuple[dict[str, None], dict[str, None]]:
