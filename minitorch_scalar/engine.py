@@ -28,6 +28,16 @@ from .real import as_float, is_real_number
 Number = int | float
 
 
+class _SeedOne(float):
+    """The default seed of `Value.backward`, 1.0, told apart from a 1.0 passed in."""
+
+    def __repr__(self) -> str:
+        return "1.0"
+
+
+SEED_ONE = _SeedOne(1.0)
+
+
 class Value:
     """A scalar with a gradient, and the node of the graph that produced it.
 
@@ -235,11 +245,12 @@ class Value:
 
     # ----------------------------------------------------------------- backward
 
-    def backward(self, grad: Number | None = None, *, gradient: Number | None = None) -> None:
+    def backward(self, grad: Number = SEED_ONE, *, gradient: Number | None = None) -> None:
         """Fill ``.grad`` of every node this one depends on with d(self)/d(node).
 
         ``grad`` seeds this node (``y.backward(3)`` is d(3y)/dx); 1.0 when not given.
-        ``gradient=`` is PyTorch's name for the same argument (see `backward_seed`).
+        ``gradient=`` is PyTorch's name for it, None meaning 1.0 as in PyTorch (see
+        `backward_seed`).
         Then, in reverse topological order, every node pushes its gradient to its
         parents along its edges (formula 6).
 
@@ -269,18 +280,20 @@ class Value:
 
 
 def backward_seed(grad: object, gradient: object) -> float:
-    """The seed of `Value.backward` as a float: `grad` or PyTorch's `gradient`, 1.0 if neither.
+    """The seed of `Value.backward` as a float: `grad`, or PyTorch's `gradient`, or 1.0.
 
-    TypeError when both are given, or for a seed that is not a real number (naming the
-    argument used); ValueError for an int beyond a float's range.
+    `grad` is SEED_ONE when not given; `gradient` None when not given (PyTorch's
+    default, 1.0 for a scalar). TypeError when both are given, or for a seed that is
+    not a real number (``grad=None`` too), naming the argument used; ValueError for an
+    int beyond a float's range.
     """
-    if gradient is None:
-        return 1.0 if grad is None else as_float(grad, "backward(grad)")
-    if grad is not None:
+    if grad is SEED_ONE:
+        return 1.0 if gradient is None else as_float(gradient, "backward(gradient)")
+    if gradient is not None:
         raise TypeError(
             "backward expects the seed as grad or as gradient (PyTorch's name), got both"
         )
-    return as_float(gradient, "backward(gradient)")
+    return as_float(grad, "backward(grad)")
 
 
 # ------------------------------------------------------------------ node building

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value, backward_seed, cyclic_gc_paused
+from ..engine import SEED_ONE, Value, backward_seed, cyclic_gc_paused
 from ..grad_mode import is_grad_enabled
 from .arguments import input_numbers, is_input, signature, traced
 from .backward import backward_plan, run_backward
@@ -172,7 +172,7 @@ class CompiledValue(Value):
 
     __slots__ = ("_replay_backward",)
 
-    def backward(self, grad: float | None = None, *, gradient: float | None = None) -> None:
+    def backward(self, grad: float = SEED_ONE, *, gradient: float | None = None) -> None:
         """As `Value.backward` (`grad`, or PyTorch's `gradient`), by the compiled program."""
         seed = backward_seed(grad, gradient)
         if self._replay_backward is None:

@@ -101,6 +101,9 @@ def test_backward_takes_pytorchs_gradient_keyword_as_grad():
         x = Value(2.0)
         (x * x).backward(**call)
         assert x.grad == 4.0 * call.get("gradient", call.get("grad", 1.0))
+    x = Value(2.0)
+    (x * x).backward(gradient=None)  # PyTorch's default: 1 for a scalar
+    assert x.grad == 4.0
     with pytest.raises(TypeError, match="got both"):
         (Value(1.0) * 2).backward(1.0, gradient=2.0)
     with pytest.raises(TypeError, match=r"backward\(gradient\) expects a real number"):
