@@ -7,9 +7,9 @@ import pytest
 
 import optim
 from minitorch_scalar import Value
-from optim import SGD, Adam, Optimizer
+from optim import SGD, Adam, AdamW, Optimizer
 
-OPTIMIZERS = [SGD, Adam]
+OPTIMIZERS = [SGD, Adam, AdamW]
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS)
@@ -158,6 +158,7 @@ def test_zero_grad_then_step_leaves_a_plain_optimizer_where_it_is(make):
     for set_to_none in (True, False):
         w.grad = 4.0
         opt = make([w], lr=0.1)
+        opt.param_groups[0]["weight_decay"] = 0.0  # AdamW's default is 1e-2
         opt.zero_grad(set_to_none=set_to_none)
         opt.step()
         assert w.data == 1.5
