@@ -137,8 +137,8 @@ def unpack_state(
         p, group = placed[index]
         if p in unpacked:
             raise ValueError(f"{name} expects each index once, got {index} twice")
-        checks = optimizer.state_checks(group)
-        unpacked[p] = checked_mapping(entry, checks, f"{name}[{index}]")
+        checks, optional = optimizer.state_checks(group), optimizer.optional_state_checks(group)
+        unpacked[p] = checked_mapping(entry, checks, f"{name}[{index}]", optional)
     return unpacked
 
 

@@ -175,9 +175,9 @@ def test_optimizer_is_abstract_and_a_subclass_written_as_in_pytorch_works():
             super().__init__(params, {"lr": lr})
 
         def step(self) -> None:
-            for options, gradients in self.stepping_groups():
-                for p, g in gradients:
-                    p.data -= options["lr"] * math.copysign(1.0, g) if g else 0.0
+            for options, stepping in self.stepping_groups():
+                for p in stepping:
+                    p.data -= options["lr"] * math.copysign(1.0, p.grad) if p.grad else 0.0
 
     a, b, c = Value(1.0), Value(1.0), Value(1.0)
     opt = SignDescent([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.25)
