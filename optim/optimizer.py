@@ -63,17 +63,20 @@ class Optimizer(ABC):
     `option_checks` and the checks of one parameter's state in `state_checks` (for
     `load_state_dict`), and implements `step` by `stepping_groups()`.
 
-    Deliberate differences from PyTorch: a parameter listed twice (in one group or two)
-    is a ValueError (PyTorch warns within a group, then updates it twice per step); a
-    group with no parameters, or with a key that is not an option, is a ValueError (a
-    misspelt option would be ignored).
+    Deliberate differences from PyTorch: a parameter listed twice in one group is a
+    ValueError (PyTorch warns, then updates it twice per step; in two groups it is an
+    error in both); a group with no parameters, or with a key that is neither an option
+    nor ``initial_lr`` / ``param_names``, is a ValueError (PyTorch would ignore a
+    misspelt option); the dicts in `param_groups` are new ones, not those passed in.
     """
 
     option_checks: ClassVar[dict[str, Check]] = {"lr": nonnegative_number}
 
     def __init__(self, params: Iterable[Any], defaults: Mapping[str, Any]) -> None:
-        if not isinstance(defaults, Mapping) or "lr" not in defaults:
-            raise TypeError("defaults expects a dict of the optimizer's options, with 'lr'")
+        if not isinstance(defaults, Mapping):
+            raise TypeError(f"defaults expects a dict of options, got {type(defaults).__name__}")
+        if "lr" not in defaults:
+            raise ValueError(f"defaults expects the option 'lr', got {list(defaults)}")
         self.defaults = self.checked_options(defaults)
         self.state: dict[Value, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from minitorch_scalar import Value, is_integer
 
 from .checks import checked_mapping, nonnegative_number, require_keys
-from .groups import EXTRA_KEYS, options_of
+from .groups import EXTRA_KEYS, checked_names, options_of
 
 if TYPE_CHECKING:
     from .optimizer import Optimizer
@@ -111,15 +111,6 @@ def check_params(params: object, start: int, count: int, name: str) -> None:
         raise ValueError(
             f"{name} expects the indices {start} to {start + count - 1} in order, got {params!r}"
         )
-
-
-def checked_names(names: object, count: int, name: str) -> list[str]:
-    """`names`, a list of `count` strings (the group's parameter names), as a list."""
-    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-        raise TypeError(f"{name} expects a list of parameter names (str), got {names!r}")
-    if len(names) != count:
-        raise ValueError(f"{name} expects {count} names (this group's), got {len(names)}")
-    return list(names)
 
 
 def unpack_state(

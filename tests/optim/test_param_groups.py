@@ -353,3 +353,13 @@ def test_int_data_steps_as_its_float(make):
             opt.step()
     assert type(ints.data) is float
     assert ints.data == floats.data
+
+
+def test_param_names_may_be_given_with_a_group_and_are_checked():
+    a, b = Value(1.0), Value(2.0)
+    opt = SGD([{"params": [a, b], "param_names": ["w", "b"]}], lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["w", "b"]
+    with pytest.raises(ValueError, match=r"params\[0\]\['param_names'\] expects 2 names"):
+        SGD([{"params": [a, b], "param_names": ["w"]}], lr=0.1)
+    with pytest.raises(TypeError, match=r"params\[0\]\['param_names'\] expects a list of"):
+        SGD([{"params": [a], "param_names": "w"}], lr=0.1)
