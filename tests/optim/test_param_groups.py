@@ -9,6 +9,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from optim_steps import options_of, params_of
 
 from minitorch_scalar import Value
@@ -363,3 +365,102 @@ def test_param_names_may_be_given_with_a_group_and_are_checked():
         SGD([{"params": [a, b], "param_names": ["w"]}], lr=0.1)
     with pytest.raises(TypeError, match=r"params\[0\]\['param_names'\] expects a list of"):
         SGD([{"params": [a], "param_names": "w"}], lr=0.1)
+
+
+# ------------------------------------------------ properties, over random groupings
+
+SGD_OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "lr": st.sampled_from([0.0, 0.01, 0.3]),
+        "momentum": st.sampled_from([0.0, 0.9]),
+        "dampening": st.sampled_from([0.0, 0.5]),
+        "weight_decay": st.sampled_from([0.0, 0.1]),
+        "maximize": st.booleans(),
+    },
+)
+ADAM_OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "lr": st.sampled_from([0.0, 0.01, 0.3]),
+        "betas": st.sampled_from([(0.9, 0.999), (0.0, 0.5)]),
+        "weight_decay": st.sampled_from([0.0, 0.1]),
+        "amsgrad": st.booleans(),
+        "maximize": st.booleans(),
+    },
+)
+KINDS = {
+    "SGD": (SGD, SGD_OPTIONS),
+    "Adam": (Adam, ADAM_OPTIONS),
+    "AdamW": (AdamW, ADAM_OPTIONS),
+}
+
+
+@st.composite
+def grouped_problem(draw):
+    """An optimizer class, 2 to 7 parameters cut into groups with options of their own,
+    and 4 steps of gradients (None among them)."""
+    make, options = KINDS[draw(st.sampled_from(sorted(KINDS)))]
+    count = draw(st.integers(2, 7))
+    cuts = sorted(draw(st.sets(st.integers(1, count - 1), max_size=count - 1)))
+    bounds = list(zip([0, *cuts], [*cuts, count]))
+    groups = [(range(start, stop), draw(options)) for start, stop in bounds]
+    grads = draw(
+        st.lists(
+            st.lists(st.one_of(st.none(), st.floats(-5, 5)), min_size=count, max_size=count),
+            min_size=4,
+            max_size=4,
+        )
+    )
+    return make, groups, grads
+
+
+@settings(max_examples=60, deadline=None)
+@given(grouped_problem())
+def test_groups_step_exactly_as_one_optimizer_per_group(problem):
+    # the defaults rule, and no group's options leaking into another's parameters
+    make, groups, grads = problem
+    together = [Value(0.5 + i) for i in range(len(grads[0]))]
+    apart = [Value(0.5 + i) for i in range(len(grads[0]))]
+    defaults = {"lr": 0.05}
+    one = make([{"params": [together[i] for i in r], **o} for r, o in groups], **defaults)
+    each = [make([apart[i] for i in r], **{**defaults, **o}) for r, o in groups]
+    for row in grads:
+        for p, q, g in zip(together, apart, row):
+            p.grad = q.grad = g
+        one.step()
+        for opt in each:
+            opt.step()
+        assert [p.data for p in together] == [q.data for q in apart]
+    assert one.state_dict()["state"] == {
+        index: entry
+        for index, entry in enumerate(
+            entry for opt in each for entry in [opt.state.get(p) for p in params_of(opt)]
+        )
+        if entry is not None
+    }
+
+
+BAD_VALUES = st.sampled_from(["x", [1.0], Value(1.0), 10**400])  # (a None grad is no error)
+
+
+@settings(max_examples=60, deadline=None)
+@given(grouped_problem(), st.data())
+def test_a_bad_grad_or_data_anywhere_leaves_every_group_as_it_was(problem, data):
+    make, groups, grads = problem
+    params = [Value(0.5 + i) for i in range(len(grads[0]))]
+    opt = make([{"params": [params[i] for i in r], **o} for r, o in groups], lr=0.05)
+    for p, g in zip(params, grads[0]):
+        p.grad = g
+    opt.step()
+    for p, g in zip(params, grads[1]):
+        p.grad = 1.0 if g is None else g
+    bad_at = data.draw(st.integers(0, len(params) - 1))
+    field = data.draw(st.sampled_from(["grad", "data"]))
+    before = snapshot(opt)
+    good = getattr(params[bad_at], field)
+    setattr(params[bad_at], field, data.draw(BAD_VALUES))
+    with pytest.raises((TypeError, ValueError), match=rf"\]\.{field} expects a real number"):
+        opt.step()
+    setattr(params[bad_at], field, good)
+    assert snapshot(opt) == before
