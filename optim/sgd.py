@@ -50,7 +50,7 @@ class SGD(Optimizer):
         maximize: climb the objective instead of descending it.
 
     Raises:
-        TypeError: a hyperparameter is not a real number (nesterov, maximize: not a bool),
+        TypeError: an option is not a real number (nesterov, maximize: not a bool),
             or `params` is not an iterable of Values or of groups.
         ValueError: lr, momentum or weight_decay < 0; an option nan, or an int too large
             for a float; nesterov with momentum == 0 or dampening != 0; `params` empty or
