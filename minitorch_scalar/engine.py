@@ -45,7 +45,9 @@ class Value:
         data: the value, a Python float.
         grad: d(root)/d(self) after ``root.backward()``; 0.0 at creation. Leaves
             accumulate across calls (PyTorch's rule); interior nodes hold the gradient
-            of the latest call only.
+            of the latest call only. A leaf's grad may be None, PyTorch's "no gradient"
+            (an optimizer's ``zero_grad()`` leaves it so): backward then sets it
+            afresh, and an optimizer's step skips that parameter.
         label: a free name for printing and drawing graphs.
         op: the op that made this node (``"+"``, ``"tanh"``, ...), ``""`` for a leaf
             made by ``Value(...)``. An op's result made under `no_grad()` keeps its op

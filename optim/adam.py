@@ -146,29 +146,44 @@ class Adam(Optimizer):
             checks["max_exp_avg_sq"] = finite_nonnegative_number
         return checks
 
+    def optional_state_checks(self, options: Mapping[str, Any]) -> dict[str, Check]:
+        """Without amsgrad, vmax may be there: left from steps before amsgrad was unset."""
+        return {} if options["amsgrad"] else {"max_exp_avg_sq": finite_nonnegative_number}
+
     def step(self) -> None:
         """Update every parameter that has a gradient once by the rule above, group by group."""
-        for options, gradients in self.stepping_groups():  # all checked before anything changes
-            rule = _Rule(options["betas"], options["lr"], options["eps"])
-            weight_decay, maximize, amsgrad = (
-                options["weight_decay"],
-                options["maximize"],
-                options["amsgrad"],
-            )
-            decoupled, decay = options["decoupled_weight_decay"], 1.0 - options["lr"] * weight_decay
-            for p, grad in gradients:
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = 0.0
-                g = -grad if maximize else grad
+        for options, stepping in self.stepping_groups():  # all checked before anything changes
+            lr, eps, weight_decay = options["lr"], options["eps"], options["weight_decay"]
+            beta1, beta2 = options["betas"]
+            maximize, amsgrad = options["maximize"], options["amsgrad"]
+            decoupled, decay = options["decoupled_weight_decay"], 1.0 - lr * weight_decay
+            one_minus_beta1, one_minus_beta2 = 1.0 - beta1, 1.0 - beta2
+            corrections = BiasCorrections(lr, beta1, beta2)
+            for p in stepping:
+                state = self.state.get(p) or self._first_state(p, amsgrad)
+                g = -p.grad if maximize else p.grad
+                theta = p.data
                 if weight_decay:
                     if decoupled:
-                        p.data *= decay
+                        theta *= decay
                     else:
-                        g += weight_decay * p.data
-                rule.update(p, g, state, amsgrad)
+                        g += weight_decay * theta
+                t = state["step"] = state["step"] + 1
+                m = state["exp_avg"] = beta1 * state["exp_avg"] + one_minus_beta1 * g
+                v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + one_minus_beta2 * g * g
+                if amsgrad:  # (vmax 0 for a parameter that stepped before amsgrad was set)
+                    v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
+                step_size, root_of_correction = corrections[t]
+                denominator = math.sqrt(v) / root_of_correction + eps
+                # 0 only if eps == 0 and v == 0: then no step (see the docstring)
+                p.data = theta - step_size * m / denominator if denominator else theta
+
+    def _first_state(self, p: Value, amsgrad: bool) -> dict[str, Any]:
+        """p's state before its first step: t = 0, m = v = 0 (and vmax = 0 with amsgrad)."""
+        state = self.state[p] = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
+        if amsgrad:
+            state["max_exp_avg_sq"] = 0.0
+        return state
 
 
 class AdamW(Adam):
@@ -232,34 +247,14 @@ class AdamW(Adam):
         )
 
 
-class _Rule:
-    """One step's hyperparameters, read once for all parameters (1 - beta computed once:
-    the same number every time), and each parameter's update by them."""
+class BiasCorrections(dict):
+    """t -> (lr / (1 - beta1^t), sqrt(1 - beta2^t)): step t's bias corrections, each
+    computed once per step for all the parameters at that t (most share one)."""
 
-    __slots__ = ("beta1", "beta2", "corrections", "eps", "lr", "one_minus_beta1", "one_minus_beta2")
+    def __init__(self, lr: float, beta1: float, beta2: float) -> None:
+        super().__init__()
+        self.lr, self.beta1, self.beta2 = lr, beta1, beta2
 
-    def __init__(self, betas: tuple[float, float], lr: float, eps: float) -> None:
-        self.beta1, self.beta2 = betas
-        self.one_minus_beta1, self.one_minus_beta2 = 1.0 - self.beta1, 1.0 - self.beta2
-        self.lr, self.eps = lr, eps
-        self.corrections: dict[int, tuple[float, float]] = {}  # by t: the parameters share it
-
-    def update(self, p: Value, g: float, state: dict[str, Any], amsgrad: bool) -> None:
-        """One step of the rule for parameter p, given its g_t (weight decay included)."""
-        t = state["step"] = state["step"] + 1
-        m = state["exp_avg"] = self.beta1 * state["exp_avg"] + self.one_minus_beta1 * g
-        v = state["exp_avg_sq"] = self.beta2 * state["exp_avg_sq"] + self.one_minus_beta2 * g * g
-        if amsgrad:
-            v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
-        step_size, root_of_correction = self.corrections.get(t) or self.correct(t)
-        denominator = math.sqrt(v) / root_of_correction + self.eps
-        if denominator:  # 0 only if eps == 0 and v == 0: then no step (see the docstring)
-            p.data -= step_size * m / denominator
-
-    def correct(self, t: int) -> tuple[float, float]:
-        """lr / (1 - beta1^t) and sqrt(1 - beta2^t), the bias corrections of step t."""
-        found = self.corrections[t] = (
-            self.lr / (1.0 - self.beta1**t),
-            math.sqrt(1.0 - self.beta2**t),
-        )
+    def __missing__(self, t: int) -> tuple[float, float]:
+        found = self[t] = (self.lr / (1.0 - self.beta1**t), math.sqrt(1.0 - self.beta2**t))
         return found

@@ -91,13 +91,17 @@ def require_keys(
         )
 
 
-def checked_mapping(value: object, checks: Mapping[str, Check], name: str) -> dict[str, Any]:
-    """`value`, a mapping with exactly the keys of `checks`, each value through its check.
+def checked_mapping(
+    value: object, checks: Mapping[str, Check], name: str, optional: Mapping[str, Check] = {}
+) -> dict[str, Any]:
+    """`value`, a mapping with every key of `checks` and maybe some of `optional`, each
+    value through its check.
 
     TypeError if it is not a mapping, ValueError for missing or unexpected keys; the
     checks name each value ``name['key']``.
     """
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} expects a mapping (dict), got {type(value).__name__}")
-    require_keys(value, checks, name)
-    return {key: check(value[key], f"{name}[{key!r}]") for key, check in checks.items()}
+    require_keys(value, checks, name, optional=optional)
+    every = {**checks, **{key: check for key, check in optional.items() if key in value}}
+    return {key: check(value[key], f"{name}[{key!r}]") for key, check in every.items()}

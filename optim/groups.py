@@ -79,8 +79,8 @@ def new_group(
     """The group `given` describes: its params checked, every option filled and checked.
 
     ValueError for a group without "params", with a key that is not an option (nor
-    "initial_lr"), with no parameters or a parameter twice; TypeError for a group that
-    is not a mapping or holds something that is not a leaf Value.
+    "initial_lr" or "param_names"), with no parameters or a parameter twice; TypeError
+    for a group that is not a mapping or holds something that is not a leaf Value.
     """
     if not isinstance(given, Mapping):
         raise TypeError(f"{where} expects a dict with 'params', got {type(given).__name__}")
@@ -103,9 +103,20 @@ def new_group(
     group: dict[str, Any] = {"params": params, **options}
     if "initial_lr" in given:
         group["initial_lr"] = nonnegative_number(given["initial_lr"], f"{where}['initial_lr']")
+    if names is None and "param_names" in given:
+        names = checked_names(given["param_names"], len(params), f"{where}['param_names']")
     if names is not None:
         group["param_names"] = names
     return group
+
+
+def checked_names(names: object, count: int, name: str) -> list[str]:
+    """`names`, a list of `count` strings (the group's parameter names), as a list."""
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{name} expects a list of parameter names (str), got {names!r}")
+    if len(names) != count:
+        raise ValueError(f"{name} expects {count} names (this group's), got {len(names)}")
+    return list(names)
 
 
 def parameter_list(params: object, name: str) -> tuple[list[Value], list[str] | None]:

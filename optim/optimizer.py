@@ -63,17 +63,20 @@ class Optimizer(ABC):
     `option_checks` and the checks of one parameter's state in `state_checks` (for
     `load_state_dict`), and implements `step` by `stepping_groups()`.
 
-    Deliberate differences from PyTorch: a parameter listed twice (in one group or two)
-    is a ValueError (PyTorch warns within a group, then updates it twice per step); a
-    group with no parameters, or with a key that is not an option, is a ValueError (a
-    misspelt option would be ignored).
+    Deliberate differences from PyTorch: a parameter listed twice in one group is a
+    ValueError (PyTorch warns, then updates it twice per step; in two groups it is an
+    error in both); a group with no parameters, or with a key that is neither an option
+    nor ``initial_lr`` / ``param_names``, is a ValueError (PyTorch would ignore a
+    misspelt option); the dicts in `param_groups` are new ones, not those passed in.
     """
 
     option_checks: ClassVar[dict[str, Check]] = {"lr": nonnegative_number}
 
     def __init__(self, params: Iterable[Any], defaults: Mapping[str, Any]) -> None:
-        if not isinstance(defaults, Mapping) or "lr" not in defaults:
-            raise TypeError("defaults expects a dict of the optimizer's options, with 'lr'")
+        if not isinstance(defaults, Mapping):
+            raise TypeError(f"defaults expects a dict of options, got {type(defaults).__name__}")
+        if "lr" not in defaults:
+            raise ValueError(f"defaults expects the option 'lr', got {list(defaults)}")
         self.defaults = self.checked_options(defaults)
         self.state: dict[Value, dict[str, Any]] = {}
         self.param_groups: list[dict[str, Any]] = []
@@ -111,6 +114,10 @@ class Optimizer(ABC):
         """Each key of one parameter's state in a group with `options`, and its check."""
         return {}
 
+    def optional_state_checks(self, options: Mapping[str, Any]) -> dict[str, Check]:
+        """Keys that one parameter's state may have besides those of `state_checks`."""
+        return {}
+
     @property
     def lr(self) -> float:
         """The learning rate of an optimizer with one parameter group (not PyTorch's)."""
@@ -146,28 +153,28 @@ class Optimizer(ABC):
                 elif p.grad is not None:
                     p.grad = 0.0
 
-    def stepping_groups(self) -> list[tuple[dict[str, Any], list[tuple[Value, float]]]]:
-        """For each group: (its options, checked; (parameter, gradient) for each of its
-        parameters whose grad is not None), everything checked before this returns.
+    def stepping_groups(self) -> list[tuple[dict[str, Any], list[Value]]]:
+        """For each group: its options, checked, and its parameters that step (those
+        whose grad is not None), each with a float ``.grad`` and ``.data``.
 
-        A `step` calls it first, and so changes nothing when something is wrong: a
-        TypeError (ValueError for a value out of range) naming the option, or the
-        parameter's ``.grad`` or ``.data``. Data that is a real number but not a float
-        (an int) is made a float, once every check has passed.
+        Everything is checked before this returns, so a `step` that calls it first
+        changes nothing when something is wrong: a TypeError (ValueError for an int
+        beyond a float's range) naming the option, or the parameter's ``.grad`` or
+        ``.data``. A grad or data that is a real number but not a float (an int, a
+        numpy float) is made the float it equals, once every check has passed.
         """
         several = len(self.param_groups) > 1
-        checked, new_data = [], []
+        checked, conversions = [], []
         for index, group in enumerate(self.param_groups):
             where = f"param_groups[{index}]"
             options = self.checked_options(grouping.options_of(group, self.defaults, where), where)
-            params = group["params"]
-            pairs, unusual = _gradients(params)
+            stepping, unusual = _stepping(group["params"])
             if unusual:
                 prefix = f"{where}['params']" if several else "params"
-                pairs = _checked_gradients(pairs, unusual, params, prefix, new_data)
-            checked.append((options, pairs))
-        for p, data in new_data:
-            p.data = data
+                conversions += _as_floats(unusual, group["params"], prefix)
+            checked.append((options, stepping))
+        for p, grad, data in conversions:
+            p.grad, p.data = grad, data
         return checked
 
     @abstractmethod
@@ -201,34 +208,26 @@ class Optimizer(ABC):
         self.state = state
 
 
-def _gradients(params: list[Value]) -> tuple[list[tuple[Value, Any]], list[Value]]:
-    """(p, p.grad) for each p whose grad is not None, and those of them whose grad or
-    data is not a float: to check, by `_checked_gradients`. (One pass: a step's hot path.)
-    """
+def _stepping(params: list[Value]) -> tuple[list[Value], list[Value]]:
+    """The parameters whose grad is not None, and those of them whose grad or data is not
+    a float, for `_as_floats`. One pass, and no tuple per parameter: a step's hot path."""
     unusual: list[Value] = []
-    pairs = [
-        (p, g)
+    stepping = [
+        p
         for p in params
         if (g := p.grad) is not None and (type(g) is float is type(p.data) or not unusual.append(p))
     ]
-    return pairs, unusual
+    return stepping, unusual
 
 
-def _checked_gradients(
-    pairs: list[tuple[Value, Any]],
-    unusual: list[Value],
-    params: list[Value],
-    prefix: str,
-    new_data: list[tuple[Value, float]],
-) -> list[tuple[Value, float]]:
-    """`pairs` with each gradient a float, or the error naming the first that is not a
-    real number (``prefix[index].grad`` or ``.data``); the data to convert to floats is
-    added to `new_data`."""
-    grads = {}
+def _as_floats(
+    unusual: list[Value], params: list[Value], prefix: str
+) -> list[tuple[Value, float, float]]:
+    """(p, grad, data as floats) for each of `unusual`, or the error naming the first that
+    is not a real number: ``prefix[index].grad`` (or ``.data``)."""
+    floats = []
     for p in unusual:
         index = next(i for i, q in enumerate(params) if q is p)
-        grads[p] = as_float(p.grad, f"{prefix}[{index}].grad")
-        data = as_float(p.data, f"{prefix}[{index}].data")
-        if type(p.data) is not float:
-            new_data.append((p, data))
-    return [(p, grads.get(p, g)) for p, g in pairs]
+        grad = as_float(p.grad, f"{prefix}[{index}].grad")
+        floats.append((p, grad, as_float(p.data, f"{prefix}[{index}].data")))
+    return floats

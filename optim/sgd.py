@@ -50,7 +50,7 @@ class SGD(Optimizer):
         maximize: climb the objective instead of descending it.
 
     Raises:
-        TypeError: a hyperparameter is not a real number (nesterov, maximize: not a bool),
+        TypeError: an option is not a real number (nesterov, maximize: not a bool),
             or `params` is not an iterable of Values or of groups.
         ValueError: lr, momentum or weight_decay < 0; an option nan, or an int too large
             for a float; nesterov with momentum == 0 or dampening != 0; `params` empty or
@@ -109,12 +109,12 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter that has a gradient once by the rule above, group by group."""
-        for options, gradients in self.stepping_groups():  # all checked before anything changes
+        for options, stepping in self.stepping_groups():  # all checked before anything changes
             lr, weight_decay, momentum = options["lr"], options["weight_decay"], options["momentum"]
             undampened, nesterov = 1.0 - options["dampening"], options["nesterov"]
             maximize = options["maximize"]
-            for p, grad in gradients:
-                g = -grad if maximize else grad
+            for p in stepping:
+                g = -p.grad if maximize else p.grad
                 if weight_decay:
                     g += weight_decay * p.data
                 if momentum:

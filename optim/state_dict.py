@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from minitorch_scalar import Value, is_integer
 
 from .checks import checked_mapping, nonnegative_number, require_keys
-from .groups import EXTRA_KEYS, options_of
+from .groups import EXTRA_KEYS, checked_names, options_of
 
 if TYPE_CHECKING:
     from .optimizer import Optimizer
@@ -113,15 +113,6 @@ def check_params(params: object, start: int, count: int, name: str) -> None:
         )
 
 
-def checked_names(names: object, count: int, name: str) -> list[str]:
-    """`names`, a list of `count` strings (the group's parameter names), as a list."""
-    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-        raise TypeError(f"{name} expects a list of parameter names (str), got {names!r}")
-    if len(names) != count:
-        raise ValueError(f"{name} expects {count} names (this group's), got {len(names)}")
-    return list(names)
-
-
 def unpack_state(
     optimizer: Optimizer, state: object, groups: list[dict[str, Any]]
 ) -> dict[Value, dict[str, Any]]:
@@ -137,8 +128,8 @@ def unpack_state(
         p, group = placed[index]
         if p in unpacked:
             raise ValueError(f"{name} expects each index once, got {index} twice")
-        checks = optimizer.state_checks(group)
-        unpacked[p] = checked_mapping(entry, checks, f"{name}[{index}]")
+        checks, optional = optimizer.state_checks(group), optimizer.optional_state_checks(group)
+        unpacked[p] = checked_mapping(entry, checks, f"{name}[{index}]", optional)
     return unpacked
 
 

@@ -49,7 +49,7 @@ def test_dot_has_each_node_once_with_op_value_grad():
 
 def test_a_leaf_whose_grad_is_none_is_drawn_with_grad_none(tmp_path):
     # an optimizer's zero_grad() sets grads to None, as PyTorch's: drawing still works
-    a, b, c, d = shared_leaf_graph()
+    a, b, _, d = shared_leaf_graph()
     a.grad = b.grad = None
     labels, _ = parse_dot(to_dot(d))
     assert "a\\nval 2  grad None" in labels.values()

@@ -113,3 +113,12 @@ def test_a_second_scheduler_shares_initial_lr_as_in_torch():
     torch_second = torch.optim.lr_scheduler.LinearLR(torch_opt)
     assert second.base_lrs == torch_second.base_lrs == [0.4]
     assert ours_opt.lr == torch_opt.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize("end_factor", [1.0000001, 1.5])
+def test_linear_lr_end_factor_above_1_is_refused_as_by_torch(end_factor):
+    torch_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError):
+        torch.optim.lr_scheduler.LinearLR(torch_opt, end_factor=end_factor)
+    with pytest.raises(ValueError, match="end_factor expects a number in"):
+        lr_scheduler.LinearLR(SGD([Value(0.0)], lr=0.1), end_factor=end_factor)

@@ -7,9 +7,9 @@ import pytest
 
 import optim
 from minitorch_scalar import Value
-from optim import SGD, Adam, Optimizer
+from optim import SGD, Adam, AdamW, Optimizer
 
-OPTIMIZERS = [SGD, Adam]
+OPTIMIZERS = [SGD, Adam, AdamW]
 
 
 @pytest.mark.parametrize("make", OPTIMIZERS)
@@ -158,6 +158,7 @@ def test_zero_grad_then_step_leaves_a_plain_optimizer_where_it_is(make):
     for set_to_none in (True, False):
         w.grad = 4.0
         opt = make([w], lr=0.1)
+        opt.param_groups[0]["weight_decay"] = 0.0  # AdamW's default is 1e-2
         opt.zero_grad(set_to_none=set_to_none)
         opt.step()
         assert w.data == 1.5
@@ -174,9 +175,9 @@ def test_optimizer_is_abstract_and_a_subclass_written_as_in_pytorch_works():
             super().__init__(params, {"lr": lr})
 
         def step(self) -> None:
-            for options, gradients in self.stepping_groups():
-                for p, g in gradients:
-                    p.data -= options["lr"] * math.copysign(1.0, g) if g else 0.0
+            for options, stepping in self.stepping_groups():
+                for p in stepping:
+                    p.data -= options["lr"] * math.copysign(1.0, p.grad) if p.grad else 0.0
 
     a, b, c = Value(1.0), Value(1.0), Value(1.0)
     opt = SignDescent([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.25)
