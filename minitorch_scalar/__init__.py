@@ -13,8 +13,8 @@ The article's program (x = -2), node by node:
 (-50.0, 64.0, 25.0, 1.0, -3.0)
 """
 
-from .animate import BackwardAnimation, draw_backward
 from . import structure
+from .animate import BackwardAnimation, draw_backward
 from .compiler import compile
 from .custom_op import CustomOp, custom_op
 from .engine import Value, cyclic_gc_paused, topological_order
@@ -32,6 +32,7 @@ from .grad_mode import is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, to_dot
 from .real import as_float, is_integer, is_real_number
+from .seed import manual_seed
 
 __all__ = [
     "BackwardAnimation",
@@ -56,6 +57,7 @@ __all__ = [
     "is_real_number",
     "linear",
     "linear_batch",
+    "manual_seed",
     "max",
     "no_grad",
     "node_names",

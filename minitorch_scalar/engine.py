@@ -28,6 +28,16 @@ from .real import as_float, is_real_number
 Number = int | float
 
 
+class _SeedOne(float):
+    """The default seed of `Value.backward`, 1.0, told apart from a 1.0 passed in."""
+
+    def __repr__(self) -> str:
+        return "1.0"
+
+
+SEED_ONE = _SeedOne(1.0)
+
+
 class Value:
     """A scalar with a gradient, and the node of the graph that produced it.
 
@@ -35,7 +45,9 @@ class Value:
         data: the value, a Python float.
         grad: d(root)/d(self) after ``root.backward()``; 0.0 at creation. Leaves
             accumulate across calls (PyTorch's rule); interior nodes hold the gradient
-            of the latest call only.
+            of the latest call only. A leaf's grad may be None, PyTorch's "no gradient"
+            (an optimizer's ``zero_grad()`` leaves it so): backward then sets it
+            afresh, and an optimizer's step skips that parameter.
         label: a free name for printing and drawing graphs.
         op: the op that made this node (``"+"``, ``"tanh"``, ...), ``""`` for a leaf
             made by ``Value(...)``. An op's result made under `no_grad()` keeps its op
@@ -235,12 +247,14 @@ class Value:
 
     # ----------------------------------------------------------------- backward
 
-    def backward(self, grad: Number = 1.0) -> None:
+    def backward(self, grad: Number = SEED_ONE, *, gradient: Number | None = None) -> None:
         """Fill ``.grad`` of every node this one depends on with d(self)/d(node).
 
-        ``grad`` seeds this node (``y.backward(3)`` is d(3y)/dx), as PyTorch's
-        ``gradient`` argument. Then, in reverse topological order, every node pushes
-        its gradient to its parents along its edges (formula 6).
+        ``grad`` seeds this node (``y.backward(3)`` is d(3y)/dx); 1.0 when not given.
+        ``gradient=`` is PyTorch's name for it, None meaning 1.0 as in PyTorch (see
+        `backward_seed`).
+        Then, in reverse topological order, every node pushes its gradient to its
+        parents along its edges (formula 6).
 
         Interior nodes hold this call's gradient. Leaves add this call's gradient,
         summed on its own first, to what they held: PyTorch's order of additions, so
@@ -248,7 +262,7 @@ class Value:
         (as PyTorch's ``zero_grad`` leaves it) takes this call's gradient.
         """
         refuse_while_tracing("backward()")
-        _backpropagate(self, as_float(grad, "backward(grad)"))
+        _backpropagate(self, backward_seed(grad, gradient))
 
 
 Watcher = Callable[[Value, Value, float, float, float], None]
@@ -291,6 +305,23 @@ def _push_watched(node: Value, g: float, watch: Watcher) -> None:
         before = parent.grad
         parent.grad += local * g
         watch(node, parent, local, g, before)
+
+
+def backward_seed(grad: object, gradient: object) -> float:
+    """The seed of `Value.backward` as a float: `grad`, or PyTorch's `gradient`, or 1.0.
+
+    `grad` is SEED_ONE when not given; `gradient` None when not given (PyTorch's
+    default, 1.0 for a scalar). TypeError when both are given, or for a seed that is
+    not a real number (``grad=None`` too), naming the argument used; ValueError for an
+    int beyond a float's range.
+    """
+    if grad is SEED_ONE:
+        return 1.0 if gradient is None else as_float(gradient, "backward(gradient)")
+    if gradient is not None:
+        raise TypeError(
+            "backward expects the seed as grad or as gradient (PyTorch's name), got both"
+        )
+    return as_float(grad, "backward(grad)")
 
 
 # ------------------------------------------------------------------ node building

@@ -352,7 +352,8 @@ def node_text(node: Value, name: str, grad: float | None = None) -> str:
     """
     title = name if not node.op or name.startswith(f"{node.op}#") else f"{name} | {node.op}"
     shown = node.grad if grad is None else grad
-    return f"{title}\nval {_format_number(node.data)}  grad {_format_number(shown)}"
+    shown_text = "None" if shown is None else _format_number(shown)  # zero_grad() may clear it
+    return f"{title}\nval {_format_number(node.data)}  grad {shown_text}"
 
 
 def _format_number(x: float) -> str:

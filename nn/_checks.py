@@ -5,6 +5,7 @@ What counts as a number is the project's one definition, `minitorch_scalar.real`
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 import numpy as np
@@ -90,4 +91,17 @@ def key_mismatch(expected: list[str], given: list[str]) -> str | None:
     return (
         f"state_dict keys: missing {missing}, unexpected {unexpected}; "
         f"expected exactly {expected}"
+    )
+
+
+def weight_generator(seed: object, where: str) -> random.Random | None:
+    """The generator to draw weights from, for a module's `seed` argument: None for the
+    global one (Python's `random`, which `minitorch_scalar.manual_seed` seeds), a fresh
+    ``random.Random(seed)`` for an int, or the given ``random.Random`` itself."""
+    if seed is None or isinstance(seed, random.Random):
+        return seed
+    if is_integer(seed):
+        return random.Random(int(seed))
+    raise TypeError(
+        f"{where} expects an int, a random.Random or None, got {type(seed).__name__}: {seed!r}"
     )

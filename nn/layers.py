@@ -20,9 +20,9 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minitorch_scalar import Value, dot, is_integer, linear_batch
+from minitorch_scalar import Value, dot, linear_batch
 
-from ._checks import check_parameter_count, positive_int
+from ._checks import check_parameter_count, positive_int, weight_generator
 from .module import Module, ParameterGroup
 
 ACTIVATIONS: dict[str | None, Callable[[Value], Value] | None] = {
@@ -61,7 +61,7 @@ class Neuron(Module):
         if not isinstance(nonlin, bool):
             raise TypeError(f"Neuron(nonlin) expects a bool, got {type(nonlin).__name__}")
         _check_activation(activation, "Neuron(activation)")
-        generator = _generator(seed, "Neuron(seed)")
+        generator = weight_generator(seed, "Neuron(seed)")
         uniform = random.uniform if generator is None else generator.uniform
         self.w = [Value(uniform(-1.0, 1.0)) for _ in range(nin)]
         self.b = Value(0.0)
@@ -124,7 +124,7 @@ class Layer(Module):
         nin = positive_int(nin, "Layer(nin)")
         nout = positive_int(nout, "Layer(nout)")
         check_parameter_count(nout * (nin + 1), f"Layer({nin}, {nout})")
-        generator = _generator(seed, "Layer(seed)")
+        generator = weight_generator(seed, "Layer(seed)")
         self.neurons = [Neuron(nin, seed=generator, **kwargs) for _ in range(nout)]
 
     @property
@@ -221,7 +221,7 @@ class MLP(Module):
             f"MLP({nin}, {sizes[1:]})",
         )
         _check_activation(activation, "MLP(activation)")
-        generator = _generator(seed, "MLP(seed)")
+        generator = weight_generator(seed, "MLP(seed)")
         last = len(nouts) - 1
         self.layers = [
             Layer(sizes[i], sizes[i + 1], seed=generator, nonlin=i != last, activation=activation)
@@ -290,14 +290,3 @@ def _check_activation(activation: object, where: str) -> str | None:
     if activation not in ACTIVATIONS:
         raise ValueError(f"{where} expects one of {list(ACTIVATIONS)}, got {activation!r}")
     return activation
-
-
-def _generator(seed: object, where: str) -> random.Random | None:
-    """The generator to draw weights from: None for the global one, else a Random."""
-    if seed is None or isinstance(seed, random.Random):
-        return seed
-    if is_integer(seed):
-        return random.Random(int(seed))
-    raise TypeError(
-        f"{where} expects an int, a random.Random or None, got {type(seed).__name__}: {seed!r}"
-    )

@@ -17,6 +17,12 @@ from minitorch_scalar import as_float, is_integer
 Check = Callable[[object, str], Any]  # (value, its name) -> the value to keep, or raise
 
 
+def option_name(where: str, key: str) -> str:
+    """How an error names option `key` of the group `where`: ``param_groups[1]['lr']``,
+    or just ``lr`` for a constructor's argument (`where` empty)."""
+    return f"{where}[{key!r}]" if where else key
+
+
 def real_number(value: object, name: str) -> float:
     """`value` as a float that is not nan; TypeError or ValueError naming `name` otherwise."""
     number = as_float(value, name)
@@ -69,24 +75,33 @@ def flag(value: object, name: str) -> bool:
     return value
 
 
-def require_keys(mapping: Mapping, expected: Iterable[str], name: str) -> None:
-    """KeyError naming `name` unless `mapping` has exactly the keys `expected`."""
-    expected = list(expected)
+def require_keys(
+    mapping: Mapping, expected: Iterable[str], name: str, optional: Iterable[str] = ()
+) -> None:
+    """ValueError naming `name` and the keys unless `mapping` has every key of `expected`
+    and no key outside `expected` and `optional`."""
+    expected, optional = list(expected), list(optional)
     missing = [key for key in expected if key not in mapping]
-    unexpected = [key for key in mapping if key not in expected]
+    unexpected = [key for key in mapping if key not in expected and key not in optional]
     if missing or unexpected:
-        raise KeyError(
-            f"{name} keys: missing {missing}, unexpected {unexpected}; expected exactly {expected}"
+        allowed = f" (and optionally {optional})" if optional else ""
+        raise ValueError(
+            f"{name} keys: missing {missing}, unexpected {unexpected}; "
+            f"expected exactly {expected}{allowed}"
         )
 
 
-def checked_mapping(value: object, checks: Mapping[str, Check], name: str) -> dict[str, Any]:
-    """`value`, a mapping with exactly the keys of `checks`, each value through its check.
+def checked_mapping(
+    value: object, checks: Mapping[str, Check], name: str, optional: Mapping[str, Check] = {}
+) -> dict[str, Any]:
+    """`value`, a mapping with every key of `checks` and maybe some of `optional`, each
+    value through its check.
 
-    TypeError if it is not a mapping, KeyError for missing or unexpected keys; the
+    TypeError if it is not a mapping, ValueError for missing or unexpected keys; the
     checks name each value ``name['key']``.
     """
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} expects a mapping (dict), got {type(value).__name__}")
-    require_keys(value, checks, name)
-    return {key: check(value[key], f"{name}[{key!r}]") for key, check in checks.items()}
+    require_keys(value, checks, name, optional=optional)
+    every = {**checks, **{key: check for key, check in optional.items() if key in value}}
+    return {key: check(value[key], f"{name}[{key!r}]") for key, check in every.items()}

@@ -1,9 +1,10 @@
 """Learning-rate schedules: PyTorch's ``torch.optim.lr_scheduler``, step for step.
 
-A scheduler sets its optimizer's ``lr`` once per epoch (or per step: whatever a call to
-`step` means in your loop). As in PyTorch the rules are *chainable*: each new lr is
-computed from the lr the optimizer has now, by the recurrences PyTorch documents, so the
-lrs are PyTorch's to the last bit, and a change you make to ``opt.lr`` carries on.
+A scheduler sets the ``"lr"`` of each of its optimizer's parameter groups once per epoch
+(or per step: whatever a call to `step` means in your loop). As in PyTorch the rules are
+*chainable*: each new lr is computed from the lr the group has now, by the recurrences
+PyTorch documents, so the lrs are PyTorch's to the last bit, and a change you make to
+``opt.param_groups[i]["lr"]`` carries on.
 
 >>> from minitorch_scalar import Value
 >>> from optim import SGD
@@ -12,16 +13,16 @@ lrs are PyTorch's to the last bit, and a change you make to ``opt.lr`` carries o
 >>> schedule = StepLR(opt, step_size=2, gamma=0.5)
 >>> lrs = []
 >>> for epoch in range(5):
-...     lrs.append(opt.lr)  # train an epoch with it: opt.zero_grad(), backward, opt.step()
+...     lrs.append(opt.param_groups[0]["lr"])  # train an epoch: zero_grad, backward, step
 ...     schedule.step()
 >>> lrs
 [1.0, 1.0, 0.5, 0.5, 0.25]
 
-Our optimizers have one parameter group, so the lists PyTorch keeps per group
-(`base_lrs`, `get_last_lr()`) have one entry. The first scheduler attached records the
-lr it started from in ``opt.initial_lr`` (PyTorch's ``param_group["initial_lr"]``), which
-the optimizer's `state_dict` carries. Not supported: ``step(epoch)``, deprecated in
-PyTorch, and its warnings about the order of ``opt.step()`` and ``schedule.step()``.
+Each group follows the rule from its own lr: `base_lrs` and `get_last_lr()` are lists
+with one entry per group. The first scheduler attached records the lr each group
+started from in ``param_group["initial_lr"]``, as PyTorch, which the optimizer's
+`state_dict` carries. Not supported: ``step(epoch)``, deprecated in PyTorch, and its
+warnings about the order of ``opt.step()`` and ``schedule.step()``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .checks import (
     checked_mapping,
     finite_nonnegative_number,
     integer_at_least,
+    nonnegative_number,
 )
 from .optimizer import Optimizer
 
@@ -48,20 +50,25 @@ class LRScheduler(ABC):
     """The base of the schedulers: epochs, base lrs, `step`, state; a subclass gives the rule.
 
     Epoch t = `last_epoch` counts calls: construction makes it 0 (or resumes at
-    ``last_epoch + 1``), each `step` adds 1, and the lr of epoch t is
-    ``next_lr(lr of epoch t - 1)``.
+    ``last_epoch + 1``), each `step` adds 1, and the lr of each group at epoch t is
+    ``next_lr(its lr at epoch t - 1, its base lr, ...)``.
 
     Args:
-        optimizer: the `optim.Optimizer` whose ``lr`` this sets.
-        last_epoch: -1 to start (default). An epoch >= 0 resumes a schedule: the
-            optimizer must then hold ``initial_lr`` (its state_dict loaded from a run
-            that had a scheduler), else a KeyError, as in PyTorch.
+        optimizer: the `optim.Optimizer` whose groups' ``"lr"`` this sets.
+        last_epoch: -1 to start (default): each group's ``"initial_lr"`` is set to its
+            lr, unless a scheduler set it before. An epoch >= 0 resumes a schedule: every
+            group must then hold ``"initial_lr"`` (the optimizer's state_dict loaded from
+            a run that had a scheduler), else a KeyError, as in PyTorch.
         **arguments: the subclass's arguments, checked by its `argument_checks`.
 
     Attributes:
         optimizer: the optimizer.
-        base_lrs: [the optimizer's initial_lr], the lr the schedule started from.
-        last_epoch: t, the epoch of the current lr.
+        base_lrs: each group's ``"initial_lr"``, the lr its schedule started from.
+        last_epoch: t, the epoch of the current lrs.
+
+    Every argument is checked before the optimizer is touched; a group's lr set by hand
+    to a wrong value is an error naming it (``param_groups[0]['lr']``) from `step`,
+    which then changes nothing.
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1, **arguments: Any) -> None:
@@ -70,15 +77,22 @@ class LRScheduler(ABC):
         given = {**arguments, "last_epoch": last_epoch}
         checks = self.argument_checks() | {"last_epoch": integer_at_least(-1)}
         checked = {name: check(given[name], name) for name, check in checks.items()}
-        if checked["last_epoch"] >= 0 and optimizer.initial_lr is None:
-            raise KeyError(
-                f"last_epoch={last_epoch} resumes a schedule, which needs the optimizer's "
-                "initial_lr: load the optimizer's state_dict (saved with a scheduler) first"
-            )
-        if optimizer.initial_lr is None:
-            optimizer.initial_lr = optimizer.lr
-        self.optimizer = optimizer
-        self.base_lrs = [optimizer.initial_lr]
+        groups, lrs = optimizer.param_groups, current_lrs(optimizer)
+        if checked["last_epoch"] >= 0:
+            for index, group in enumerate(groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"last_epoch={last_epoch} resumes a schedule, which needs "
+                        f"param_groups[{index}]['initial_lr']: load the optimizer's "
+                        "state_dict (saved with a scheduler) first"
+                    )
+        base_lrs = [
+            nonnegative_number(group.get("initial_lr", lr), f"param_groups[{index}]['initial_lr']")
+            for index, (group, lr) in enumerate(zip(groups, lrs))
+        ]
+        for group, base_lr in zip(groups, base_lrs):  # all checked: now change the optimizer
+            group.setdefault("initial_lr", base_lr)
+        self.optimizer, self.base_lrs = optimizer, base_lrs
         for name, value in checked.items():
             setattr(self, name, value)
         self._advance(initial=True)
@@ -88,33 +102,36 @@ class LRScheduler(ABC):
         """The subclass's arguments (PyTorch's names, in order) and the check of each."""
 
     @abstractmethod
-    def next_lr(self, lr: float, initial: bool) -> float:
-        """The lr of epoch `last_epoch`, from `lr`, the lr of the epoch before.
+    def next_lr(self, lr: float, base_lr: float, initial: bool) -> float:
+        """A group's lr at epoch `last_epoch`, from `lr`, its lr the epoch before.
 
-        `initial` is True for the step construction takes, False for every `step`.
+        `base_lr` is the group's entry of `base_lrs`; `initial` is True for the step
+        construction takes, False for every `step`.
         """
 
     def step(self) -> None:
-        """Go to the next epoch: ``last_epoch += 1`` and set the optimizer's lr by the rule."""
+        """Go to the next epoch: ``last_epoch += 1`` and set each group's lr by the rule."""
         self._advance(initial=False)
 
     def _advance(self, initial: bool) -> None:
+        lrs = current_lrs(self.optimizer)  # checked before anything changes
         self.last_epoch += 1
-        lr = self.next_lr(self.optimizer.lr, initial)
-        # A rule that lands on 0 can overshoot it by a rounding (LinearLR to end_factor=0
-        # gives PyTorch -1.5e-18); an lr is >= 0, so that is 0.
-        self.optimizer.lr = 0.0 if lr < 0.0 else lr
-        self._last_lr = [self.optimizer.lr]
+        for group, lr, base_lr in zip(self.optimizer.param_groups, lrs, self.base_lrs):
+            new = self.next_lr(lr, base_lr, initial)
+            # A rule that lands on 0 can overshoot it by a rounding (LinearLR to
+            # end_factor=0 gives PyTorch -1.5e-18); an lr is >= 0, so that is 0.
+            group["lr"] = 0.0 if new < 0.0 else new
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_last_lr(self) -> list[float]:
-        """[the lr this scheduler set last], a list as PyTorch's (one per param group)."""
+        """The lr this scheduler set last in each group, a list as PyTorch's."""
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
         """The arguments, ``base_lrs``, ``last_epoch`` and ``_last_lr``, by PyTorch's keys.
 
         Plain Python numbers: it round-trips through JSON. It does not hold the
-        optimizer's lr: save and load the optimizer's `state_dict` with it.
+        optimizer's lrs: save and load the optimizer's `state_dict` with it.
         """
         names = [*self.argument_checks(), "base_lrs", "last_epoch"]
         return {name: getattr(self, name) for name in names} | {"_last_lr": self.get_last_lr()}
@@ -122,17 +139,27 @@ class LRScheduler(ABC):
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Set the arguments and the epoch from `state_dict`, as `state_dict()` gives it.
 
-        Checked whole before anything changes: KeyError for missing or unexpected keys,
-        TypeError or ValueError for a wrong value, naming it. The optimizer's lr is not
-        touched (as in PyTorch): it comes with the optimizer's own state_dict.
+        Checked whole before anything changes: ValueError for missing or unexpected keys
+        (naming them) and for lists of lrs that do not have one per group, TypeError or
+        ValueError for a wrong value, naming it. The optimizer's lrs are not touched (as
+        in PyTorch): they come with the optimizer's own state_dict.
         """
+        count = len(self.optimizer.param_groups)
         checks = self.argument_checks() | {
-            "base_lrs": lr_list,
+            "base_lrs": lr_list(count),
             "last_epoch": integer_at_least(0),
-            "_last_lr": lr_list,
+            "_last_lr": lr_list(count),
         }
         for name, value in checked_mapping(state_dict, checks, "load_state_dict").items():
             setattr(self, name, value)
+
+
+def current_lrs(optimizer: Optimizer) -> list[float]:
+    """Each group's lr, checked: an error names ``param_groups[i]['lr']``."""
+    return [
+        nonnegative_number(group.get("lr"), f"param_groups[{index}]['lr']")
+        for index, group in enumerate(optimizer.param_groups)
+    ]
 
 
 class StepLR(LRScheduler):
@@ -166,7 +193,7 @@ class StepLR(LRScheduler):
         """step_size an int >= 1, gamma a finite number >= 0."""
         return {"step_size": integer_at_least(1), "gamma": finite_nonnegative_number}
 
-    def next_lr(self, lr: float, initial: bool) -> float:
+    def next_lr(self, lr: float, base_lr: float, initial: bool) -> float:
         """gamma * lr at every step_size-th epoch after 0, else lr."""
         t = self.last_epoch
         return lr * self.gamma if t > 0 and t % self.step_size == 0 else lr
@@ -223,7 +250,7 @@ class LinearLR(LRScheduler):
             "total_iters": integer_at_least(1),
         }
 
-    def next_lr(self, lr: float, initial: bool) -> float:
+    def next_lr(self, lr: float, base_lr: float, initial: bool) -> float:
         """The recurrence above, in PyTorch's order of operations."""
         t, s, e = self.last_epoch, self.start_factor, self.end_factor
         if t == 0:
@@ -273,13 +300,13 @@ class CosineAnnealingLR(LRScheduler):
         """T_max an int >= 1, eta_min a finite number >= 0."""
         return {"T_max": integer_at_least(1), "eta_min": finite_nonnegative_number}
 
-    def next_lr(self, lr: float, initial: bool) -> float:
+    def next_lr(self, lr: float, base_lr: float, initial: bool) -> float:
         """The recurrence above, in PyTorch's order of operations."""
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if initial:
             return lr
         if (t - 1 - t_max) % (2 * t_max) == 0:
-            return lr + (self.base_lrs[0] - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
+            return lr + (base_lr - eta_min) * (1 - math.cos(math.pi / t_max)) / 2
         ratio = (1 + math.cos(math.pi * t / t_max)) / (1 + math.cos(math.pi * (t - 1) / t_max))
         return ratio * (lr - eta_min) + eta_min
 
@@ -300,10 +327,16 @@ def end_factor(value: object, name: str) -> float:
     return number
 
 
-def lr_list(value: object, name: str) -> list[float]:
-    """`value` as [lr], one finite lr >= 0 (one per param group: ours have one)."""
-    if not isinstance(value, list | tuple):
-        raise TypeError(f"{name} expects a list of one lr, got {type(value).__name__}")
-    if len(value) != 1:
-        raise ValueError(f"{name} expects a list of one lr (one param group), got {value!r}")
-    return [finite_nonnegative_number(value[0], f"{name}[0]")]
+def lr_list(count: int) -> Check:
+    """A check: the value as a list of `count` finite lrs >= 0 (one per param group)."""
+
+    def check(value: object, name: str) -> list[float]:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"{name} expects a list of lrs, got {type(value).__name__}")
+        if len(value) != count:
+            raise ValueError(
+                f"{name} expects {count} lr(s), one per param group, got {len(value)}: {value!r}"
+            )
+        return [finite_nonnegative_number(lr, f"{name}[{index}]") for index, lr in enumerate(value)]
+
+    return check

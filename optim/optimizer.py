@@ -1,119 +1,183 @@
-"""The base of every optimizer: the parameters, the learning rate, the state, `zero_grad()`.
+"""The base of every optimizer: parameter groups, the state, `zero_grad()`, a step's checks.
 
-The checks every hyperparameter goes through are in `optim.checks`; saving and loading
-the state in PyTorch's layout is in `optim.state_dict`.
+The parameter groups are PyTorch's (``opt.param_groups``, a list of plain dicts); how
+they are read from the constructor's `params` is in `optim.groups`; the checks every
+option goes through are in `optim.checks`; saving and loading the state in PyTorch's
+layout is in `optim.state_dict`.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from minitorch_scalar import Value, as_float
 from minitorch_scalar.grad_mode import refuse_while_tracing
 
+from . import groups as grouping
 from . import state_dict as layout
-from .checks import Check, nonnegative_number
+from .checks import Check, flag, nonnegative_number, option_name
 
 
 class Optimizer(ABC):
-    """Updates a fixed list of parameters from their gradients; a subclass's `step` says how.
+    """Updates parameters from their gradients, group by group; a subclass's `step` says how.
 
     Args:
-        params: the leaf Values to optimize, e.g. ``model.parameters()``. Any iterable: it
-            is read once into a list, which fixes each parameter's index in `state_dict`.
-        lr: the learning rate, a number >= 0.
-        **hyperparameters: a subclass's other hyperparameters, by PyTorch's names,
-            checked by `checked_hyperparameters` and kept as attributes.
+        params: what to optimize, as PyTorch takes it. Either the leaf Values
+            (``model.parameters()``; (name, Value) pairs as ``named_parameters()`` gives
+            are fine too), which make one group; or a list of parameter groups, dicts
+            with the key ``"params"`` (its Values) and any of the optimizer's options::
+
+                SGD([{"params": body}, {"params": head, "lr": 0.01}], lr=0.1, momentum=0.9)
+
+            An option a group does not set is taken from `defaults` (above: the body's lr
+            is 0.1, and both groups have momentum 0.9): PyTorch's rule.
+        defaults: every option and its value for a group that does not set it: the
+            constructor's arguments, by PyTorch's names. Its keys are the optimizer's
+            options; those the class checks (`option_checks`) are checked.
 
     Attributes:
-        params: the parameters, a list.
-        lr: the learning rate. It is read afresh at every `step`, so a schedule may set
-            ``optimizer.lr = ...`` between steps; every assignment is checked.
+        param_groups: PyTorch's: a list of dicts, one per group, each with ``"params"``
+            (a list of Values) and a value for every option. Set an option there and the
+            next `step` uses it: ``opt.param_groups[0]["lr"] = 0.01`` is how a schedule
+            changes the learning rate. A scheduler adds ``"initial_lr"``; named
+            parameters add ``"param_names"``.
+        defaults: the options given to the constructor, checked (a dict).
         state: PyTorch's ``optimizer.state``: parameter -> a dict of its state (SGD's
             ``momentum_buffer``, Adam's ``step``, ``exp_avg``...). A parameter has an entry
             from its first step with a gradient on.
-        initial_lr: None, or the lr a scheduler started from (set by the first scheduler
-            attached, as PyTorch sets ``param_group["initial_lr"]``).
+        lr: (not PyTorch's) for an optimizer with one group, ``param_groups[0]["lr"]``,
+            to read or set; with several groups, a ValueError that says to use them.
 
     Gradients, as in PyTorch: a parameter whose ``.grad`` is None is skipped by `step`
     (its state does not advance); any other gradient is a number, and 0.0 still decays
-    momentum buffers and Adam's moments, as a zero tensor does in PyTorch. `step` checks
-    every gradient before it changes anything: a gradient that is not a real number is a
-    TypeError naming the parameter's index, and no parameter or state has moved.
+    momentum buffers and Adam's moments, as a zero tensor does in PyTorch.
 
-    A subclass implements `step`, calling `gradients()` before it changes anything, and
-    for `state_dict` names its hyperparameters (`hyperparameter_names`,
-    `checked_hyperparameters`) and its per-parameter state (`state_checks`).
+    A step is all or nothing. Before it changes anything, `step` checks every group's
+    options (a value set in ``param_groups`` by hand included) and the gradient and
+    ``.data`` of every parameter it will move: a wrong one is a TypeError or ValueError
+    naming it (``params[1].grad``, ``param_groups[0]['lr']``, or with several groups
+    ``param_groups[1]['params'][0].data``), and no parameter or state has changed.
 
-    One deliberate difference from PyTorch: a parameter listed twice is a ValueError.
-    It would be updated twice per step with the same gradient; PyTorch warns that it
-    will make this an error.
+    A subclass passes its `defaults` to ``super().__init__``, lists its checks in
+    `option_checks` and the checks of one parameter's state in `state_checks` (for
+    `load_state_dict`), and implements `step` by `stepping_groups()`.
+
+    Deliberate differences from PyTorch: a parameter listed twice in one group is a
+    ValueError (PyTorch warns, then updates it twice per step; in two groups it is an
+    error in both); a group with no parameters, or with a key that is neither an option
+    nor ``initial_lr`` / ``param_names``, is a ValueError (PyTorch would ignore a
+    misspelt option); the dicts in `param_groups` are new ones, not those passed in.
     """
 
-    hyperparameter_names: tuple[str, ...] = ("lr",)  # PyTorch's param_group keys, in order
+    option_checks: ClassVar[dict[str, Check]] = {"lr": nonnegative_number}
 
-    def __init__(self, params: Iterable[Value], lr: float, **hyperparameters: Any) -> None:
-        checked = self.checked_hyperparameters({"lr": lr, **hyperparameters})
-        self.params = parameter_list(params)
+    def __init__(self, params: Iterable[Any], defaults: Mapping[str, Any]) -> None:
+        if not isinstance(defaults, Mapping):
+            raise TypeError(f"defaults expects a dict of options, got {type(defaults).__name__}")
+        if "lr" not in defaults:
+            raise ValueError(f"defaults expects the option 'lr', got {list(defaults)}")
+        self.defaults = self.checked_options(defaults)
         self.state: dict[Value, dict[str, Any]] = {}
-        self.initial_lr: float | None = None
-        self._assign(checked)
+        self.param_groups: list[dict[str, Any]] = []
+        for group, where in grouping.given_groups(params):
+            self._add_group(group, where)
+
+    def add_param_group(self, param_group: Mapping[str, Any]) -> None:
+        """Add a group: a dict with ``"params"`` and any options (others from `defaults`).
+
+        As PyTorch's, for instance to start training a frozen part of a model. Checked
+        whole before it is added: TypeError or ValueError naming what is wrong (a
+        parameter already in a group among them).
+        """
+        self._add_group(param_group, "param_group")
+
+    def _add_group(self, given: object, where: str) -> None:
+        group = grouping.new_group(given, where, self.defaults, self.checked_options)
+        grouping.check_disjoint(group, self.param_groups, where)
+        self.param_groups.append(group)
+
+    def checked_options(self, given: Mapping[str, object], where: str = "") -> dict[str, Any]:
+        """`given` (option -> value) with each value through its check in `option_checks`.
+
+        The one place options are checked: at construction, by `step` and by
+        `load_state_dict`. Errors name each value ``where['key']`` (just ``key`` when
+        `where` is empty). A subclass with a rule across options extends it.
+        """
+        checks = self.option_checks
+        return {
+            key: checks[key](value, option_name(where, key)) if key in checks else value
+            for key, value in given.items()
+        }
+
+    def state_checks(self, options: Mapping[str, Any]) -> dict[str, Check]:
+        """Each key of one parameter's state in a group with `options`, and its check."""
+        return {}
+
+    def optional_state_checks(self, options: Mapping[str, Any]) -> dict[str, Check]:
+        """Keys that one parameter's state may have besides those of `state_checks`."""
+        return {}
 
     @property
     def lr(self) -> float:
-        """The learning rate used by the next `step`."""
-        return self._lr
+        """The learning rate of an optimizer with one parameter group (not PyTorch's)."""
+        return self._single_group()["lr"]
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = nonnegative_number(value, "lr")
+        self._single_group()["lr"] = nonnegative_number(value, "lr")
 
-    def checked_hyperparameters(self, given: Mapping[str, object]) -> dict[str, Any]:
-        """`given` (name -> value, every name of `hyperparameter_names`) checked.
+    def _single_group(self) -> dict[str, Any]:
+        if len(self.param_groups) != 1:
+            raise ValueError(
+                f"opt.lr is for an optimizer with one parameter group; this one has "
+                f"{len(self.param_groups)}: read or set opt.param_groups[i]['lr']"
+            )
+        return self.param_groups[0]
 
-        The one place an optimizer's hyperparameters are checked, at construction and in
-        `load_state_dict`. A subclass extends it: ``super().checked_hyperparameters(given)
-        | {...}``.
-        """
-        return {"lr": nonnegative_number(given["lr"], "lr")}
-
-    def state_checks(self, hyperparameters: Mapping[str, Any]) -> dict[str, Check]:
-        """Each key of one parameter's state under `hyperparameters`, and its check."""
-        return {}
-
-    def hyperparameters(self) -> dict[str, Any]:
-        """The current hyperparameters by PyTorch's names: a param_group without params."""
-        return {name: getattr(self, name) for name in self.hyperparameter_names}
-
-    def _assign(self, hyperparameters: Mapping[str, Any]) -> None:
-        for name, value in hyperparameters.items():
-            setattr(self, name, value)
-
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to 0.0, before the next ``loss.backward()``.
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient before the next ``loss.backward()``: PyTorch's.
 
         Leaf gradients accumulate across backward calls, so a training loop calls this
-        once per step. (PyTorch sets them to None by default; a Value's grad is a float.)
+        once per step. With ``set_to_none=True`` (the default, as PyTorch's) each grad
+        becomes None: the next backward sets it afresh, and a parameter that backward
+        does not reach stays None, so `step` skips it. With ``set_to_none=False`` each
+        grad that is not None becomes 0.0 (a parameter with a zero gradient still
+        steps: momentum and weight decay move it).
         """
-        for p in self.params:
-            p.grad = 0.0
+        set_to_none = flag(set_to_none, "set_to_none")
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad = 0.0
 
-    def gradients(self) -> list[tuple[Value, float]]:
-        """(parameter, its gradient as a float) for each parameter whose grad is not None.
+    def stepping_groups(self) -> list[tuple[dict[str, Any], list[Value]]]:
+        """For each group: its options, checked, and its parameters that step (those
+        whose grad is not None), each with a float ``.grad`` and ``.data``.
 
-        Every gradient is checked before this returns, so a `step` that calls it first
-        changes nothing when one is wrong: TypeError (ValueError for an int too large for
-        a float) naming ``params[i].grad``; ValueError inside a function being compiled
-        (a step there would run once, at trace time).
+        Everything is checked before this returns, so a `step` that calls it first
+        changes nothing when something is wrong: a TypeError (ValueError for an int
+        beyond a float's range) naming the option, or the parameter's ``.grad`` or
+        ``.data``. A grad or data that is a real number but not a float (an int, a
+        numpy float) is made the float it equals, once every check has passed.
         """
         refuse_while_tracing("an optimizer step")
-        return [
-            (p, g if type(g) is float else as_float(g, f"params[{index}].grad"))
-            for index, p in enumerate(self.params)
-            if (g := p.grad) is not None
-        ]
+        several = len(self.param_groups) > 1
+        checked, conversions = [], []
+        for index, group in enumerate(self.param_groups):
+            where = f"param_groups[{index}]"
+            options = self.checked_options(grouping.options_of(group, self.defaults, where), where)
+            stepping, unusual = _stepping(group["params"])
+            if unusual:
+                prefix = f"{where}['params']" if several else "params"
+                conversions += _as_floats(unusual, group["params"], prefix)
+            checked.append((options, stepping))
+        for p, grad, data in conversions:
+            p.grad, p.data = grad, data
+        return checked
 
     @abstractmethod
     def step(self) -> None:
@@ -123,62 +187,49 @@ class Optimizer(ABC):
         """A copy of the state in PyTorch's layout, plain Python numbers only::
 
             {"state": {index: {key: number}},  # parameters that have stepped
-             "param_groups": [{"lr": ..., ...every hyperparameter..., "params": [0, 1, ...]}]}
+             "param_groups": [{"lr": ..., ...every option..., "params": [0, 1, ...]},
+                              {..., "params": [2, 3]}]}
 
-        It is JSON-ready: ``json.loads(json.dumps(opt.state_dict()))`` loads back.
+        A parameter's index counts through the groups in order. It is JSON-ready:
+        ``json.loads(json.dumps(opt.state_dict()))`` loads back.
         """
         return layout.pack(self)
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Set the hyperparameters and state from `state_dict`, as `state_dict()` gives it.
+        """Set the groups' options and the state from `state_dict`, as `state_dict()` gives it.
 
         All of it is checked before anything changes (a bad one leaves the optimizer as
-        it was): KeyError for missing or unexpected keys, TypeError for a wrong type,
-        ValueError for a wrong value (the wrong number of parameters, a non-finite
-        state); each names where. JSON's string keys and lists for tuples are accepted.
+        it was): ValueError for missing or unexpected keys (naming them), for a wrong
+        number of groups or of parameters in one, or a non-finite state; TypeError for a
+        wrong type; each names where. As PyTorch's, each group takes the saved group's
+        options (its ``initial_lr`` too), keeping its own parameters. JSON's string keys
+        and lists for tuples are accepted.
         """
-        hyperparameters, initial_lr, state = layout.unpack(self, state_dict)
-        self._assign(hyperparameters)
-        self.initial_lr = initial_lr
-        self.state = {self.params[index]: entry for index, entry in state.items()}
+        param_groups, state = layout.unpack(self, state_dict)
+        self.param_groups = param_groups
+        self.state = state
 
 
-def parameter_list(params: Iterable[Value]) -> list[Value]:
-    """`params` as a new list of distinct leaf Values, or the error that says what is wrong.
+def _stepping(params: list[Value]) -> tuple[list[Value], list[Value]]:
+    """The parameters whose grad is not None, and those of them whose grad or data is not
+    a float, for `_as_floats`. One pass, and no tuple per parameter: a step's hot path."""
+    unusual: list[Value] = []
+    stepping = [
+        p
+        for p in params
+        if (g := p.grad) is not None and (type(g) is float is type(p.data) or not unusual.append(p))
+    ]
+    return stepping, unusual
 
-    TypeError: `params` is a single Value, a set (its order changes between runs, and
-    state follows the order), not iterable, or holds something that is not a Value.
-    ValueError: it is empty, holds the result of an op, or holds a Value twice.
-    """
-    if isinstance(params, Value):
-        raise TypeError("params expects an iterable of Values, got a single Value: use [value]")
-    if isinstance(params, set | frozenset):
-        raise TypeError(
-            "params expects an ordered iterable of Values such as a list, got a "
-            f"{type(params).__name__}, whose order changes from one run to the next"
-        )
-    try:
-        items = iter(params)
-    except TypeError:
-        raise TypeError(
-            f"params expects an iterable of Values, got {type(params).__name__}: {params!r}"
-        ) from None
-    values = list(items)
-    if not values:
-        raise ValueError("params expects at least one Value, got an empty iterable")
-    first_index: dict[Value, int] = {}  # Values hash by identity
-    for index, p in enumerate(values):
-        if not isinstance(p, Value):
-            raise TypeError(f"params[{index}] expects a Value, got {type(p).__name__}: {p!r}")
-        if p.parents:
-            raise ValueError(
-                f"params[{index}] expects a leaf Value, got the result of op {p.op!r}: "
-                "optimize the leaves it is computed from"
-            )
-        first = first_index.setdefault(p, index)
-        if first != index:
-            raise ValueError(
-                f"params[{index}] expects a Value not listed before, got params[{first}] "
-                "again: list each parameter once (it would be updated twice per step)"
-            )
-    return values
+
+def _as_floats(
+    unusual: list[Value], params: list[Value], prefix: str
+) -> list[tuple[Value, float, float]]:
+    """(p, grad, data as floats) for each of `unusual`, or the error naming the first that
+    is not a real number: ``prefix[index].grad`` (or ``.data``)."""
+    floats = []
+    for p in unusual:
+        index = next(i for i, q in enumerate(params) if q is p)
+        grad = as_float(p.grad, f"{prefix}[{index}].grad")
+        floats.append((p, grad, as_float(p.data, f"{prefix}[{index}].data")))
+    return floats

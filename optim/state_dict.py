@@ -1,10 +1,11 @@
 """An optimizer's state in PyTorch's layout, and back: `Optimizer.state_dict()`'s work.
 
     {"state": {0: {"momentum_buffer": 0.25}, 2: {...}},   # index -> that parameter's state
-     "param_groups": [{"lr": 0.1, "momentum": 0.9, ..., "params": [0, 1, 2]}]}
+     "param_groups": [{"lr": 0.1, "momentum": 0.9, ..., "params": [0, 1]},
+                      {"lr": 0.01, "momentum": 0.9, ..., "params": [2]}]}
 
-Our optimizers have one parameter group, so `param_groups` has one entry. Every value
-is a plain Python number, bool or tuple, so the dict survives `json.dumps` and
+A parameter's index counts through the groups in order, as in PyTorch. Every value is a
+plain Python number, bool, string or tuple, so the dict survives `json.dumps` and
 `json.loads`; loading accepts what JSON gives back (string keys, lists for tuples).
 """
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from minitorch_scalar import is_integer
+from minitorch_scalar import Value, is_integer
 
 from .checks import checked_mapping, nonnegative_number, require_keys
+from .groups import EXTRA_KEYS, checked_names, options_of
 
 if TYPE_CHECKING:
     from .optimizer import Optimizer
@@ -25,22 +27,29 @@ WHERE = "load_state_dict"
 
 def pack(optimizer: Optimizer) -> dict[str, Any]:
     """`optimizer`'s state in PyTorch's layout (a copy: changing it changes nothing)."""
+    index_of: dict[Value, int] = {}
+    groups = []
+    for number, group in enumerate(optimizer.param_groups):
+        where = f"param_groups[{number}]"
+        packed = optimizer.checked_options(options_of(group, optimizer.defaults, where), where)
+        if "initial_lr" in group:
+            packed["initial_lr"] = group["initial_lr"]
+        if "param_names" in group:
+            packed["param_names"] = list(group["param_names"])
+        start = len(index_of)
+        index_of.update((p, index) for index, p in enumerate(group["params"], start))
+        packed["params"] = list(range(start, len(index_of)))
+        groups.append(packed)
     state = {
-        index: dict(optimizer.state[p])
-        for index, p in enumerate(optimizer.params)
-        if p in optimizer.state
+        index: dict(optimizer.state[p]) for p, index in index_of.items() if p in optimizer.state
     }
-    group = optimizer.hyperparameters()
-    if optimizer.initial_lr is not None:
-        group["initial_lr"] = optimizer.initial_lr
-    group["params"] = list(range(len(optimizer.params)))
-    return {"state": state, "param_groups": [group]}
+    return {"state": state, "param_groups": groups}
 
 
 def unpack(
     optimizer: Optimizer, state_dict: object
-) -> tuple[dict[str, Any], float | None, dict[int, dict[str, Any]]]:
-    """(hyperparameters, initial_lr, index -> state) from `state_dict`, all checked.
+) -> tuple[list[dict[str, Any]], dict[Value, dict[str, Any]]]:
+    """(the new param_groups, the new state) from `state_dict`, all checked.
 
     Nothing is assigned here: the optimizer takes the result only if every check passed.
     """
@@ -49,65 +58,78 @@ def unpack(
             f"{WHERE} expects a mapping like state_dict() returns, got {type(state_dict).__name__}"
         )
     require_keys(state_dict, ["state", "param_groups"], WHERE)
-    group = single_group(state_dict["param_groups"])
-    hyperparameters, initial_lr = unpack_group(optimizer, group)
-    state = unpack_state(optimizer, state_dict["state"], hyperparameters)
-    return hyperparameters, initial_lr, state
+    saved = saved_groups(state_dict["param_groups"], len(optimizer.param_groups))
+    groups, start = [], 0
+    for number, (group, mine) in enumerate(zip(saved, optimizer.param_groups)):
+        groups.append(
+            unpack_group(optimizer, group, mine, start, f"{WHERE}: param_groups[{number}]")
+        )
+        start += len(mine["params"])
+    state = unpack_state(optimizer, state_dict["state"], groups)
+    return groups, state
 
 
-def single_group(groups: object) -> Mapping[str, Any]:
-    """The one parameter group of `groups`, a list (or tuple) holding one mapping."""
+def saved_groups(groups: object, count: int) -> list[Mapping[str, Any]]:
+    """`groups`, a list (or tuple) of `count` mappings, as a list."""
     name = f"{WHERE}: param_groups"
     if not isinstance(groups, list | tuple):
-        raise TypeError(f"{name} expects a list of one group, got {type(groups).__name__}")
-    if len(groups) != 1:
-        raise ValueError(f"{name} expects one group (ours have one), got {len(groups)}")
-    if not isinstance(groups[0], Mapping):
-        raise TypeError(f"{name}[0] expects a mapping, got {type(groups[0]).__name__}")
-    return groups[0]
+        raise TypeError(f"{name} expects a list of groups, got {type(groups).__name__}")
+    if len(groups) != count:
+        raise ValueError(f"{name} expects {count} group(s) (this optimizer's), got {len(groups)}")
+    for number, group in enumerate(groups):
+        if not isinstance(group, Mapping):
+            raise TypeError(f"{name}[{number}] expects a mapping, got {type(group).__name__}")
+    return list(groups)
 
 
-def unpack_group(optimizer: Optimizer, group: Mapping[str, Any]) -> tuple[dict, float | None]:
-    """The checked hyperparameters and initial_lr (None if absent) of `group`."""
-    name = f"{WHERE}: param_groups[0]"
-    names = list(optimizer.hyperparameter_names)
-    optional = ["initial_lr"] if "initial_lr" in group else []  # there once a scheduler is
-    require_keys(group, [*names, *optional, "params"], name)
-    check_params(group["params"], len(optimizer.params), f"{name}['params']")
-    try:
-        hyperparameters = optimizer.checked_hyperparameters({key: group[key] for key in names})
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"{name}: {error}") from None
-    initial_lr = group.get("initial_lr")
-    if initial_lr is not None:
-        initial_lr = nonnegative_number(initial_lr, f"{name}['initial_lr']")
-    return hyperparameters, initial_lr
+def unpack_group(
+    optimizer: Optimizer, group: Mapping[str, Any], mine: Mapping[str, Any], start: int, name: str
+) -> dict[str, Any]:
+    """The group `mine` becomes: its own params, the saved group's options (checked), the
+    saved initial_lr if any, the saved param_names if any (else its own, as PyTorch)."""
+    require_keys(group, [*optimizer.defaults, "params"], name, optional=EXTRA_KEYS)
+    count = len(mine["params"])
+    check_params(group["params"], start, count, f"{name}['params']")
+    options = optimizer.checked_options({key: group[key] for key in optimizer.defaults}, name)
+    new = {"params": mine["params"], **options}
+    if "initial_lr" in group:
+        new["initial_lr"] = nonnegative_number(group["initial_lr"], f"{name}['initial_lr']")
+    if "param_names" in group:
+        new["param_names"] = checked_names(group["param_names"], count, f"{name}['param_names']")
+    elif "param_names" in mine:
+        new["param_names"] = list(mine["param_names"])
+    return new
 
 
-def check_params(params: object, count: int, name: str) -> None:
-    """`params` must be [0, 1, ..., count - 1]: one index per parameter, in order."""
+def check_params(params: object, start: int, count: int, name: str) -> None:
+    """`params` must be [start, ..., start + count - 1]: the group's indices, in order."""
     if not isinstance(params, list | tuple) or not all(is_integer(i) for i in params):
         raise TypeError(f"{name} expects a list of parameter indices, got {params!r}")
     if len(params) != count:
-        raise ValueError(f"{name} expects {count} parameters (this optimizer's), got {len(params)}")
-    if list(params) != list(range(count)):
-        raise ValueError(f"{name} expects the indices 0 to {count - 1} in order, got {params!r}")
+        raise ValueError(f"{name} expects {count} parameters (this group's), got {len(params)}")
+    if list(params) != list(range(start, start + count)):
+        raise ValueError(
+            f"{name} expects the indices {start} to {start + count - 1} in order, got {params!r}"
+        )
 
 
 def unpack_state(
-    optimizer: Optimizer, state: object, hyperparameters: Mapping[str, Any]
-) -> dict[int, dict[str, Any]]:
-    """index -> checked state of that parameter, from `state` (index keys may be strings)."""
+    optimizer: Optimizer, state: object, groups: list[dict[str, Any]]
+) -> dict[Value, dict[str, Any]]:
+    """parameter -> its checked state, from `state` (index keys may be strings), each
+    checked by the state_checks of its group's options."""
     name = f"{WHERE}: state"
     if not isinstance(state, Mapping):
         raise TypeError(f"{name} expects a mapping of index -> state, got {type(state).__name__}")
-    checks = optimizer.state_checks(hyperparameters)
-    unpacked: dict[int, dict[str, Any]] = {}
+    placed = [(p, group) for group in groups for p in group["params"]]
+    unpacked: dict[Value, dict[str, Any]] = {}
     for key, entry in state.items():
-        index = parameter_index(key, len(optimizer.params), name)
-        if index in unpacked:
+        index = parameter_index(key, len(placed), name)
+        p, group = placed[index]
+        if p in unpacked:
             raise ValueError(f"{name} expects each index once, got {index} twice")
-        unpacked[index] = checked_mapping(entry, checks, f"{name}[{index}]")
+        checks, optional = optimizer.state_checks(group), optimizer.optional_state_checks(group)
+        unpacked[p] = checked_mapping(entry, checks, f"{name}[{index}]", optional)
     return unpacked
 
 

@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Value
+from ..engine import SEED_ONE, Value, backward_seed
 from ..grad_mode import refuse_while_tracing
-from ..real import as_float
 
 
 class Replayed:
@@ -84,10 +83,11 @@ class CompiledValue(Value):
         replayed = self._replayed
         return () if replayed is None or self._several else replayed.local_grads()
 
-    def backward(self, grad: Any = 1.0) -> None:
-        """As `Value.backward`: every leaf gets d(self)/d(leaf) * grad added."""
+    def backward(self, grad: Any = SEED_ONE, *, gradient: Any = None) -> None:
+        """As `Value.backward` (`grad`, or PyTorch's `gradient`): every leaf gets
+        d(self)/d(leaf) * grad added."""
         refuse_while_tracing("backward()")
-        seed = as_float(grad, "backward(grad)")
+        seed = backward_seed(grad, gradient)
         replayed = self._replayed
         if replayed is None:
             raise ValueError(

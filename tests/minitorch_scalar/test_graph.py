@@ -47,6 +47,16 @@ def test_dot_has_each_node_once_with_op_value_grad():
     ]
 
 
+def test_a_leaf_whose_grad_is_none_is_drawn_with_grad_none(tmp_path):
+    # an optimizer's zero_grad() sets grads to None, as PyTorch's: drawing still works
+    a, b, _, d = shared_leaf_graph()
+    a.grad = b.grad = None
+    labels, _ = parse_dot(to_dot(d))
+    assert "a\\nval 2  grad None" in labels.values()
+    draw_graph(d, tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes().startswith(PNG_MAGIC)
+
+
 def test_dot_has_every_edge_with_its_local_derivative():
     *_, d = shared_leaf_graph()
     text = to_dot(d)

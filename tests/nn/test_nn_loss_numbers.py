@@ -125,14 +125,14 @@ HUGE = 10**400
         (lambda: nn.MLP(2, [3, 1], seed=0)([HUGE, 1]), r"MLP \(index 0\)"),
         (lambda: nn.MLP(2, [3, 1], seed=0)([[1, 1], [1, HUGE]]), r"MLP \(row 1\) \(index 1\)"),
         (lambda: nn.Neuron(2, seed=0)([1, -HUGE]), r"Neuron \(index 1\)"),
-        (lambda: nn.mse_loss([Value(1.0)], [HUGE]), r"mse_loss\(targets\) \(index 0\)"),
-        (lambda: nn.mse_loss([HUGE], [1.0]), r"mse_loss\(predictions\) \(index 0\)"),
+        (lambda: nn.mse_loss([Value(1.0)], [HUGE]), r"mse_loss\(target\) \(index 0\)"),
+        (lambda: nn.mse_loss([HUGE], [1.0]), r"mse_loss\(input\) \(index 0\)"),
         (lambda: nn.hinge_loss([Value(1.0)], [HUGE]), r"hinge_loss\(targets\)"),
         (
             lambda: nn.binary_cross_entropy_with_logits([Value(1.0)], [HUGE]),
-            r"binary_cross_entropy_with_logits\(targets\)",
+            r"binary_cross_entropy_with_logits\(target\)",
         ),
-        (lambda: nn.cross_entropy([[HUGE, 1]], [0]), r"cross_entropy\(logit_rows\[0\]\)"),
+        (lambda: nn.cross_entropy([[HUGE, 1]], [0]), r"cross_entropy\(input\[0\]\)"),
         (lambda: nn.l2_penalty([HUGE]), r"l2_penalty\(parameters\)"),
     ],
 )

@@ -42,6 +42,13 @@ def _loss_cases():
         ),
         "cross_entropy": lambda x, t: nn.cross_entropy([x(row) for row in ROWS], t(CLASSES)),
         "l2_penalty": lambda x, t: nn.l2_penalty(x(SCORES)),
+        "MSELoss": lambda x, t: nn.MSELoss()(x(SCORES), t(PROBABILITIES)),
+        "BCEWithLogitsLoss": lambda x, t: nn.BCEWithLogitsLoss(reduction="sum")(
+            x(SCORES), t(PROBABILITIES)
+        ),
+        "CrossEntropyLoss": lambda x, t: nn.CrossEntropyLoss()(
+            [x(row) for row in ROWS], t(CLASSES)
+        ),
     }
 
 

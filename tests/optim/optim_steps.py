@@ -18,6 +18,16 @@ def run(opt, param, grads):
     return trajectory
 
 
+def params_of(opt):
+    """Every parameter of `opt`, group by group, in order."""
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
+def options_of(opt, group=0):
+    """The options of ``opt.param_groups[group]``: the group without its params."""
+    return {key: value for key, value in opt.param_groups[group].items() if key != "params"}
+
+
 def states(opt, key):
     """``opt.state[p][key]`` for each parameter p, in order: e.g. every momentum buffer."""
-    return [opt.state[p][key] for p in opt.params]
+    return [opt.state[p][key] for p in params_of(opt)]

@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 import pytest
-from optim_steps import approx, run, states
+from optim_steps import approx, options_of, run, states
 
 from minitorch_scalar import Value
-from optim import Adam
+from optim import Adam, AdamW
 
 
 @pytest.mark.parametrize("g", [3.0, -0.25, 1e-3, -7e5])
@@ -165,14 +165,23 @@ def test_lr_is_read_at_every_step():
 
 def test_defaults_are_pytorchs():
     opt = Adam([Value(0.0)])
-    assert (opt.lr, opt.betas, opt.eps, opt.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
-    assert (opt.amsgrad, opt.maximize, opt.state) == (False, False, {})
+    assert options_of(opt) == {
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "amsgrad": False,
+        "maximize": False,
+        "decoupled_weight_decay": False,
+    }
+    assert opt.defaults == options_of(opt)
+    assert opt.state == {}
 
 
 def test_betas_may_be_a_list_and_numpy_numbers():
     opt = Adam([Value(0.0)], betas=[np.float64(0.5), 0])
-    assert opt.betas == (0.5, 0.0)
-    assert [type(beta) for beta in opt.betas] == [float, float]
+    assert opt.param_groups[0]["betas"] == (0.5, 0.0)
+    assert [type(beta) for beta in opt.param_groups[0]["betas"]] == [float, float]
 
 
 @pytest.mark.parametrize(
@@ -212,3 +221,95 @@ def test_invalid_values_are_value_errors(kwargs, message):
 def test_non_numbers_are_type_errors(kwargs, message):
     with pytest.raises(TypeError, match=message):
         Adam([Value(1.0)], **kwargs)
+
+
+# ------------------------------------------------------------------------- AdamW
+
+
+def test_adamw_defaults_are_pytorchs():
+    opt = AdamW([Value(0.0)])
+    assert options_of(opt) == {
+        "lr": 1e-3,
+        "betas": (0.9, 0.999),
+        "eps": 1e-8,
+        "weight_decay": 1e-2,
+        "amsgrad": False,
+        "maximize": False,
+        "decoupled_weight_decay": True,
+    }
+
+
+def test_adamw_first_step_by_hand():
+    # eps 0, lr 0.1, wd 0.5, g = 4 at t = 1: mhat = g, vhat = g^2, so the Adam part is
+    # lr * sign(g); the decay first: theta_1 = 2 (1 - 0.1 * 0.5) - 0.1 = 1.8
+    w = Value(2.0)
+    opt = AdamW([w], lr=0.1, eps=0.0, weight_decay=0.5)
+    assert run(opt, w, [4.0]) == approx([1.8])
+    # and the moments saw only the gradient, not the decay (Adam's L2 adds wd theta)
+    assert states(opt, "exp_avg") == approx([0.1 * 4.0])
+    assert states(opt, "exp_avg_sq") == approx([0.001 * 16.0])
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+def test_adamw_decays_by_the_same_factor_whatever_the_gradients_scale(scale):
+    # a constant gradient makes Adam's part lr * sign(g) at every t (see above), so
+    # theta_t = theta_{t-1} (1 - lr wd) - lr: the same trajectory for every scale of g.
+    # Adam's L2 penalty instead joins g and is divided by sqrt(vhat) with it.
+    lr, wd, theta = 0.01, 0.1, 3.0
+    w = Value(theta)
+    trajectory = run(AdamW([w], lr=lr, eps=0.0, weight_decay=wd), w, [scale] * 20)
+    expected = []
+    for _ in range(20):
+        theta = theta * (1 - lr * wd) - lr
+        expected.append(theta)
+    assert trajectory == approx(expected)
+
+
+def test_adamw_is_adam_with_decoupled_weight_decay_bit_for_bit():
+    grads = [0.3, -1.2, 2.5, 0.0, -0.7, 1e-4, 3.0]
+    kwargs = {"lr": 0.05, "betas": (0.8, 0.9), "weight_decay": 0.2, "amsgrad": True}
+    w, v, u = Value(1.5), Value(1.5), Value(1.5)
+    decoupled = run(Adam([v], decoupled_weight_decay=True, **kwargs), v, grads)
+    assert run(AdamW([w], **kwargs), w, grads) == decoupled
+    # and with wd = 0 all three are Adam
+    kwargs["weight_decay"] = 0.0
+    w.data = v.data = u.data = 1.5
+    plain = run(Adam([u], **kwargs), u, grads)
+    assert run(AdamW([w], **kwargs), w, grads) == plain
+    assert run(Adam([v], decoupled_weight_decay=True, **kwargs), v, grads) == plain
+
+
+def test_adamw_with_lr_zero_does_not_move_even_with_weight_decay():
+    # decay factor 1 - 0 * wd = 1: not mistaken for "no decoupled decay" (the L2 path)
+    w = Value(2.0)
+    opt = AdamW([w], lr=0.0, weight_decay=0.5)
+    run(opt, w, [1.0, 1.0])
+    assert w.data == 2.0
+    assert states(opt, "exp_avg") == approx([0.19])  # (1 - 0.9) (0.9 + 1): no 0.5 * 2 added
+
+
+def test_a_parameter_without_a_gradient_is_not_decayed_as_in_pytorch():
+    a, b = Value(1.0), Value(1.0)
+    opt = AdamW([a, b], lr=0.1, weight_decay=0.5)
+    a.grad, b.grad = 1.0, None
+    opt.step()
+    assert b.data == 1.0 and a.data < 1.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"weight_decay": -0.1}, ValueError, "weight_decay expects a number >= 0"),
+        ({"betas": (0.9, 1.0)}, ValueError, r"betas\[1\] expects a number in \[0, 1\)"),
+        ({"amsgrad": "no"}, TypeError, "amsgrad expects True or False"),
+        ({"decoupled_weight_decay": False}, TypeError, "unexpected keyword"),
+    ],
+)
+def test_adamw_refuses_what_adam_refuses(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        AdamW([Value(1.0)], **kwargs)
+
+
+def test_decoupled_weight_decay_must_be_a_bool():
+    with pytest.raises(TypeError, match="decoupled_weight_decay expects True or False"):
+        Adam([Value(1.0)], decoupled_weight_decay=1)

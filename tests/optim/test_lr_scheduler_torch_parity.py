@@ -41,7 +41,7 @@ def pair(name, kwargs, lr=0.1, optimizer=(SGD, torch.optim.SGD)):
     ours_p, theirs_p = Value(0.0), torch.zeros((), dtype=torch.float64, requires_grad=True)
     ours_opt, torch_opt = optimizer[0]([ours_p], lr=lr), optimizer[1]([theirs_p], lr=lr)
     if kwargs.get("last_epoch", -1) >= 0:
-        ours_opt.initial_lr = torch_opt.param_groups[0]["initial_lr"] = 2 * lr
+        ours_opt.param_groups[0]["initial_lr"] = torch_opt.param_groups[0]["initial_lr"] = 2 * lr
     ours = getattr(lr_scheduler, name)(ours_opt, **kwargs)
     theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
     return ours_opt, ours, torch_opt, theirs
@@ -113,3 +113,12 @@ def test_a_second_scheduler_shares_initial_lr_as_in_torch():
     torch_second = torch.optim.lr_scheduler.LinearLR(torch_opt)
     assert second.base_lrs == torch_second.base_lrs == [0.4]
     assert ours_opt.lr == torch_opt.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize("end_factor", [1.0000001, 1.5])
+def test_linear_lr_end_factor_above_1_is_refused_as_by_torch(end_factor):
+    torch_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError):
+        torch.optim.lr_scheduler.LinearLR(torch_opt, end_factor=end_factor)
+    with pytest.raises(ValueError, match="end_factor expects a number in"):
+        lr_scheduler.LinearLR(SGD([Value(0.0)], lr=0.1), end_factor=end_factor)

@@ -12,7 +12,7 @@ import pytest
 from optim_steps import states
 
 from minitorch_scalar import Value
-from optim import SGD, Adam
+from optim import SGD, Adam, AdamW
 
 torch = pytest.importorskip("torch")
 
@@ -73,7 +73,7 @@ SGD_CASES = [
 def test_sgd_matches_torch(kwargs, seed):
     for opt, state, ours, theirs in run_both(SGD, torch.optim.SGD, kwargs, seed):
         assert_close(ours, theirs)
-        if opt.momentum:
+        if opt.param_groups[0]["momentum"]:
             assert_close(states(opt, "momentum_buffer"), state["momentum_buffer"].numpy())
 
 
@@ -100,8 +100,37 @@ def test_adam_matches_torch(kwargs, seed):
         assert states(opt, "step") == [int(state["step"])] * N_PARAMS
         assert_close(states(opt, "exp_avg"), state["exp_avg"].numpy())
         assert_close(states(opt, "exp_avg_sq"), state["exp_avg_sq"].numpy())
-        if opt.amsgrad:
+        if opt.param_groups[0]["amsgrad"]:
             assert_close(states(opt, "max_exp_avg_sq"), state["max_exp_avg_sq"].numpy())
+
+
+ADAMW_CASES = [
+    {"lr": 0.1},
+    {"lr": 0.1, "weight_decay": 0.5, "amsgrad": True},
+    {"lr": 0.05, "weight_decay": 0.1, "maximize": True, "betas": (0.5, 0.6)},
+    {"lr": 0.0, "weight_decay": 0.3},  # decays by 1 - 0 * wd: not at all
+    {"lr": 0.1, "weight_decay": 0.0, "eps": 1e-3},
+    {},  # the defaults (weight_decay 1e-2)
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("kwargs", ADAMW_CASES, ids=str)
+def test_adamw_matches_torch(kwargs, seed):
+    for opt, state, ours, theirs in run_both(AdamW, torch.optim.AdamW, kwargs, seed):
+        assert_close(ours, theirs)
+        assert states(opt, "step") == [int(state["step"])] * N_PARAMS
+        assert_close(states(opt, "exp_avg"), state["exp_avg"].numpy())
+        assert_close(states(opt, "exp_avg_sq"), state["exp_avg_sq"].numpy())
+        if opt.param_groups[0]["amsgrad"]:
+            assert_close(states(opt, "max_exp_avg_sq"), state["max_exp_avg_sq"].numpy())
+
+
+@pytest.mark.parametrize("kwargs", [{"lr": 0.1, "weight_decay": 0.2}, {"amsgrad": True}], ids=str)
+def test_adam_with_decoupled_weight_decay_matches_torch(kwargs):
+    kwargs = {**kwargs, "decoupled_weight_decay": True}
+    for _, _, ours, theirs in run_both(Adam, torch.optim.Adam, kwargs, 3):
+        assert_close(ours, theirs)
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])
@@ -133,7 +162,8 @@ ADAM_INVALID = [
 @pytest.mark.parametrize(
     ("ours_class", "torch_class", "kwargs"),
     [(SGD, torch.optim.SGD, kw) for kw in SGD_INVALID]
-    + [(Adam, torch.optim.Adam, kw) for kw in ADAM_INVALID],
+    + [(Adam, torch.optim.Adam, kw) for kw in ADAM_INVALID]
+    + [(AdamW, torch.optim.AdamW, kw) for kw in ADAM_INVALID],
     ids=str,
 )
 def test_the_same_values_are_refused_as_by_torch(ours_class, torch_class, kwargs):
@@ -146,4 +176,5 @@ def test_the_same_values_are_refused_as_by_torch(ours_class, torch_class, kwargs
 def test_boundary_values_are_accepted_as_by_torch():
     torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.0, betas=(0.0, 0.0), eps=0.0)
     opt = Adam([Value(0.0)], lr=0.0, betas=(0.0, 0.0), eps=0.0)
-    assert (opt.lr, opt.betas, opt.eps) == (0.0, (0.0, 0.0), 0.0)
+    group = opt.param_groups[0]
+    assert (group["lr"], group["betas"], group["eps"]) == (0.0, (0.0, 0.0), 0.0)

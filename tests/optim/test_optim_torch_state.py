@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 from minitorch_scalar import Value
-from optim import SGD, Adam
+from optim import SGD, Adam, AdamW
 
 torch = pytest.importorskip("torch")
 
 N_PARAMS, N_STEPS = 5, 12
 RTOL = 1e-12
 # torch's param_group keys for how it computes (loops, kernels), not what
-TORCH_ONLY = {"foreach", "capturable", "differentiable", "fused", "decoupled_weight_decay"}
+TORCH_ONLY = {"foreach", "capturable", "differentiable", "fused"}
 
 
 def gradient_rows(seed):
@@ -80,6 +80,8 @@ CASES = [
     (Adam, torch.optim.Adam, {"lr": 0.1}),
     (Adam, torch.optim.Adam, {"lr": 0.1, "amsgrad": True, "betas": (0.5, 0.6)}),
     (Adam, torch.optim.Adam, {"lr": 0.1, "weight_decay": 0.1, "maximize": True, "eps": 1e-3}),
+    (AdamW, torch.optim.AdamW, {"lr": 0.1}),
+    (AdamW, torch.optim.AdamW, {"lr": 0.1, "weight_decay": 0.3, "amsgrad": True, "maximize": True}),
 ]
 IDS = [f"{ours.__name__}-{kwargs}" for ours, _, kwargs in CASES]
 

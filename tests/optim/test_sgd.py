@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from optim_steps import approx, run, states
+from optim_steps import approx, options_of, run, states
 
 from minitorch_scalar import Value
 from optim import SGD
@@ -161,8 +161,15 @@ def test_a_live_lr_scales_the_step_but_not_the_momentum_buffer():
 
 def test_defaults_are_pytorchs():
     opt = SGD([Value(0.0)])
-    assert (opt.lr, opt.momentum, opt.dampening, opt.weight_decay) == (1e-3, 0.0, 0.0, 0.0)
-    assert (opt.nesterov, opt.maximize) == (False, False)
+    assert options_of(opt) == {
+        "lr": 1e-3,
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "weight_decay": 0.0,
+        "nesterov": False,
+        "maximize": False,
+    }
+    assert opt.defaults == options_of(opt)
 
 
 @pytest.mark.parametrize(
@@ -201,5 +208,6 @@ def test_non_numbers_are_type_errors(kwargs, message):
 
 def test_numpy_numbers_and_negative_dampening_are_accepted_as_pytorch_does():
     opt = SGD([Value(1.0)], lr=np.float64(0.1), momentum=np.float32(0.5), dampening=-0.5)
-    assert (type(opt.lr), type(opt.momentum)) == (float, float)
-    assert opt.dampening == -0.5
+    group = opt.param_groups[0]
+    assert (type(group["lr"]), type(group["momentum"])) == (float, float)
+    assert group["dampening"] == -0.5

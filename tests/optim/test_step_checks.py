@@ -9,22 +9,23 @@ import math
 
 import numpy as np
 import pytest
-from optim_steps import approx
+from optim_steps import approx, params_of
 
 from minitorch_scalar import Value
-from optim import SGD, Adam
+from optim import SGD, Adam, AdamW
 
 MAKERS = {
     "sgd": lambda ps: SGD(ps, lr=0.1),
     "sgd_momentum": lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
     "adam": lambda ps: Adam(ps, lr=0.1),
     "adam_amsgrad": lambda ps: Adam(ps, lr=0.1, amsgrad=True),
+    "adamw": lambda ps: AdamW(ps, lr=0.1, weight_decay=0.1),
 }
 
 
 def snapshot(opt):
     """A copy of each parameter's state, in order ({} for none)."""
-    return [dict(opt.state.get(p, {})) for p in opt.params]
+    return [dict(opt.state.get(p, {})) for p in params_of(opt)]
 
 
 def stepped_once(make):
@@ -56,6 +57,31 @@ def test_a_bad_gradient_changes_nothing(make, bad, error, message):
     with pytest.raises(error, match=message):
         opt.step()
     assert [p.data for p in params] == data  # params[0], before the bad one, too
+    assert snapshot(opt) == state
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        ("oops", TypeError, r"params\[1\]\.data expects a real number .* got str: 'oops'"),
+        (None, TypeError, r"params\[1\]\.data expects a real number .* got NoneType"),
+        ([0.5], TypeError, r"params\[1\]\.data expects a real number .* got list"),
+        (10**400, ValueError, r"params\[1\]\.data expects a real number within a float's"),
+    ],
+    ids=["str", "None", "list", "10**400"],
+)
+def test_bad_data_changes_nothing(make, bad, error, message):
+    # issue 18: ps[1].data = "oops"; opt.step() moved ps[0], then raised
+    params, opt = stepped_once(make)
+    data, state = [p.data for p in params], snapshot(opt)
+    for p in params:
+        p.grad = 1.0
+    params[1].data = bad
+    with pytest.raises(error, match=message):
+        opt.step()
+    params[1].data = data[1]
+    assert [p.data for p in params] == data
     assert snapshot(opt) == state
 
 
