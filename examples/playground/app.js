@@ -194,10 +194,11 @@ function inputMap(which, grid) {  // x1 or x2 over the plane, clipped to [-1, 1]
 // The columns of the network: the inputs, each hidden layer, the output.
 function columns(hidden) { return [2, ...hidden, 1]; }
 
+// Where a neuron's picture sits: columns spread over the width, each centred in height.
 function nodePosition(column, index, sizes, width) {
   const gap = (width - NODE - 40) / (sizes.length - 1);
   const x = 20 + column * gap;
-  const top = (430 - sizes[column] * (NODE + 10)) / 2;
+  const top = 28 + (Math.max(...sizes) - sizes[column]) * (NODE + 10) / 2;
   return [x, top + index * (NODE + 10)];
 }
 
@@ -206,6 +207,7 @@ function buildNetwork(hidden) {
   box.querySelectorAll(".neuron, .layer-label, #loss-node").forEach((e) => e.remove());
   const sizes = columns(hidden);
   const width = box.clientWidth || 480;
+  box.style.height = `${Math.max(3, ...sizes) * (NODE + 10) + 80}px`;
   sizes.forEach((size, column) => {
     for (let index = 0; index < size; index++) {
       const [x, y] = nodePosition(column, index, sizes, width);
@@ -591,11 +593,11 @@ function labelEdge(path, step) {
   const svg = $("graph");
   svg.querySelectorAll(".edge-label").forEach((e) => e.remove());
   if (!path) return;
-  const box = path.getBBox();
+  const middle = path.getPointAtLength(path.getTotalLength() / 2);
   const text = document.createElementNS(SVG, "text");
   text.setAttribute("class", "edge-label");
-  text.setAttribute("x", box.x + box.width / 2 - 20);
-  text.setAttribute("y", box.y + box.height / 2 - 4);
+  text.setAttribute("x", middle.x);
+  text.setAttribute("y", middle.y - 5);
   text.textContent = `× ${format(step.local)}`;
   svg.appendChild(text);
 }
