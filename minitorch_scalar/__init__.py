@@ -13,9 +13,18 @@ The article's program (x = -2), node by node:
 (-50.0, 64.0, 25.0, 1.0, -3.0)
 """
 
+from .animate import BackwardAnimation, draw_backward
 from .compiler import compile
 from .custom_op import CustomOp, custom_op
 from .engine import Value, cyclic_gc_paused, topological_order
+from .explain import (
+    BackwardStep,
+    BackwardSteps,
+    NonFinite,
+    explain_backward,
+    first_nonfinite,
+    node_names,
+)
 from .fast_linear import linear, linear_batch
 from .fused import dot, max, select, sum
 from .grad_mode import is_grad_enabled, no_grad
@@ -24,15 +33,22 @@ from .graph import draw_graph, to_dot
 from .real import as_float, is_integer, is_real_number
 
 __all__ = [
+    "BackwardAnimation",
+    "BackwardStep",
+    "BackwardSteps",
     "CustomOp",
     "GradcheckError",
+    "NonFinite",
     "Value",
     "as_float",
     "compile",
     "custom_op",
     "cyclic_gc_paused",
     "dot",
+    "draw_backward",
     "draw_graph",
+    "explain_backward",
+    "first_nonfinite",
     "gradcheck",
     "is_grad_enabled",
     "is_integer",
@@ -41,6 +57,7 @@ __all__ = [
     "linear_batch",
     "max",
     "no_grad",
+    "node_names",
     "select",
     "sum",
     "to_dot",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .grad_mode import mode, open_blocks
@@ -247,24 +247,49 @@ class Value:
         that a second call gives exactly twice the gradient. A leaf whose grad is None
         (as PyTorch's ``zero_grad`` leaves it) takes this call's gradient.
         """
-        seed = as_float(grad, "backward(grad)")
-        if not self._parents:
-            _check_has_graph(self)
-            self.grad = seed if self.grad is None else self.grad + seed
-            return
-        with cyclic_gc_paused():  # the walk allocates much and makes no cycle
-            interior, leaves = _graph_parents_first(self)
-            held = _take_grads(leaves)  # so that this call's sum comes first (PyTorch's order)
-            for node in interior:
-                node.grad = 0.0
-            self.grad = seed
-            for node in reversed(interior):
-                g = node.grad
-                if g == 0.0 and math.isfinite(sum(node._local_grads)):
-                    continue  # it would add 0.0 to each parent: skip (a nan or inf still spreads)
-                for parent, local in zip(node._parents, node._local_grads):
-                    parent.grad += local * g
-            _add_back(leaves, held)
+        _backpropagate(self, as_float(grad, "backward(grad)"))
+
+
+Watcher = Callable[[Value, Value, float, float, float], None]
+
+
+def _backpropagate(root: Value, seed: float, watch: Watcher | None = None) -> None:
+    """`root.backward(seed)`: the one loop of backprop, for `backward` and its explainers.
+
+    `watch`, when given, is called after each edge's step of formula 6, in the order
+    they happen, as ``watch(node, parent, local, arriving, before)``; ``parent.grad`` is
+    then the sum after it. A watched run also pushes gradients of 0.0, which the
+    unwatched one skips: adding 0.0 to a sum that started at +0.0 changes no bit of it,
+    so both leave the same gradients, and the watcher sees every edge.
+    """
+    if not root._parents:
+        _check_has_graph(root)
+        root.grad = seed if root.grad is None else root.grad + seed
+        return
+    with cyclic_gc_paused():  # the walk allocates much and makes no cycle
+        interior, leaves = _graph_parents_first(root)
+        held = _take_grads(leaves)  # so that this call's sum comes first (PyTorch's order)
+        for node in interior:
+            node.grad = 0.0
+        root.grad = seed
+        for node in reversed(interior):
+            g = node.grad
+            if watch is not None:
+                _push_watched(node, g, watch)  # explain_backward: the same steps, each told
+                continue
+            if g == 0.0 and math.isfinite(sum(node._local_grads)):
+                continue  # it would add 0.0 to each parent: skip (a nan or inf still spreads)
+            for parent, local in zip(node._parents, node._local_grads):
+                parent.grad += local * g
+        _add_back(leaves, held)
+
+
+def _push_watched(node: Value, g: float, watch: Watcher) -> None:
+    """Formula 6 along each edge of `node`, as `_backpropagate` does, telling `watch`."""
+    for parent, local in zip(node._parents, node._local_grads):
+        before = parent.grad
+        parent.grad += local * g
+        watch(node, parent, local, g, before)
 
 
 # ------------------------------------------------------------------ node building

@@ -72,7 +72,7 @@ def test_dot_escapes_quotes_and_backslashes_in_labels():
 
 def test_dot_of_a_leaf_is_one_node_and_no_edge():
     labels, edges = parse_dot(to_dot(Value(3.5)))
-    assert list(labels.values()) == ["leaf\\nval 3.5  grad 0"]
+    assert list(labels.values()) == ["leaf#0\\nval 3.5  grad 0"]  # as node_names names it
     assert edges == set()
 
 
