@@ -122,7 +122,7 @@ def test_play_learns_moons_and_a_neuron_shows_its_backward(page, tmp_path: Path)
     receiver = page.locator("#graph g.node.receiver")
     assert receiver.count() == 1
     formula = page.text_content("#formula")
-    assert "grad(parent) += local × grad(node)" in formula
+    assert "grad(parent) += local \u00d7 grad(node)" in formula
     assert "+=" in page.text_content("#formula .engine")
     page.screenshot(path=shots / "4-one-step.png", full_page=True)
 
