@@ -196,15 +196,16 @@ function columns(hidden) { return [2, ...hidden, 1]; }
 
 // Where a neuron's picture sits: columns spread over the width, each centred in height.
 function nodePosition(column, index, sizes, width) {
-  const gap = (width - NODE - 40) / (sizes.length - 1);
-  const x = 20 + column * gap;
+  const gap = (width - NODE - 52) / (sizes.length - 1);
+  const x = 32 + column * gap;
   const top = 28 + (Math.max(...sizes) - sizes[column]) * (NODE + 10) / 2;
   return [x, top + index * (NODE + 10)];
 }
 
 function buildNetwork(hidden) {
   const box = $("network");
-  box.querySelectorAll(".neuron, .layer-label, #loss-node").forEach((e) => e.remove());
+  box.querySelectorAll(".neuron, .layer-label, .input-label, #loss-node")
+    .forEach((e) => e.remove());
   const sizes = columns(hidden);
   const width = box.clientWidth || 480;
   box.style.height = `${Math.max(3, ...sizes) * (NODE + 10) + 80}px`;
@@ -220,6 +221,12 @@ function buildNetwork(hidden) {
         canvas.title = index ? "input x2 (the vertical position)" : "input x1 (the horizontal position)";
         canvas.classList.add("input");
         canvas.style.cursor = "default";
+        const name = document.createElement("div");
+        name.className = "input-label";
+        name.textContent = index ? "x2" : "x1";
+        name.style.left = `${x - 22}px`;
+        name.style.top = `${y + NODE / 2 - 9}px`;
+        box.appendChild(name);
       } else {
         const layer = column - 1;
         canvas.dataset.layer = layer;

@@ -4,10 +4,17 @@ It loads the page, presses Play and checks that the boundary and the loss change
 a neuron and checks that its graph is drawn, and steps backward edge by edge. A
 screenshot of each state is saved (in the test's tmp folder) for a person to look at.
 Skipped when Playwright or /usr/bin/chromium is missing; `.ci/run` installs both.
+
+The README's picture is the page after one backward step, written
+when PLAYGROUND_SCREENSHOT names a file:
+
+    PLAYGROUND_SCREENSHOT=docs/playground.png \
+        python -m pytest tests/examples/test_playground_browser.py
 """
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -125,6 +132,8 @@ def test_play_learns_moons_and_a_neuron_shows_its_backward(page, tmp_path: Path)
     assert "grad(parent) += local \u00d7 grad(node)" in formula
     assert "+=" in page.text_content("#formula .engine")
     page.screenshot(path=shots / "4-one-step.png", full_page=True)
+    if os.environ.get("PLAYGROUND_SCREENSHOT"):
+        page.screenshot(path=os.environ["PLAYGROUND_SCREENSHOT"], full_page=True)
 
     page.click("#bw-step")
     page.click("#bw-step")
