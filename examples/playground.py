@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
+import sys
+import threading
 import webbrowser
 from collections.abc import Sequence
 
@@ -50,8 +53,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     with server:
         print(f"playground: serving on {server.url}  (Ctrl-C stops it)", flush=True)
         if not args.no_browser:
-            webbrowser.open(server.url)
+            open_browser(server.url)
         server.serve_forever()
+
+
+def open_browser(url: str) -> None:
+    """Open `url` in the user's browser, from a thread (the server is already listening).
+
+    Without a display (a Linux terminal over ssh, a container) Python's `webbrowser`
+    would start a text browser in this terminal: there, only say where the page is.
+    """
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        print("playground: no display here; open the address in a browser", flush=True)
+        return
+    threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
 
 
 if __name__ == "__main__":

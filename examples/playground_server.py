@@ -247,7 +247,11 @@ class Handler(BaseHTTPRequestHandler):
 
 def _json(data: Any) -> tuple[bytes, str]:
     """`data` as JSON bytes; nan and inf (which JSON lacks) become null."""
-    return json.dumps(_finite(data), separators=(",", ":")).encode(), "application/json"
+    try:
+        text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a nan or an inf somewhere: walk the data to replace them
+        text = json.dumps(_finite(data), separators=(",", ":"))
+    return text.encode(), "application/json"
 
 
 def _finite(data: Any) -> Any:
