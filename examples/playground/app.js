@@ -93,7 +93,7 @@ async function reset() {
     showError(null);
     adopt(state);
   } catch (error) {
-    showError(error.message);
+    showError(`${error.message} (the run goes on with its last good settings)`);
   } finally {
     if (id === page.requestId) $("busy").textContent = "";
   }
@@ -346,28 +346,33 @@ function drawBoundary(snap) {
   }
 }
 
+// The training and test loss against the step; on a log scale when they span more than
+// a factor of 100 (a loss that falls far, or a run that diverges).
 function drawLossChart(history) {
   const canvas = $("loss-chart");
   const context = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, left = 40, bottom = 18;
+  const w = canvas.width, h = canvas.height, left = 48, bottom = 18;
   context.clearRect(0, 0, w, h);
   const values = history.flatMap((e) => [e.train_loss, e.test_loss]).filter((v) => v !== null);
-  const top = Math.max(1e-9, ...values);
+  const top = Math.max(1e-12, ...values);
+  const least = Math.min(top, ...values.filter((v) => v > 0));
+  const log = values.every((v) => v > 0) && top / least > 100;
+  const low = log ? least : 0;
+  const scale = (v) => (log ? Math.log(v / low) / Math.log(top / low) : v / top);
   const last = Math.max(1, history[history.length - 1].step);
   context.strokeStyle = "#ccc";
   context.strokeRect(left, 4, w - left - 4, h - bottom - 4);
   context.fillStyle = "#777";
   context.font = "11px sans-serif";
   context.textAlign = "right";
-  context.fillText(top.toPrecision(2), left - 4, 14);
-  context.fillText("0", left - 4, h - bottom);
-  context.textAlign = "left";
-  context.fillText("step 0", left, h - 4);
-  context.textAlign = "right";
+  context.fillText(axisNumber(top), left - 4, 14);
+  context.fillText(log ? axisNumber(low) : "0", left - 4, h - bottom);
+  if (log) context.fillText("log", left - 4, (h - bottom) / 2 + 4);
   context.fillText(`${last}`, w - 4, h - 4);
   context.textAlign = "left";
+  context.fillText("step 0", left, h - 4);
   const x = (step) => left + (step / last) * (w - left - 4);
-  const y = (v) => 4 + (1 - v / top) * (h - bottom - 4);
+  const y = (v) => 4 + (1 - scale(v)) * (h - bottom - 4);
   for (const [key, stroke] of [["test_loss", "#e377c2"], ["train_loss", "#222"]]) {
     context.beginPath();
     let drawing = false;
@@ -381,6 +386,10 @@ function drawLossChart(history) {
     context.lineWidth = 1.5;
     context.stroke();
   }
+}
+
+function axisNumber(v) {  // at most 6 characters
+  return v >= 1e4 || v < 1e-3 ? v.toExponential(0) : String(Number(v.toPrecision(2)));
 }
 
 function format(v) {
@@ -451,6 +460,7 @@ async function loadGraph() {
 
 function clearMath() {
   $("math-controls").hidden = true;
+  $("graph-box").hidden = true;
   $("formula").textContent = "";
   $("graph").replaceChildren();
   $("math-title").textContent = "click a neuron or the loss, then a point";
@@ -554,6 +564,7 @@ function drawGraph() {
     + `(x1 = ${format(p.x)}, x2 = ${format(p.y)}, class ${p.label}), weights of step ${graph.step}`
     + ` · ${graph.nodes.length} nodes, ${graph.steps.length} edges`;
   $("math-controls").hidden = false;
+  $("graph-box").hidden = false;
   showCursor();
 }
 
@@ -632,7 +643,7 @@ function explainStep(step) {
       code(`grad(${rootName}) = ${format(graph.seed)}`),
       `. Press Step: each step sends a gradient back along one edge, by formula 6.`]);
     line([code("grad(parent) += local × grad(node)", "rule"),
-      "   local = d node / d parent, computed in the forward pass."]);
+      ", where local = d node / d parent was computed in the forward pass."]);
     return;
   }
   const node = graph.nodes[step.node].name, parent = graph.nodes[step.parent].name;
