@@ -19,7 +19,7 @@ const page = {
   selected: { neuron: null, point: { split: "train", index: 0 } },
   graph: null,       // /api/graph's answer
   cursor: 0,         // how many of the graph's backward steps are applied
-  requestId: 0,
+  requestId: 0,      // counts resets: an answer about an older run is dropped
 };
 
 // ------------------------------------------------------------------ the server
@@ -110,8 +110,10 @@ function adopt(state) {
 }
 
 async function train(steps) {
+  const id = page.requestId;  // a reset meanwhile makes this answer stale
   try {
     const snap = await api("/api/train", { steps });
+    if (id !== page.requestId) return;
     update(snap);
     if (snap.diverged) {
       pause();
@@ -448,8 +450,11 @@ function pickPoint(event) {
 async function loadGraph() {
   pause();
   const request = { neuron: page.selected.neuron, point: page.selected.point };
+  const id = page.requestId;
   try {
-    page.graph = await api("/api/graph", request);
+    const graph = await api("/api/graph", request);
+    if (id !== page.requestId) return;
+    page.graph = graph;
     page.cursor = 0;
     showError(null);
     drawGraph();

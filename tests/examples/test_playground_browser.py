@@ -184,3 +184,18 @@ def test_picking_a_point_shows_the_loss_there(page):
     wait_until(lambda: "train point 5 " in page.text_content("#math-title"), "its graph")
     assert f"class {label}" in page.text_content("#math-title")
     assert page.problems == []
+
+
+def test_step_makes_one_step_and_reset_starts_again(page):
+    page.click("#reset")
+    wait_until(lambda: step_count(page) == 0, "the reset")
+    start = canvas_png(page, "#boundary")
+    page.click("#step-train")
+    wait_until(lambda: step_count(page) == 1, "one step")
+    page.click("#step-train")
+    wait_until(lambda: step_count(page) == 2, "a second step")
+    page.click("#reset")
+    wait_until(lambda: step_count(page) == 0, "the reset")
+    assert canvas_png(page, "#boundary") == start  # the same seed: the same start
+    assert page.is_hidden("#graph-box")
+    assert page.problems == []
