@@ -7,24 +7,27 @@ The article builds, at x = -2,
 and finds x: (-2, 64), z: (-4, 25), y1: (1, 1), y2: (17, -3), loss: (-50, 1) as
 (value, grad) pairs. This script builds the same graph with minitorch_scalar, prints
 each node's (value, grad) in the order backward visits it and every update of
-formula 6 on the way, runs the article's problems 1 and 2 and its example of a seeded
-backward, and draws the graph as seed_graph.png in --out-dir.
+formula 6 on the way (from `explain_backward`, which runs backward's own loop), runs
+the article's problems 1 and 2 and its example of a seeded backward, draws the graph
+as seed_graph.png in --out-dir, and backward step by step as seed_backward.gif (and,
+with --html, as seed_backward.html, a player that works offline).
 
-Run:  python examples/seed_walkthrough.py [--out-dir DIR]
+Run:  python examples/seed_walkthrough.py [--out-dir DIR] [--html]
 """
 
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 from pathlib import Path
 
 from script_args import make_out_dir
 
-from minitorch_scalar import Value, topological_order
-from minitorch_scalar.graph import draw_graph
+from minitorch_scalar import BackwardSteps, Value, draw_backward, draw_graph, explain_backward
 
 GRAPH_FILE = "seed_graph.png"
+ANIMATION_FILE = "seed_backward.gif"
+PLAYER_FILE = "seed_backward.html"
+ANIMATION_TITLE = "backward of loss = y1 - y2 + y2 * x at x = -2, as (value, grad) pairs"
 
 
 def build_article_graph(x_value: float = -2.0) -> dict[str, Value]:
@@ -43,31 +46,37 @@ def build_article_graph(x_value: float = -2.0) -> dict[str, Value]:
     return {"x": x, "z": z, "y1": y1, "y2": y2, "loss": loss}
 
 
-def walk_through_backward(root: Value) -> list[Value]:
-    """Run ``root.backward()`` and print what it does, node by node; return its visits.
+def walk_through_backward(root: Value) -> BackwardSteps:
+    """Run ``root.backward()`` and print what it does, node by node; return its steps.
 
-    Backward visits each node after every node that uses it, and pushes the node's
-    gradient to each parent with formula 6; leaves have no parents, nothing to push.
-    The gradients printed are the engine's; the running sums show how each builds up.
+    `explain_backward` runs backward's own loop and hands back each step of formula 6:
+    the node whose gradient flows, the parent receiving it, the local derivative, the
+    gradient arriving, and the parent's gradient before and after. Backward visits each
+    node after every node that uses it; leaves have no parents, nothing to push.
     """
-    root.backward()
-    visits = [node for node in reversed(topological_order(root)) if node.parents]
-    running: defaultdict[Value, float] = defaultdict(float)
-    print(f"backward sets grad({root.label}) = 1, then visits the nodes in this order:")
-    for node in visits:
-        print(f"  visit {_pair(node)}")
-        for parent, local in zip(node.parents, node.local_grads):
-            before = running[parent]
-            running[parent] += local * node.grad
-            print(
-                f"    grad({parent.label}) <- grad({parent.label}) + "
-                f"d({node.label})/d({parent.label}) * grad({node.label}) = "
-                f"{_num(before)} + {_factor(local)} * {_factor(node.grad)} = "
-                f"{_num(running[parent])}"
-            )
-        if len(set(node.parents)) < len(node.parents):
-            print("    (a parent used twice gets one update per use: formula 7 adds them)")
-    return visits
+    steps = explain_backward(root)
+    print(f"backward sets grad({steps.root_name}) = 1, then visits the nodes in this order:")
+    visiting = None
+    for step in steps:
+        node, parent = step.node_name, step.parent_name
+        if step.node is not visiting:
+            if visiting is not None:
+                _note_parents_used_twice(visiting)
+            visiting = step.node
+            print(f"  visit {node}: ({_num(step.node.data)}, {_num(step.arriving)})")
+        print(
+            f"    grad({parent}) <- grad({parent}) + d({node})/d({parent}) * grad({node}) = "
+            f"{_num(step.before)} + {_factor(step.local)} * {_factor(step.arriving)} = "
+            f"{_num(step.after)}"
+        )
+    if visiting is not None:
+        _note_parents_used_twice(visiting)
+    return steps
+
+
+def _note_parents_used_twice(node: Value) -> None:
+    if len(set(node.parents)) < len(node.parents):
+        print("    (a parent used twice gets one update per use: formula 7 adds them)")
 
 
 def article_problems() -> None:
@@ -105,7 +114,14 @@ def main(argv: list[str] | None = None) -> None:
         "--out-dir",
         type=Path,
         default=Path("."),
-        help="folder for seed_graph.png, created if missing (default: the current folder)",
+        help=f"folder for {GRAPH_FILE} and {ANIMATION_FILE}, created if missing "
+        "(default: the current folder)",
+    )
+    parser.add_argument(
+        "--html",
+        action="store_true",
+        help=f"also write {PLAYER_FILE}: the animation in a player (play, pause, step "
+        "back and forth) that a browser opens offline",
     )
     args = parser.parse_args(argv)
     out_dir = make_out_dir(parser, args.out_dir)
@@ -130,6 +146,12 @@ def main(argv: list[str] | None = None) -> None:
         nodes["loss"], path, title="loss = y1 - y2 + y2 * x at x = -2: (value, grad) of each node"
     )
     print(f"wrote {path}")
+    path = out_dir / ANIMATION_FILE
+    animation = draw_backward(build_article_graph()["loss"], path, title=ANIMATION_TITLE)
+    print(f"wrote {path}: backward, one frame per step of formula 6")
+    if args.html:
+        animation.save(out_dir / PLAYER_FILE)
+        print(f"wrote {out_dir / PLAYER_FILE}: the same, in a player; open it in a browser")
 
 
 def _named(node: Value, label: str) -> Value:

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .engine import Value
-from .explain import BackwardStep, BackwardSteps, explain_backward
+from .explain import BackwardStep, BackwardSteps, explain_backward, factor
 from .graph import EDGE_COLOUR, Picture, _format_number, check_drawable, draw_picture, node_text
+from .real import is_real_number
 
 if TYPE_CHECKING:
     from matplotlib.animation import FuncAnimation
@@ -42,33 +43,66 @@ FORMATS = (".gif", ".html")
 
 
 class BackwardAnimation:
-    """The steps of a backward and the animation that plays them, one frame per step.
+    """The steps of a backward played on the graph's picture, one frame per step.
 
-    In a notebook it shows as matplotlib's JavaScript player. `save(path)` writes a
-    ``.gif`` or a self-contained ``.html``.
+    In a notebook it shows as matplotlib's JavaScript player. `show_frame(k)` sets
+    `figure` to frame k; `save(path)` writes a ``.gif`` or a self-contained ``.html``.
     """
 
-    def __init__(self, steps: BackwardSteps, animation: FuncAnimation, fps: float) -> None:
+    def __init__(self, picture: Picture, steps: BackwardSteps, fps: float) -> None:
         self.steps = steps
-        self.animation = animation
+        self.figure = picture.figure
         self.fps = fps
+        self._picture = picture
+        self._title = picture.title.get_text()
+        self._grads = _grads_after_each_step(steps)
+        self._lit: tuple[Value, Value] | None = None
+        self._html: str | None = None
 
     @property
     def frames(self) -> int:
         """The number of frames: one per step."""
         return len(self.steps)
 
+    def show_frame(self, k: int) -> None:
+        """Draw frame k on `figure`: step k's edge lit, every gradient as after step k."""
+        step, picture = self.steps[k], self._picture
+        if self._lit is not None:
+            _light(picture, self._lit, lit=False)
+        self._lit = (step.parent, step.node)
+        _light(picture, self._lit, lit=True)
+        picture.edges[self._lit].label.set_text(_arithmetic(step))
+        grads = self._grads[k]
+        for node, box in picture.boxes.items():
+            box.set_text(node_text(node, picture.names[node], grads.get(node, 0.0)))
+        picture.title.set_text(_heading(self._title, k, self.steps))
+
+    def animation(self) -> FuncAnimation:
+        """matplotlib's animation of the frames (`show_frame` for each k in turn)."""
+        from matplotlib.animation import FuncAnimation
+
+        return FuncAnimation(
+            self.figure,
+            self.show_frame,
+            frames=self.frames,
+            interval=1000 / self.fps,
+            repeat=False,
+            blit=False,
+            init_func=lambda: None,
+        )
+
     def to_html(self) -> str:
         """The player, as an HTML fragment with every frame embedded and nothing fetched.
 
         matplotlib's player draws its buttons with an icon font it links from a CDN:
         offline they would be blank. The link goes, and each icon becomes plain text.
+        Made once (the frames do not change), then kept.
         """
-        player = self.animation.to_jshtml(fps=self.fps, default_mode="once")
-        player = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*">', "", player)
-        return re.sub(
-            r'<i class="fa ([^"]*)"></i>', lambda icon: BUTTONS.get(icon[1], "?"), player
-        )
+        if self._html is None:
+            player = self.animation().to_jshtml(fps=self.fps, default_mode="once")
+            player = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*">', "", player)
+            self._html = re.sub(r'<i class="fa ([^"]*)"></i>', _button_as_text, player)
+        return self._html
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -79,7 +113,7 @@ class BackwardAnimation:
         if target.suffix.lower() == ".gif":
             from matplotlib.animation import PillowWriter
 
-            self.animation.save(target, writer=PillowWriter(fps=self.fps), dpi=DPI)
+            self.animation().save(target, writer=PillowWriter(fps=self.fps), dpi=DPI)
         else:
             title = f"backward of {self.steps.root_name}, step by step"
             page = HTML_PAGE.format(title=title, player=self.to_html())
@@ -102,15 +136,20 @@ def draw_backward(
     leaves. `path` ends in ``.gif`` or ``.html``; None only returns the animation (a
     notebook shows it). A leaf's gradient shows this call's running sum, as in the
     steps. `max_nodes` bounds the graph as in `draw_graph` (60: a frame must read).
+    Every argument is checked before backward runs.
     """
     target = None if path is None else _check_path(path)
-    check_drawable(root, path, max_nodes)  # before backward: nothing is half-done
-    steps = explain_backward(root, grad, names)
-    if not steps:
+    check_drawable(root, path, max_nodes)
+    if not root.parents and not root.op:
         raise ValueError(
             "draw_backward expects a root computed from other Values, got a leaf: "
-            "backward has no step to show"
+            "backward would have no step to show"
         )
+    if not is_real_number(fps):
+        raise TypeError(f"draw_backward(fps) expects a number, got {type(fps).__name__}")
+    if not 0 < fps <= 60:
+        raise ValueError(f"draw_backward(fps) expects a number in (0, 60], got {fps!r}")
+    steps = explain_backward(root, grad, names)
     picture = draw_picture(
         root,
         title,
@@ -122,8 +161,8 @@ def draw_backward(
         title_texts=[_heading(title, k, steps) for k in range(len(steps))],
         caption=CAPTION,
     )
-    grads = _grads_after_each_step(steps)
-    animated = BackwardAnimation(steps, _animate(picture, steps, grads, fps), fps)
+    animated = BackwardAnimation(picture, steps, fps)
+    animated.show_frame(0)
     if target is not None:
         animated.save(target)
     return animated
@@ -139,7 +178,11 @@ CAPTION = (
 HTML_PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{title}</title>
-<style>body {{ font-family: sans-serif; }}</style></head>
+<style>
+body {{ font-family: sans-serif; }}
+.animation {{ max-width: 100%; }}
+.animation img {{ max-width: 100%; height: auto; }}
+</style></head>
 <body>
 <h3>{title}</h3>
 <p>One frame per step of formula 6: grad(parent) += (d node / d parent) * grad(node).
@@ -150,33 +193,8 @@ The lit edge is the step's; its parent is outlined.</p>
 """
 
 
-def _animate(
-    picture: Picture, steps: BackwardSteps, grads: list[dict[Value, float]], fps: float
-) -> FuncAnimation:
-    """The FuncAnimation of `steps` on `picture`: frame k shows the graph after step k,
-    whose gradients are ``grads[k]``.
-    """
-    from matplotlib.animation import FuncAnimation
-
-    last: list[tuple[Value, Value] | None] = [None]
-    title = picture.title.get_text()
-
-    def show(k: int) -> list:
-        step = steps[k]
-        if last[0] is not None:
-            _light(picture, last[0], lit=False)
-        edge = (step.parent, step.node)
-        _light(picture, edge, lit=True)
-        picture.edges[edge].label.set_text(_arithmetic(step))
-        last[0] = edge
-        for node, box in picture.boxes.items():
-            box.set_text(node_text(node, picture.names[node], grads[k].get(node, 0.0)))
-        picture.title.set_text(_heading(title, k, steps))
-        return []
-
-    return FuncAnimation(
-        picture.figure, show, frames=len(steps), interval=1000 / fps, repeat=False, blit=False
-    )
+def _button_as_text(icon: re.Match) -> str:
+    return BUTTONS.get(icon[1], "?")
 
 
 def _heading(title: str, k: int, steps: BackwardSteps) -> str:
@@ -218,14 +236,8 @@ def _arithmetic(step: BackwardStep) -> str:
     """``<- (-4) * (-3) = 12``: the step's term of formula 6, local times arriving,
     with an arrow the way the gradient flows (against the edge's arrow).
     """
-    return (
-        f"\u2190 {_factor(step.local)} * {_factor(step.arriving)}"
-        f" = {_format_number(step.local * step.arriving)}"
-    )
-
-
-def _factor(x: float) -> str:
-    return f"({_format_number(x)})" if x < 0 else _format_number(x)
+    local, arriving = factor(step.local, _format_number), factor(step.arriving, _format_number)
+    return f"\u2190 {local} * {arriving} = {_format_number(step.local * step.arriving)}"
 
 
 def _check_path(path: object) -> Path:

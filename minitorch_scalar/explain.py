@@ -20,7 +20,7 @@ nan or an inf was born.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, overload
 
 from .engine import Value, _backpropagate, topological_order
@@ -50,19 +50,36 @@ class BackwardStep(NamedTuple):
         """``x.grad += 17 * 1 = 17  ->  x(-2, 17)``: the step, then the parent's new pair."""
         product = self.local * self.arriving
         return (
-            f"{self.parent_name}.grad += {_factor(self.local)} * {_factor(self.arriving)}"
+            f"{self.parent_name}.grad += {factor(self.local)} * {factor(self.arriving)}"
             f" = {_number(product)}  ->  {self.parent_name}"
             f"({_number(self.parent.data)}, {_number(self.after)})"
         )
 
 
 class BackwardSteps(Sequence[BackwardStep]):
-    """The steps of one backward, in the order they happened, and how it was seeded."""
+    """The steps of one backward, in the order they happened, and how it was seeded.
 
-    def __init__(self, root: Value, root_name: str, seed: float, steps: list[BackwardStep]):
+    `names` names every node of the graph (`node_names`). `total` counts every step
+    backward made (`into` and `max_steps` keep fewer). `held` maps each leaf that held
+    a gradient other than 0 before the call to (that gradient, this call's sum): once
+    the loop is done, backward adds the first to the second (PyTorch's order).
+    """
+
+    def __init__(
+        self,
+        root: Value,
+        seed: float,
+        steps: list[BackwardStep],
+        names: dict[Value, str],
+        total: int,
+        held: dict[Value, tuple[float, float]],
+    ) -> None:
         self.root = root
-        self.root_name = root_name
+        self.root_name = names[root]
         self.seed = seed
+        self.names = names
+        self.total = total
+        self.held = held
         self._steps = steps
 
     @overload
@@ -91,6 +108,18 @@ class BackwardSteps(Sequence[BackwardStep]):
                 pair = f"({_number(current.data)}, {_number(step.arriving)})"
                 lines.append(f"  {step.node_name}{pair} sends its gradient to its parents:")
             lines.append(f"    {step}")
+        if len(self._steps) < self.total:
+            lines.append(f"  ({self.total - len(self._steps)} more steps not shown)")
+        if self.held:
+            lines.append(
+                "then each leaf that held a gradient before adds it to this sum "
+                "(zero_grad() before backward would have made it 0):"
+            )
+        for leaf, (before, this_call) in self.held.items():
+            total = _number(this_call + before)
+            lines.append(
+                f"    {self.names[leaf]}.grad = {_number(this_call)} + {factor(before)} = {total}"
+            )
         return "\n".join(lines)
 
     def print(self) -> None:
@@ -117,13 +146,28 @@ def explain_backward(
     and `max_steps` keeps at most that many; backward still runs in full.
     """
     _check_root(root, "explain_backward")
+    if type(root).backward is not Value.backward:
+        raise ValueError(
+            f"explain_backward expects a Value whose backward is Value.backward, got a "
+            f"{type(root).__name__} with its own (a compiled step's output has no graph "
+            "of scalar nodes to show: call the function without compile)"
+        )
     seed = as_float(grad, "explain_backward(grad)")
     wanted = None if into is None else _value_set(into, "explain_backward(into)")
     limit = _check_max_steps(max_steps)
     found = node_names(root, names)
+    held = {node: node.grad for node in found if not node.parents and node.grad}
+    sums = dict.fromkeys(held, 0.0)  # this call's sum of each leaf that held a gradient
+    if root in sums:
+        sums[root] = seed
     steps: list[BackwardStep] = []
+    total = 0
 
     def record(node: Value, parent: Value, local: float, arriving: float, before: float) -> None:
+        nonlocal total
+        total += 1
+        if parent in sums:
+            sums[parent] = parent.grad
         if len(steps) < limit and (wanted is None or parent in wanted):
             steps.append(
                 BackwardStep(
@@ -132,7 +176,8 @@ def explain_backward(
             )
 
     _backpropagate(root, seed, record)
-    return BackwardSteps(root, found[root], seed, steps)
+    kept = {leaf: (before, sums[leaf]) for leaf, before in held.items()}
+    return BackwardSteps(root, seed, steps, found, total, kept)
 
 
 def node_names(root: Value, names: Names | None = None) -> dict[Value, str]:
@@ -298,13 +343,13 @@ def _check_root(root: object, what: str) -> None:
 
 
 def _number(x: float) -> str:
-    """`x` in at most six significant digits: -2, 0.5, 1.23457e+06."""
-    return f"{x:g}"
+    """`x` in at most six significant digits: -2, 0.5, 1.23457e+06; -0.0 as 0."""
+    return f"{x + 0.0:g}"  # adding +0.0 turns -0.0 into 0.0 and changes nothing else
 
 
-def _factor(x: float) -> str:
-    """`x` printed as a factor of a product: negative numbers in parentheses."""
-    return f"({_number(x)})" if x < 0 else _number(x)
+def factor(x: float, number: Callable[[float], str] = _number) -> str:
+    """`x` written by `number` as a factor of a product: negative numbers in parentheses."""
+    return f"({number(x)})" if x < 0 else number(x)
 
 
 __all__ = [

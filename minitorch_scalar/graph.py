@@ -226,7 +226,7 @@ class _Widths:
 
 COLUMN_INCHES = 1.8  # the least distance between two columns' centres
 ROW_INCHES = 0.8  # the distance between two rows' centres
-LABEL_MARGIN_INCHES = 0.08  # the least room between an arrow's label and a box
+LABEL_MARGIN_INCHES = 0.12  # the least room between an arrow's label and a box
 
 
 @functools.cache
@@ -356,8 +356,8 @@ def node_text(node: Value, name: str, grad: float | None = None) -> str:
 
 
 def _format_number(x: float) -> str:
-    """`x` in at most four significant digits: -2, 0.5, 1.235e+05."""
-    return f"{x:.4g}"
+    """`x` in at most four significant digits: -2, 0.5, 1.235e+05; -0.0 as 0."""
+    return f"{x + 0.0:.4g}"  # adding +0.0 turns -0.0 into 0.0 and changes nothing else
 
 
 def _dot_escape(text: str) -> str:

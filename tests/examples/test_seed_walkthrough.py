@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import seed_walkthrough
+from PIL import Image
+
+from minitorch_scalar import explain_backward
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_script_prints_the_articles_results_and_draws_the_graph(run_script, tmp_path):
-    result = run_script("seed_walkthrough.py", "--out-dir", "pictures")
+    result = run_script("seed_walkthrough.py", "--out-dir", "pictures", "--html")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # Section 2 of the article: (value, grad) before and after backward.
@@ -27,6 +31,11 @@ def test_script_prints_the_articles_results_and_draws_the_graph(run_script, tmp_
     assert "2 + 2 * 3 = 8" in out
     picture = tmp_path / "pictures" / "seed_graph.png"
     assert picture.read_bytes()[:8] == PNG_MAGIC
+    with Image.open(tmp_path / "pictures" / "seed_backward.gif") as gif:
+        assert gif.n_frames == 14  # one per step: the 14 updates the walk-through prints
+    assert len(re.findall(r"^    grad\(.* <- ", out, re.MULTILINE)) == 14
+    player = (tmp_path / "pictures" / "seed_backward.html").read_text(encoding="utf-8")
+    assert player.count("data:image/png;base64,") == 14 and "https://" not in player
 
 
 def test_the_running_sums_end_at_the_gradients_of_the_article(capsys):
@@ -51,8 +60,10 @@ def test_the_running_sums_end_at_the_gradients_of_the_article(capsys):
 
 def test_each_node_is_visited_after_every_node_that_uses_it(capsys):
     nodes = seed_walkthrough.build_article_graph()
-    visits = seed_walkthrough.walk_through_backward(nodes["loss"])
-    capsys.readouterr()
+    steps = seed_walkthrough.walk_through_backward(nodes["loss"])
+    printed = re.findall(r"^  visit (\S+):", capsys.readouterr().out, re.MULTILINE)
+    visits = list(dict.fromkeys(step.node for step in steps))
+    assert [node.label for node in visits] == printed
     assert visits[0] is nodes["loss"]
     index = {node: i for i, node in enumerate(visits)}
     for node in visits:
@@ -62,6 +73,14 @@ def test_each_node_is_visited_after_every_node_that_uses_it(capsys):
     assert {node.label for node in visits} == {
         "loss", "y2*x", "y1-y2", "y2", "relu(s)+x", "relu(s)", "s", "y1", "z",
     }  # fmt: skip
+
+
+def test_the_readme_quotes_what_explain_backward_prints_on_the_article():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Backward, step by step, on any graph\n", 1)[1]
+    quoted = section.split("```text\n", 1)[1].split("```", 1)[0]
+    printed = str(explain_backward(seed_walkthrough.build_article_graph()["loss"]))
+    assert printed.startswith(quoted.rstrip("\n"))
 
 
 def test_an_out_dir_that_is_a_file_is_a_usage_error(run_script, assert_usage_error, tmp_path):

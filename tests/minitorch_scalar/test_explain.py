@@ -126,6 +126,10 @@ def test_random_graphs_same_gradients_as_backward_and_its_order(program_seed):
     for step in steps:
         assert bits(step.after) == bits(step.before + step.local * step.arriving)
         assert bits(step.arriving) == bits(step.node.grad)  # final when it is sent
+    assert steps.total == len(steps)
+    for leaf, (before, this_call) in steps.held.items():  # added after the loop, in that order
+        assert bits(this_call + before) == bits(leaf.grad)
+    assert set(steps.held) == {leaf for leaf, b in zip(explained, held) if b}
 
 
 def test_a_dead_relu_passes_zeros_that_are_steps_too():
@@ -168,6 +172,16 @@ def test_into_keeps_the_steps_into_chosen_nodes_and_backward_runs_in_full():
     assert nodes["z"].grad == 25.0
 
 
+def test_a_leaf_that_held_a_gradient_is_shown_adding_it_after_the_loop():
+    w = Value(0.5, label="w")
+    w.grad = 2.0  # from an earlier backward, without zero_grad()
+    y = w * 3.0 + w
+    steps = explain_backward(y)
+    assert steps.held == {w: (2.0, 4.0)} and w.grad == 6.0
+    assert str(steps).splitlines()[-1] == "    w.grad = 4 + 2 = 6"
+    assert "-0" not in str(explain_backward(Value(0.5) * -2.0, grad=0.0))  # -0.0 reads as 0
+
+
 def test_max_steps_keeps_the_first_steps_and_backward_runs_in_full():
     nodes = labelled_article_graph()
     everything = list(explain_backward(labelled_article_graph()["loss"]))
@@ -177,6 +191,7 @@ def test_max_steps_keeps_the_first_steps_and_backward_runs_in_full():
     ]
     assert len(explain_backward(labelled_article_graph()["loss"], max_steps=0)) == 0
     assert nodes["x"].grad == 64.0
+    assert steps.total == 14 and str(steps).endswith("(11 more steps not shown)")
     combined = explain_backward(labelled_article_graph()["loss"], into=[], max_steps=5)
     assert len(combined) == 0
 
@@ -199,6 +214,16 @@ def test_bad_arguments_are_refused_before_backward_runs(kwargs, error, message):
     with pytest.raises(error, match=message):
         explain_backward(y, **kwargs)
     assert x.grad == 0.0
+
+
+def test_a_compiled_steps_output_has_no_steps_to_show():
+    w = Value(0.5)
+    step = ms.compile(lambda x: w * x + 1.0)
+    step(2.0)  # the first call traces, and gives the eager graph
+    loss = step(2.0)  # later calls replay: no graph
+    with pytest.raises(ValueError, match="CompiledValue with its own"):
+        explain_backward(loss)
+    assert w.grad == 0.0
 
 
 def test_a_root_that_is_not_a_value_is_a_type_error():
@@ -240,6 +265,7 @@ def test_names_come_as_pairs_or_a_mapping(form):
     given["name_to_value"] = {"w": w, "b": b}
     names = node_names(y, given[form])
     assert (names[w], names[b]) == ("w", "b")
+    assert 'label="w\\nval 0.5  grad 0"' in ms.to_dot(y, given[form])  # the same names
 
 
 # ------------------------------------------------------------------ first_nonfinite
