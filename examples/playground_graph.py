@@ -22,7 +22,7 @@ from playground_session import LOSS_FUNCTIONS, Session, targets_for
 from playground_settings import RequestError, integer, require_object
 
 import nn
-from minitorch_scalar import Value, explain_backward, topological_order
+from minitorch_scalar import Value, explain_backward, node_names, topological_order
 
 
 def parse_target(request: dict[str, Any], hidden: list[int]) -> tuple[int, int] | None:
@@ -67,7 +67,8 @@ def neuron_graph(session: Session, request: object) -> dict[str, Any]:
         root.label = "loss"
     else:
         root = outputs[target[0]][target[1]]
-    steps = explain_backward(root, names=model)
+    names = node_names(root, model)
+    steps = explain_backward(root, names=names)
     return {
         "point": {
             "split": split,
@@ -77,7 +78,7 @@ def neuron_graph(session: Session, request: object) -> dict[str, Any]:
             "label": label,
         },
         "step": session.steps,
-        **graph_json(root, steps),
+        **graph_json(root, names, steps),
     }
 
 
@@ -110,16 +111,14 @@ def labelled_forward(model: nn.MLP, inputs: list[Value]) -> list[list[Value]]:
     return outputs
 
 
-def graph_json(root: Value, steps: Any) -> dict[str, Any]:
-    """The nodes (forward order, the root last), their edges, and backward's steps."""
+def graph_json(root: Value, names: dict[Value, str], steps: Any) -> dict[str, Any]:
+    """The nodes (forward order, the root last), their edges, and backward's steps
+    (`steps`: what `explain_backward` returned)."""
     order = topological_order(root)
     ids = {node: i for i, node in enumerate(order)}
-    names = {steps.root: steps.root_name}
-    names.update({s.node: s.node_name for s in steps})
-    names.update({s.parent: s.parent_name for s in steps})
     nodes = [
         {
-            "name": names.get(node, node.label or node.op),
+            "name": names[node],
             "op": node.op,
             "value": node.data,
             "grad": node.grad,

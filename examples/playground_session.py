@@ -8,9 +8,9 @@ the loss and accuracy on the training and test sets, through compiled evaluation
 run under no_grad.
 
 The page's pictures of the network (`maps`: every neuron's output over a grid of the
-plane) are computed with numpy from the weights in `state_dict()`: the engine would
-build a scalar graph of 60,000 nodes per picture, 10 times a second. The test suite
-checks them against the engine's own outputs.
+plane) are computed with numpy from the weights in `state_dict()`: on the engine they
+would take a scalar node per neuron per grid point, thousands of grid points, several
+times a second. The test suite checks them against the engine's own outputs.
 """
 
 from __future__ import annotations
