@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from playground_data import PLANE, make_points
 from playground_settings import Settings
+from script_args import DivergenceError, check_finite_loss, engine_errors_as_divergence
 
 import minitorch_scalar as ms
 import nn
@@ -110,23 +111,23 @@ class Session:
         self._record()
 
     def _step(self) -> None:
-        """One step: forward, backward, update. A loss that is not finite (or an engine
-        error on nan or inf) stops the run, with the reason in `diverged`."""
+        """One step: forward, backward, update. A loss that is not finite, or an engine
+        error on nan or inf (as the scripts tell them, script_args.py), stops the run,
+        with the reason in `diverged`; any other error is a bug, and goes up."""
         batch = self.next_batch()
+        step = self.steps + 1
         try:
-            loss = self.step_fn(self.train_xy[batch], self.train_targets[batch])
-            if not math.isfinite(loss.data):
-                raise OverflowError(f"the loss became {loss.data}")
-            self.optimizer.zero_grad()
-            loss.backward()
-        except (OverflowError, ValueError) as error:
-            self.diverged = (
-                f"training diverged at step {self.steps + 1} ({error}): "
-                "press Reset, and try a smaller learning rate"
-            )
+            with engine_errors_as_divergence(step):
+                loss = self.step_fn(self.train_xy[batch], self.train_targets[batch])
+                check_finite_loss(loss.data, step)
+                self.optimizer.zero_grad()
+                loss.backward()
+        except DivergenceError as error:
+            what = str(error).split("; ")[0]  # the scripts' advice names a flag: not here
+            self.diverged = f"{what}: press Reset, and try a smaller learning rate"
             return
         self.optimizer.step()
-        self.steps += 1
+        self.steps = step
 
     def _record(self) -> None:
         """Append the losses and accuracies now to the history (kept to MAX_HISTORY)."""
