@@ -22,7 +22,13 @@ from playground_session import LOSS_FUNCTIONS, Session, targets_for
 from playground_settings import RequestError, integer, require_object
 
 import nn
-from minitorch_scalar import Value, explain_backward, node_names, topological_order
+from minitorch_scalar import (
+    BackwardSteps,
+    Value,
+    explain_backward,
+    node_names,
+    topological_order,
+)
 
 
 def parse_target(request: dict[str, Any], hidden: list[int]) -> tuple[int, int] | None:
@@ -111,9 +117,8 @@ def labelled_forward(model: nn.MLP, inputs: list[Value]) -> list[list[Value]]:
     return outputs
 
 
-def graph_json(root: Value, names: dict[Value, str], steps: Any) -> dict[str, Any]:
-    """The nodes (forward order, the root last), their edges, and backward's steps
-    (`steps`: what `explain_backward` returned)."""
+def graph_json(root: Value, names: dict[Value, str], steps: BackwardSteps) -> dict[str, Any]:
+    """The nodes (forward order, the root last), their edges, and backward's steps."""
     order = topological_order(root)
     ids = {node: i for i, node in enumerate(order)}
     nodes = [

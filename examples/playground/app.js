@@ -20,6 +20,7 @@ const page = {
   graph: null,       // /api/graph's answer
   cursor: 0,         // how many of the graph's backward steps are applied
   requestId: 0,      // counts resets: an answer about an older run is dropped
+  resetting: false,  // a reset is on its way
 };
 
 // ------------------------------------------------------------------ the server
@@ -83,20 +84,30 @@ function readForm() {
 
 // ------------------------------------------------------------------ training
 
+// A new run from the form's settings. Until the server has made it, Play and Step wait:
+// a step sent meanwhile would go to the run being replaced.
 async function reset() {
   pause();
   const id = ++page.requestId;
-  $("busy").textContent = "compiling the step...";
+  setResetting(true);
   try {
     const state = await api("/api/reset", readForm());
     if (id !== page.requestId) return;
     showError(null);
     adopt(state);
   } catch (error) {
-    showError(`${error.message} (the run goes on with its last good settings)`);
+    if (id === page.requestId) {
+      showError(`${error.message} (the run goes on with its last good settings)`);
+    }
   } finally {
-    if (id === page.requestId) $("busy").textContent = "";
+    if (id === page.requestId) setResetting(false);
   }
+}
+
+function setResetting(on) {
+  page.resetting = on;
+  $("busy").textContent = on ? "compiling the step..." : "";
+  $("play").disabled = $("step-train").disabled = on;
 }
 
 function adopt(state) {
@@ -110,6 +121,7 @@ function adopt(state) {
 }
 
 async function train(steps) {
+  if (page.resetting) return;
   const id = page.requestId;  // a reset meanwhile makes this answer stale
   try {
     const snap = await api("/api/train", { steps });
@@ -233,7 +245,7 @@ function buildNetwork(hidden) {
         const layer = column - 1;
         canvas.dataset.layer = layer;
         canvas.dataset.index = index;
-        canvas.title = column === sizes.length - 1 ? "the output: the score"
+        canvas.title = column === sizes.length - 1 ? "the output score: click to see its math"
           : `layers.${layer} neuron ${index}: click to see its math`;
         canvas.addEventListener("click", () => selectNeuron({ layer, index }));
       }
@@ -562,8 +574,10 @@ function drawGraph() {
     g.appendChild(title);
     svg.appendChild(g);
   });
-  const target = page.selected.neuron === "loss" ? "the loss"
-    : `neuron ${page.selected.neuron.index} of layers.${page.selected.neuron.layer}`;
+  const chosen = page.selected.neuron;
+  const target = chosen === "loss" ? "the loss"
+    : chosen.layer === page.settings.hidden.length ? "the output score"
+      : `neuron ${chosen.index} of layers.${chosen.layer}`;
   const p = graph.point;
   $("math-title").textContent = `${target} at ${p.split} point ${p.index} `
     + `(x1 = ${format(p.x)}, x2 = ${format(p.y)}, class ${p.label}), weights of step ${graph.step}`

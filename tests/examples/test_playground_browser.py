@@ -186,16 +186,21 @@ def test_picking_a_point_shows_the_loss_there(page):
     assert page.problems == []
 
 
+def reset_done(page) -> bool:
+    """True once a reset has been answered: the step is 0 and Play can be pressed."""
+    return step_count(page) == 0 and page.is_enabled("#play")
+
+
 def test_step_makes_one_step_and_reset_starts_again(page):
     page.click("#reset")
-    wait_until(lambda: step_count(page) == 0, "the reset")
+    wait_until(lambda: reset_done(page), "the reset")
     start = canvas_png(page, "#boundary")
     page.click("#step-train")
     wait_until(lambda: step_count(page) == 1, "one step")
     page.click("#step-train")
     wait_until(lambda: step_count(page) == 2, "a second step")
     page.click("#reset")
-    wait_until(lambda: step_count(page) == 0, "the reset")
+    wait_until(lambda: reset_done(page), "the reset")
     assert canvas_png(page, "#boundary") == start  # the same seed: the same start
     assert page.is_hidden("#graph-box")
     assert page.problems == []
