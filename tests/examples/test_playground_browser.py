@@ -105,11 +105,15 @@ def test_play_learns_moons_and_a_neuron_shows_its_backward(page, tmp_path: Path)
 
     page.click("#play")
     wait_until(lambda: step_count(page) >= 150, "150 training steps")
-    page.click("#play")  # pause
+    page.click("#play")  # pause: the frame on its way may still land, no more after it
+    wait_until(lambda: page.text_content("#play").endswith("Play"), "the Play button back")
+    before, after = -1, step_count(page)
+    while after != before:  # settled: no change over half a second
+        time.sleep(0.5)
+        before, after = after, step_count(page)
+    time.sleep(1.0)
+    assert step_count(page) == after  # paused means paused
     page.screenshot(path=shots / "2-trained.png", full_page=True)
-    stopped_at = step_count(page)
-    time.sleep(0.5)
-    assert step_count(page) == stopped_at  # paused means paused
     assert canvas_png(page, "#boundary") != boundary
     assert float(page.text_content("#train-loss")) < float(loss)
 
