@@ -118,8 +118,9 @@ class Session:
         step = self.steps + 1
         try:
             with engine_errors_as_divergence(step):
-                loss = self.step_fn(self.train_xy[batch], self.train_targets[batch])
-                check_finite_loss(loss.data, step)
+                inputs = (self.train_xy[batch], self.train_targets[batch])
+                loss = self.step_fn(*inputs)
+                check_finite_loss(loss, step, self.step_fn, *inputs)
                 self.optimizer.zero_grad()
                 loss.backward()
         except DivergenceError as error:

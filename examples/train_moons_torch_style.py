@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         with engine_errors_as_divergence(epoch):
             logits = model(x_train)  # a batch: one logit per row
             loss = F.binary_cross_entropy_with_logits(logits, y)
-            check_finite_loss(loss.data, epoch)
+            check_finite_loss(loss, epoch, F.binary_cross_entropy_with_logits, logits, y)
             optimizer.zero_grad()
             loss.backward()
         optimizer.step()
