@@ -130,7 +130,8 @@ class Trace:
                 np.isnan(replayed) & np.isnan(traced)
             )
             if not same.all():
-                raise CompileError(f"compile: op {step.rule.name!r} did not replay exactly")
+                name = step.op_name(int(np.argmin(same)))
+                raise CompileError(f"compile: op {name!r} did not replay exactly")
 
     def replay(self, args: tuple) -> Any:
         """The outputs for new arguments: forward, and a root that can run backward."""

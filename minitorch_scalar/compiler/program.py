@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layer_grid import LayerGrid, as_grid
-from .rules import Rule
-from .tape import Tape, TapeLayer, TapeNode
+from .rules import BUILT_IN, Rule
+from .tape import Tape, TapeLayer
 
 
 @dataclass
@@ -33,6 +33,10 @@ class Step:
     grid: LayerGrid | None = None  # for a layer on a batch: its operands as a grid
     columns: list[slice | np.ndarray] | None = None  # of one or two operands: their slots
 
+    def op_name(self, index: int) -> str:
+        """The op of the step's nodes."""
+        return self.rule.name
+
     def index_columns(self) -> None:
         """Each operand column's slots as a slice where they are evenly spaced (read as a
         view, not gathered), for a step of one or two operands."""
@@ -40,41 +44,120 @@ class Step:
         self.columns = [as_index(self.operands[:, c]) for c in range(arity)] if arity <= 2 else None
 
 
-def forward_steps(tape: Tape) -> list[Step]:
-    """The tape's nodes grouped into steps (by depth, then op, then arity), each step's
-    nodes moved to consecutive slots (in `tape` too: its template and `slot_of`)."""
-    depth = [0] * len(tape.template)
-    rows_depth: dict[int, int] = {}  # a layer's rows' largest depth (its inputs share them)
-    groups: dict[tuple, list[TapeNode | TapeLayer]] = defaultdict(list)
-    for entry in tape.nodes:
-        if type(entry) is TapeLayer:
-            if id(entry.rows) not in rows_depth:
-                rows_depth[id(entry.rows)] = max(map(depth.__getitem__, entry.rows.flat))
-            below = max(rows_depth[id(entry.rows)], *map(depth.__getitem__, entry.inputs))
-            for slot in entry.slots:
-                depth[slot] = 1 + below
-            key = (1 + below, id(entry.rule), entry.rows.shape[1] + len(entry.inputs))
-        else:
-            depth[entry.slot] = 1 + max(map(depth.__getitem__, entry.operands), default=0)
-            key = (depth[entry.slot], id(entry.rule), len(entry.operands))
-        groups[key].append(entry)
-    steps = [_step(nodes, key[0]) for key, nodes in sorted(groups.items(), key=lambda kv: kv[0][0])]
-    for step in steps:
-        ordered = as_grid(step.rule, step.operands)
-        if ordered is not None:  # a layer on a batch: its nodes in grid order
-            order, step.grid = ordered
-            step.out, step.operands = step.out[order], step.operands[order]
-            step.parents = step.parents[order]
-    new = _renumber(tape, steps)
+RUN_MIN = 16  # a stretch of this many single nodes, one per depth, is replayed as a Run
+
+
+@dataclass
+class Run:
+    """Nodes each alone at its depth (a chain): replayed one by one, on Python floats.
+
+    A step of one node gains nothing from numpy and costs a Step's arrays: a chain
+    of a million ops would be a million steps. A stretch of at least RUN_MIN such
+    nodes is one Run instead, whose node i has the rule `rules[i]`, the slot
+    out.start + i once renumbered, and the operands `operands[starts[i]:starts[i + 1]]`
+    (`is_parent`: which are parents). The rules' scalar forms compute what the engine
+    computes, to the bit (`Rule.scalar_value`).
+    """
+
+    rules: list[Rule]
+    out: slice | np.ndarray  # the nodes' slots: a contiguous range, once renumbered
+    starts: np.ndarray  # (nodes + 1,) offsets into `operands`
+    operands: np.ndarray  # every node's operands' slots, one after another
+    is_parent: np.ndarray  # the same length: bools
+
+    def op_name(self, index: int) -> str:
+        """The op of node `index` of the run."""
+        return self.rules[index].name
+
+    def forward(self, values: np.ndarray) -> None:
+        """Each node's value into its slot, in order (each after its operands)."""
+        slots, starts, item = self.operands.tolist(), self.starts.tolist(), values.item
+        for rule, first, stop, out in zip(
+            self.rules, starts, starts[1:], range(self.out.start, self.out.stop)
+        ):
+            values[out] = rule.scalar_value([item(s) for s in slots[first:stop]])
+
+
+def forward_steps(tape: Tape) -> list[Step | Run]:
+    """The tape's nodes grouped into steps (by depth, then op, then arity) and runs,
+    each step's or run's nodes moved to consecutive slots (in `tape` too: its
+    template and `slot_of`)."""
+    entries, sizes, single = _grouped(tape)
+    units: list[Step | Run] = []
+    first = np.concatenate([[0], np.cumsum(sizes)])
+    runs = _runs(single)
+    g = 0
+    for start, stop in [*runs, (len(sizes), len(sizes))]:
+        units += [_step(tape, entries[first[i] : first[i + 1]]) for i in range(g, start)]
+        if start < stop:
+            units.append(_run(tape, entries[first[start] : first[stop]]))
+        g = stop
+    for step in units:
+        if type(step) is Step:
+            ordered = as_grid(step.rule, step.operands)
+            if ordered is not None:  # a layer on a batch: its nodes in grid order
+                order, step.grid = ordered
+                step.out, step.operands = step.out[order], step.operands[order]
+                step.parents = step.parents[order]
+    new = _renumber(tape, units)
     start = len(tape.template) - tape.node_count
-    for step in steps:
+    for step in units:
         step.operands = new[step.operands]
         step.out = slice(start, start + len(step.out))
         start = step.out.stop
-        if step.grid is not None:
-            step.grid = LayerGrid(new[step.grid.rows], new[step.grid.inputs])
-        step.index_columns()
-    return steps
+        if type(step) is Step:
+            if step.grid is not None:
+                step.grid = LayerGrid(new[step.grid.rows], new[step.grid.inputs])
+            step.index_columns()
+    return units
+
+
+def _grouped(tape: Tape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tape's entries (scalar node i is entry i, layer record j is entry n + j) in
+    groups of one depth, op and arity: the groups by depth, those of one depth in the
+    order they first occur on the tape, each group's entries in tape order. Returns
+    the entries in that order, each group's size, and whether it is a single scalar
+    node. Sorts of arrays: no Python work per node but reading each node's rule."""
+    n, layers = len(tape.rules), tape.layers
+    rule_ids: dict[int, int] = {}
+    node_rules = [rule_ids.setdefault(id(rule), len(rule_ids)) for rule in tape.rules]
+    dot = rule_ids.setdefault(id(BUILT_IN["dot"]), len(rule_ids))
+    starts = np.frombuffer(tape.starts, dtype=np.int64)
+    depth = np.frombuffer(tape.depth, dtype=np.int64)
+    keys = [  # depth, op, arity, place on the tape: of the nodes, then of the layers
+        np.concatenate(
+            [
+                depth[np.frombuffer(tape.node_slots, dtype=np.int64)],
+                [layer.depth for layer in layers],
+            ]
+        ),
+        np.concatenate([node_rules, [dot] * len(layers)]),
+        np.concatenate([np.diff(starts), [lr.rows.shape[1] + len(lr.inputs) for lr in layers]]),
+        np.concatenate([2 * np.arange(n) + 1, [2 * layer.after for layer in layers]]),
+    ]
+    keys = [np.asarray(key, dtype=np.int64) for key in keys]
+    by_key = np.lexsort(keys[::-1])  # sorted by depth, op, arity, then place
+    sorted_keys = [key[by_key] for key in keys]
+    new_group = np.zeros(len(by_key), dtype=bool)
+    new_group[:1] = True
+    for key in sorted_keys[:3]:
+        new_group[1:] |= key[1:] != key[:-1]
+    group_of = np.cumsum(new_group) - 1
+    heads = np.flatnonzero(new_group)
+    group_rank = np.empty(len(heads), dtype=np.intp)  # by depth, then first place
+    group_rank[np.lexsort((sorted_keys[3][heads], sorted_keys[0][heads]))] = np.arange(len(heads))
+    entries = by_key[np.argsort(group_rank[group_of], kind="stable")]
+    sizes = np.bincount(group_rank[group_of], minlength=len(heads))
+    single = (sizes == 1) & (entries[np.cumsum(sizes) - 1] < n)
+    return entries, sizes, single
+
+
+def _runs(single: np.ndarray) -> list[tuple[int, int]]:
+    """The (first, stop) groups of each stretch of at least RUN_MIN single nodes."""
+    edges = np.diff(np.concatenate([[0], single.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long = stops - starts >= RUN_MIN
+    return list(zip(starts[long].tolist(), stops[long].tolist()))
 
 
 def as_index(slots: np.ndarray) -> slice | np.ndarray:
@@ -89,25 +172,46 @@ def as_index(slots: np.ndarray) -> slice | np.ndarray:
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # a row per node: slot, operands, parents
 
 
-def _step(entries: list[TapeNode | TapeLayer], depth: int) -> Step:
-    """The step of a group of nodes; until `forward_steps` renumbers them, `out` holds
-    the slots the tape gave them, as an array."""
-    nodes = [entry for entry in entries if type(entry) is TapeNode]
+def _step(tape: Tape, entries: np.ndarray) -> Step:
+    """The step of a group of entries; until `forward_steps` renumbers them, `out`
+    holds the slots the tape gave them, as an array."""
+    n = len(tape.rules)
+    nodes = entries[entries < n]
     layers: dict[int, list[TapeLayer]] = defaultdict(list)  # by rows: one layer's inputs
-    for entry in entries:
-        if type(entry) is TapeLayer:
-            layers[id(entry.rows)].append(entry)
-    parts = ([_nodes_arrays(nodes)] if nodes else []) + list(map(_layer_arrays, layers.values()))
+    for j in entries[entries >= n].tolist():
+        layers[id(tape.layers[j - n].rows)].append(tape.layers[j - n])
+    parts = ([_nodes_arrays(tape, nodes)] if len(nodes) else []) + list(
+        map(_layer_arrays, layers.values())
+    )
     out, operands, parents = (np.concatenate(arrays) for arrays in zip(*parts))
-    return Step(entries[0].rule, out, operands, depth, parents)
+    first = tape.rules[nodes[0]] if len(nodes) else BUILT_IN["dot"]
+    depth = tape.depth[int(out[0])]
+    return Step(first, out, operands, depth, parents)
 
 
-def _nodes_arrays(nodes: list[TapeNode]) -> Arrays:
-    operands = np.array([node.operands for node in nodes], dtype=np.intp)
-    parents = np.zeros(operands.shape, dtype=bool)
-    rows = np.repeat(np.arange(len(nodes)), [len(node.parents) for node in nodes])
-    parents[rows, [k for node in nodes for k in node.parents]] = True
-    return np.array([node.slot for node in nodes], dtype=np.intp), operands, parents
+def _nodes_arrays(tape: Tape, nodes: np.ndarray) -> Arrays:
+    """Scalar nodes of one arity: their slots, and their operands and parents as rows."""
+    starts = np.frombuffer(tape.starts, dtype=np.int64)[nodes]
+    arity = int(tape.starts[int(nodes[0]) + 1] - starts[0])
+    columns = starts[:, None] + np.arange(arity)
+    operands = np.frombuffer(tape.operands, dtype=np.int64)[columns]
+    parents = np.frombuffer(tape.is_parent, dtype=np.int8)[columns].astype(bool)
+    return np.frombuffer(tape.node_slots, dtype=np.int64)[nodes], operands, parents
+
+
+def _run(tape: Tape, nodes: np.ndarray) -> Run:
+    """The run of scalar nodes `nodes` (in this order), its operands in flat arrays."""
+    starts = np.frombuffer(tape.starts, dtype=np.int64)
+    lengths = starts[nodes + 1] - starts[nodes]
+    new_starts = np.concatenate([[0], np.cumsum(lengths)])
+    at = np.repeat(starts[nodes] - new_starts[:-1], lengths) + np.arange(new_starts[-1])
+    return Run(
+        [tape.rules[i] for i in nodes.tolist()],
+        np.frombuffer(tape.node_slots, dtype=np.int64)[nodes],
+        new_starts,
+        np.frombuffer(tape.operands, dtype=np.int64)[at],
+        np.frombuffer(tape.is_parent, dtype=np.int8)[at].astype(bool),
+    )
 
 
 def _layer_arrays(layer: list[TapeLayer]) -> Arrays:
@@ -123,26 +227,31 @@ def _layer_arrays(layer: list[TapeLayer]) -> Arrays:
     return out, operands, parents
 
 
-def _renumber(tape: Tape, steps: list[Step]) -> np.ndarray:
+def _renumber(tape: Tape, steps: list[Step | Run]) -> np.ndarray:
     """Move the nodes, step after step, to the last slots (the other slots keep their
-    order); `new[old]` is the new slot of the old one."""
+    order); `new[old]` is the new slot of the old one. The tape's template becomes an
+    array, and `slot_of` is changed in place (no second dict of every node)."""
     moving = np.concatenate([step.out for step in steps]) if steps else np.empty(0, np.intp)
     keep = np.ones(len(tape.template), dtype=bool)
     keep[moving] = False
     old_of_new = np.concatenate([np.flatnonzero(keep), moving])
     new = np.empty(len(old_of_new), dtype=np.intp)
     new[old_of_new] = np.arange(len(old_of_new))
-    tape.template[:] = np.asarray(tape.template)[old_of_new].tolist()
-    tape.slot_of = {value: int(new[slot]) for value, slot in tape.slot_of.items()}
-    tape.constants = {bits: int(new[slot]) for bits, slot in tape.constants.items()}
+    tape.template = np.asarray(tape.template)[old_of_new]
+    new_slot, slot_of = new.item, tape.slot_of
+    for value, slot in slot_of.items():  # (new values for the same keys: no new dict)
+        slot_of[value] = new_slot(slot)
+    tape.constants = {bits: new_slot(slot) for bits, slot in tape.constants.items()}
     return new
 
 
-def run_forward(steps: list[Step], values: np.ndarray) -> None:
+def run_forward(steps: list[Step | Run], values: np.ndarray) -> None:
     """Fill every node's slot in `values`, step by step."""
     with np.errstate(all="ignore"):  # inf and nan come out as the engine's, silently
         for step in steps:
-            if step.grid is not None:
+            if type(step) is Run:
+                step.forward(values)
+            elif step.grid is not None:
                 values[step.out] = step.grid.values(values)
             else:
                 values[step.out] = step.rule.values(step.rule.gather(values, step))

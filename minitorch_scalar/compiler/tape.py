@@ -17,6 +17,7 @@ found once for all inputs, and nothing is done node by node.
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -31,16 +32,6 @@ from .rules import BUILT_IN, Custom, Rule
 
 class CompileError(ValueError):
     """The function cannot be compiled: an op or a graph the tape cannot replay."""
-
-
-@dataclass
-class TapeNode:
-    """A node of the tape: its op's rule, its slot, and its operands' slots."""
-
-    rule: Rule
-    slot: int
-    operands: list[int]  # the slot of each operand, in the rule's column order
-    parents: list[int]  # the operand columns that are parents (get a gradient), in order
 
 
 class LayerInput(NamedTuple):
@@ -63,17 +54,38 @@ class TapeLayer:
     inputs: list[int]  # (k,) slots
     row_parents: np.ndarray  # (R, 1 + k) bools: which row operands are parents
     input_parents: bool  # whether the inputs are parents (Values), not constants
+    depth: int  # 1 + the largest depth of its operands (see `Tape.depth`)
+    after: int  # how many scalar nodes the tape held before it (its place among them)
+
+
+def _ints() -> array:
+    return array("q")
 
 
 @dataclass
 class Tape:
-    """The traced graph, flat: nodes in a valid order, and a slot for every number."""
+    """The traced graph, flat: a slot for every number, and the nodes in columns.
 
-    nodes: list[TapeNode | TapeLayer] = field(default_factory=list)
-    node_count: int = 0  # scalar nodes (a TapeLayer holds R)
+    Scalar node i (in the order the nodes were made, so after its operands) has the
+    rule `rules[i]`, the slot `node_slots[i]`, and the operands in slots
+    `operands[starts[i]:starts[i + 1]]`, in its rule's column order; `is_parent` says
+    of each operand whether it is a parent (gets a gradient) or a constant. These are
+    arrays of machine ints, 8 bytes a number: no Python object per node. A layer on a
+    batch is kept whole, record by record (`layers`).
+    """
+
+    rules: list[Rule] = field(default_factory=list)
+    node_slots: array = field(default_factory=_ints)
+    starts: array = field(default_factory=lambda: array("q", [0]))
+    operands: array = field(default_factory=_ints)
+    is_parent: array = field(default_factory=lambda: array("b"))
+    layers: list[TapeLayer] = field(default_factory=list)
+    node_count: int = 0  # scalar nodes, those of the layers included
     leaves: list[Value] = field(default_factory=list)  # slot 1 + i holds leaves[i]
-    constants: dict[bytes, int] = field(default_factory=dict)  # a float's bits -> slot
+    constants: dict[float | bytes, int] = field(default_factory=dict)  # a constant's slot,
+    # by its value (by its bits for a zero or a nan: 0.0 == -0.0, and nan != nan)
     template: list[float] = field(default_factory=lambda: [0.0])  # the slots' trace values
+    depth: array = field(default_factory=lambda: array("q", [0]))  # per slot (see program)
     slot_of: dict[Value, int] = field(default_factory=dict)
 
 
@@ -105,19 +117,21 @@ def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, Made]:
 
 
 def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
-    """The tape of `outputs`: `leaves` first (the inputs, in order), then what they need."""
+    """The tape of `outputs`: `leaves` first (the inputs, in order), then what they need.
+    It empties `made`, record by record, as the tape takes them over."""
     needed = _needed(outputs, made)
     tape = Tape()
     for leaf in leaves:
         _slot_of_leaf(tape, leaf)
     rows_found: dict[int, tuple] = {}  # a layer's rows, found for its first input
-    for heard in made:
+    made.reverse()
+    while made:
+        heard = made.pop()
         if type(heard) is LayerInput:
             if not needed.isdisjoint(heard.nodes):
                 _add_layer(tape, heard, rows_found)
         elif heard[0] in needed:
-            node, operands = heard
-            _add_node(tape, node, _rule(node, operands), *_flat_operands(node, operands))
+            _add_node(tape, *heard)
     return tape
 
 
@@ -146,15 +160,21 @@ def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> N
         slots = np.array([_slots_of(tape, [bias, *weights]) for bias, weights in rows])
         parents = np.ones(slots.shape, dtype=bool)
         parents[:, 0] = [isinstance(bias, Value) for bias, _ in rows]  # (a bias may be a number)
-        found = rows_found[id(rows)] = (rows, slots, parents)
-    _, row_slots, row_parents = found
+        depth = max(map(tape.depth.__getitem__, slots.ravel().tolist()))
+        found = rows_found[id(rows)] = (rows, slots, parents, depth)
+    _, row_slots, row_parents, rows_depth = found
     inputs = _slots_of(tape, heard.inputs)
+    depth = 1 + max(rows_depth, *map(tape.depth.__getitem__, inputs))
     first = len(tape.template)
     tape.template.extend(node.data for node in heard.nodes)
+    tape.depth.extend([depth] * len(heard.nodes))
     tape.slot_of.update(zip(heard.nodes, range(first, len(tape.template))))
     slots = list(range(first, len(tape.template)))
     is_value = bool(heard.inputs) and isinstance(heard.inputs[0], Value)
-    tape.nodes.append(TapeLayer(BUILT_IN["dot"], slots, row_slots, inputs, row_parents, is_value))
+    rule, after = BUILT_IN["dot"], len(tape.rules)
+    tape.layers.append(
+        TapeLayer(rule, slots, row_slots, inputs, row_parents, is_value, depth, after)
+    )
     tape.node_count += len(slots)
 
 
@@ -168,35 +188,54 @@ def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
     return slots
 
 
-def _add_node(
-    tape: Tape, node: Value, rule: Rule, items: list, differentiable: range | list[int]
-) -> None:
-    """Give `node` a slot and its operands slots; check that the rule sees its parents."""
-    slots = _slots_of(tape, items)
-    if len(node.parents) == len(items):  # every operand is a parent (a dot on Values)
-        parents, seen = list(differentiable), items
+def _add_node(tape: Tape, node: Value, operands: tuple) -> None:
+    """Give `node` a slot and its operands slots (a few dict look-ups and appends: this
+    runs once per node of the graph)."""
+    parents = node._parents
+    if operands is parents:  # the engine's sign that its operands are its parents
+        rule = BUILT_IN.get(node.op) or _rule(node, operands)
+        items, flags = parents, b"\x01" * len(parents)
     else:
-        parents = [k for k in differentiable if isinstance(items[k], Value)]
-        seen = [items[k] for k in parents]
-    if seen != list(node.parents):  # Values compare by identity
-        raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
-    tape.slot_of[node] = len(tape.template)
+        rule, items, flags = _operands(node, operands)
+    get = tape.slot_of.get
+    slots = [get(item) or _slot(tape, item) for item in items]  # (slot 0 is no operand's)
+    depth = tape.depth
+    slot = tape.slot_of[node] = len(tape.template)
     tape.template.append(node.data)
-    tape.nodes.append(TapeNode(rule, tape.slot_of[node], slots, parents))
+    depth.append(1 + max(map(depth.__getitem__, slots), default=0))
+    tape.rules.append(rule)
+    tape.node_slots.append(slot)
+    tape.operands.extend(slots)
+    tape.is_parent.frombytes(flags)
+    tape.starts.append(len(tape.operands))
     tape.node_count += 1
+
+
+def _operands(node: Value, operands: tuple) -> tuple[Rule, list, bytearray]:
+    """The rule of a node whose operands are not just its parents, its operands as one
+    flat list, and a flag per operand: 1 for a parent. Checks that the parents are the
+    node's, in order."""
+    rule = _rule(node, operands)
+    items, differentiable = _flat_operands(node, operands)
+    flags = bytearray(len(items))
+    for k in differentiable:
+        flags[k] = isinstance(items[k], Value)
+    if [item for item, flag in zip(items, flags) if flag] != list(node._parents):
+        raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
+    return rule, items, flags
 
 
 def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int]]:
     """The operands of `node` as one flat list, in its rule's column order, and which
     columns can carry a gradient."""
-    if node.op == "dot":
+    if operands and isinstance(operands[0], CustomOp):  # whatever its name
+        items = list(operands[1:])
+    elif node.op == "dot":
         bias, weights, inputs = operands
         items = [0.0 if bias is None else bias, *weights, *inputs]
     elif node.op == "select":
         values, index = operands
         return [*values, index], range(len(values))
-    elif operands and isinstance(operands[0], CustomOp):
-        items = list(operands[1:])
     else:
         items = list(operands)
     return items, range(len(items))
@@ -212,6 +251,9 @@ def _rule(node: Value, operands: tuple) -> Rule:
 
 def _slot(tape: Tape, item: object) -> int:
     """The slot of an operand not placed yet: a new leaf, or a constant."""
+    found = tape.constants.get(item) if type(item) is float and item else None
+    if found is not None:  # (a zero or a nan is kept by its bits: never found so)
+        return found
     if isinstance(item, Value):
         if item.parents:
             raise CompileError(
@@ -220,10 +262,11 @@ def _slot(tape: Tape, item: object) -> int:
             )
         return _slot_of_leaf(tape, item)
     value = float(item)
-    key = struct.pack("<d", value)
+    key = value if value and value == value else struct.pack("<d", value)  # 0.0, -0.0, nans
     if key not in tape.constants:
         tape.constants[key] = len(tape.template)
         tape.template.append(value)
+        tape.depth.append(0)
     return tape.constants[key]
 
 
@@ -231,6 +274,7 @@ def _slot_of_leaf(tape: Tape, leaf: Value) -> int:
     tape.slot_of[leaf] = len(tape.template)
     tape.leaves.append(leaf)
     tape.template.append(leaf.data)
+    tape.depth.append(0)
     return tape.slot_of[leaf]
 
 
