@@ -56,7 +56,7 @@ class Run:
     nodes is one Run instead, whose node i has the rule `rules[i]`, the slot
     out.start + i once renumbered, and the operands `operands[starts[i]:starts[i + 1]]`
     (`is_parent`: which are parents). The rules' scalar forms compute what the engine
-    computes, to the bit (`Rule.scalar_value`).
+    computes, to the bit (`Rule.scalar`).
     """
 
     rules: list[Rule]
@@ -75,7 +75,7 @@ class Run:
         for rule, first, stop, out in zip(
             self.rules, starts, starts[1:], range(self.out.start, self.out.stop)
         ):
-            values[out] = rule.scalar_value([item(s) for s in slots[first:stop]])
+            values[out] = rule.scalar(*[item(s) for s in slots[first:stop]])
 
 
 def forward_steps(tape: Tape) -> list[Step | Run]:

@@ -60,7 +60,7 @@ class Rule:
 
     # One node at a time (a `Run`): by default the rule on a batch of one node.
 
-    def scalar_value(self, x: list[float]) -> float:
+    def scalar(self, *x: float) -> float:
         """The value of one node whose operands are x."""
         return self.values(np.array([x])).item(0)
 
@@ -88,7 +88,8 @@ class Elementwise(Rule):
         `scalar_grads`: the same on floats (the engine's functions), where the array
         ones do not take floats."""
         self.name, self._values, self._local_grads = name, values, local_grads
-        self._scalar, self._scalar_grads = scalar or values, scalar_grads or local_grads
+        self.scalar = scalar or values  # (an attribute: one call less per node of a Run)
+        self._scalar_grads = scalar_grads or local_grads
 
     def gather(self, values: Array, step: Step) -> list[Array]:
         return [values[column] for column in step.columns]
@@ -101,9 +102,6 @@ class Elementwise(Rule):
         for column, local in zip(range(columns), self._local_grads(*x, out)):
             np.multiply(local, g, out=terms[:, column])  # local: a column, or one number
         return terms
-
-    def scalar_value(self, x: list[float]) -> float:
-        return self._scalar(*x)
 
     def scalar_terms(self, x: list[float], out: float, g: float) -> list[float]:
         return [local * g for local in self._scalar_grads(*x, out)]

@@ -124,6 +124,7 @@ def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
     for leaf in leaves:
         _slot_of_leaf(tape, leaf)
     rows_found: dict[int, tuple] = {}  # a layer's rows, found for its first input
+    add_node = _node_adder(tape)
     made.reverse()
     while made:
         heard = made.pop()
@@ -131,7 +132,8 @@ def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
             if not needed.isdisjoint(heard.nodes):
                 _add_layer(tape, heard, rows_found)
         elif heard[0] in needed:
-            _add_node(tape, *heard)
+            add_node(*heard)
+    tape.node_count = len(tape.rules) + sum(len(layer.slots) for layer in tape.layers)
     return tape
 
 
@@ -175,7 +177,6 @@ def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> N
     tape.layers.append(
         TapeLayer(rule, slots, row_slots, inputs, row_parents, is_value, depth, after)
     )
-    tape.node_count += len(slots)
 
 
 def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
@@ -188,27 +189,52 @@ def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
     return slots
 
 
-def _add_node(tape: Tape, node: Value, operands: tuple) -> None:
-    """Give `node` a slot and its operands slots (a few dict look-ups and appends: this
-    runs once per node of the graph)."""
-    parents = node._parents
-    if operands is parents:  # the engine's sign that its operands are its parents
-        rule = BUILT_IN.get(node.op) or _rule(node, operands)
-        items, flags = parents, b"\x01" * len(parents)
-    else:
-        rule, items, flags = _operands(node, operands)
-    get = tape.slot_of.get
-    slots = [get(item) or _slot(tape, item) for item in items]  # (slot 0 is no operand's)
-    depth = tape.depth
-    slot = tape.slot_of[node] = len(tape.template)
-    tape.template.append(node.data)
-    depth.append(1 + max(map(depth.__getitem__, slots), default=0))
-    tape.rules.append(rule)
-    tape.node_slots.append(slot)
-    tape.operands.extend(slots)
-    tape.is_parent.frombytes(flags)
-    tape.starts.append(len(tape.operands))
-    tape.node_count += 1
+CONSTANT_OPERAND = {"+", "-", "*", "/", "**"}  # ops recorded as (self, c) or (c, self)
+PARENT, CONSTANT = b"\x01", b"\x00"
+
+
+def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
+    """`add(node, operands)`: give `node` a slot, and its operands theirs, on `tape`.
+
+    This runs once per node of the graph, so it does as little as it can: the tape's
+    columns are bound once here, and the two commonest kinds of node (every operand
+    a parent, as in ``a * b``; a parent and a number, as in ``a * 2.0``) take a short
+    way. Every other node's operands are flattened and checked by `_operands`.
+    """
+    slot_of, template, depth, rules = tape.slot_of, tape.template, tape.depth, tape.rules
+    get, constant, built_in = slot_of.get, tape.constants.get, BUILT_IN.get
+    node_slots, operand_slots, is_parent, starts = (
+        tape.node_slots,
+        tape.operands,
+        tape.is_parent,
+        tape.starts,
+    )
+
+    def add(node: Value, operands: tuple) -> None:
+        parents, op = node._parents, node.op
+        if operands is parents:  # the engine's sign that its operands are its parents
+            rule, flags = built_in(op) or _rule(node, operands), PARENT * len(parents)
+        elif len(parents) == 1 and op in CONSTANT_OPERAND and len(operands) == 2:
+            a, b = operands
+            if a is parents[0] and type(b) is float:
+                rule, flags = built_in(op), PARENT + CONSTANT
+            elif b is parents[0] and type(a) is float:
+                rule, flags = built_in(op), CONSTANT + PARENT
+            else:
+                rule, operands, flags = _operands(node, operands)
+        else:
+            rule, operands, flags = _operands(node, operands)
+        slots = [get(item) or constant(item) or _slot(tape, item) for item in operands]
+        slot = slot_of[node] = len(template)
+        template.append(node.data)
+        depth.append(1 + max(map(depth.__getitem__, slots), default=0))
+        rules.append(rule)
+        node_slots.append(slot)
+        operand_slots.extend(slots)
+        is_parent.frombytes(flags)
+        starts.append(len(operand_slots))
+
+    return add
 
 
 def _operands(node: Value, operands: tuple) -> tuple[Rule, list, bytearray]:
@@ -251,9 +277,6 @@ def _rule(node: Value, operands: tuple) -> Rule:
 
 def _slot(tape: Tape, item: object) -> int:
     """The slot of an operand not placed yet: a new leaf, or a constant."""
-    found = tape.constants.get(item) if type(item) is float and item else None
-    if found is not None:  # (a zero or a nan is kept by its bits: never found so)
-        return found
     if isinstance(item, Value):
         if item.parents:
             raise CompileError(
@@ -263,7 +286,7 @@ def _slot(tape: Tape, item: object) -> int:
         return _slot_of_leaf(tape, item)
     value = float(item)
     key = value if value and value == value else struct.pack("<d", value)  # 0.0, -0.0, nans
-    if key not in tape.constants:
+    if key not in tape.constants:  # (a number looked up by value first: see `_node_adder`)
         tape.constants[key] = len(tape.template)
         tape.template.append(value)
         tape.depth.append(0)
