@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import bundles
+from .layer_grid import LayerGrid
 from .program import Run, Step, as_index
 from .rules import sum_rows
 
@@ -162,9 +164,21 @@ def backward_plan(
 ) -> BackwardPlan:
     """The plan for a root whose eager backward visits the interior `visit` (root first);
     `leaves` are the leaves whose gradients are handed back, in eager backward's order.
-    Every edge is looked at a bounded number of times: the work grows with the edges."""
-    edges = _edges(steps, slots, visit)
-    count = np.bincount(edges.parent, minlength=slots)
+    Every edge is looked at a bounded number of times: the work grows with the edges.
+    A layer's edges are not listed, but found line by line (see `bundles`)."""
+    order = np.full(slots, -1, dtype=np.intp)
+    order[visit] = np.arange(len(visit))
+    bundled = _bundles(steps, order, slots)
+    listed = _edges(steps, order, bundled)
+    lines = bundles.Lines([b for pair in bundled.values() for b in pair], slots, len(visit))
+    before = lines.before(listed.parent, listed.visit)
+    listed.rank += before
+    count = np.bincount(listed.parent, minlength=slots)
+    for pair in bundled.values():
+        for b in pair:
+            count[b.parents] += b.visits.shape[1]
+    longest = max([b.visits.shape[1] for pair in bundled.values() for b in pair], default=0)
+    others = bundles.Others(listed.parent, before, lines, longest)
     in_run = np.zeros(slots, dtype=bool)
     for step in steps:
         if type(step) is Run:
@@ -174,57 +188,83 @@ def backward_plan(
     summed_in_runs = interior[in_run[interior] & (count[interior] > 1)]
     groups = _groups(steps, slots, interior[~in_run[interior]], leaves, count)
     layout = _Layout(groups, single, summed_in_runs, count, slots)
-    where = layout.place(edges.parent, edges.rank)  # each edge's place, in step order
+    where = layout.place(listed.parent, listed.rank)  # each listed edge's place
     levels: list[Level | RunBackward] = []
     for index in reversed(range(len(steps))):
         step = steps[index]
-        places = np.zeros(step.operands.size, dtype=np.intp)
-        mine = slice(edges.offsets[index], edges.offsets[index + 1])
-        places[edges.at[mine]] = where[mine]
-        if type(step) is Run:
-            first = layout.first[step.out]
-            levels.append(RunBackward(step, places, first, count[step.out]))
-            continue
+        if index in bundled:
+            sends = [_bundle_send(step, b, others, layout) for b in bundled[index]]
+        else:
+            places = np.zeros(step.operands.shape if type(step) is Run else step.shape, np.intp)
+            mine = slice(listed.offsets[index], listed.offsets[index + 1])
+            places.ravel()[listed.at[mine]] = where[mine]
+            if type(step) is Run:
+                first = layout.first[step.out]
+                levels.append(RunBackward(step, places, first, count[step.out]))
+                continue
+            sends = _sends(step, places, listed.rows.get(index), layout)
         if not levels or type(levels[-1]) is RunBackward or levels[-1].depth != step.depth:
             levels.append(Level(step.depth, layout.sums.pop(step.depth, []), []))
-        levels[-1].sends += _sends(step, places.reshape(step.operands.shape), layout)
+        levels[-1].sends[:0] = [send for send in sends if send is not None]  # step order
     return BackwardPlan(levels, layout.sums.get(-1, []), np.array(leaves, np.intp), layout.size)
+
+
+def _bundles(steps: list[Step | Run], order: np.ndarray, slots: int) -> dict[int, list]:
+    """The layers whose two parts are bundles (see `bundles`), by step index: those
+    whose every node eager visits, and whose receivers are in no other line."""
+    candidates = []
+    for index, step in enumerate(steps):
+        if type(step) is Step and step.grid is not None and (order[step.out] >= 0).all():
+            candidates += bundles.bundles_of(step.grid, index, order[step.out])
+    alone = bundles.alone(candidates, slots)
+    by_step: dict[int, list] = defaultdict(list)
+    for bundle, ok in zip(candidates, alone):
+        by_step[bundle.step].append((bundle, ok))
+    return {i: [b for b, _ in pair] for i, pair in by_step.items() if all(ok for _, ok in pair)}
 
 
 @dataclass
 class Edges:
-    """Every edge from a node eager backward visits to one of its parents, step by
-    step (`offsets`): the parent's slot, where the edge is among its step's operands
-    (`at`, flat), and its `rank`: how many terms eager adds to the parent before it."""
+    """The listed edges (those from a node eager backward visits to one of its parents,
+    but a bundle's), step by step (`offsets`): the parent's slot, the consumer's visit,
+    where the edge is among its step's operands (`at`, flat), and its `rank`: how many
+    terms eager adds to the parent before it. `rows`: the operand and parent arrays of
+    the layers whose edges are listed, written out."""
 
     parent: np.ndarray
+    visit: np.ndarray
     at: np.ndarray
     rank: np.ndarray
     offsets: list[int]
+    rows: dict[int, tuple[np.ndarray, np.ndarray]]
 
 
-def _edges(steps: list[Step | Run], slots: int, visit: list[int]) -> Edges:
-    """The edges, and their ranks from one sort: by parent, then the order eager adds
-    them in (the consumer's visit, then its column)."""
-    order = np.full(slots, -1, dtype=np.intp)
-    order[visit] = np.arange(len(visit))
+def _edges(steps: list[Step | Run], order: np.ndarray, bundled: dict) -> Edges:
+    """The listed edges, and their ranks among themselves from one sort: by parent,
+    then the order eager adds them in (the consumer's visit, then its column)."""
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
-    for step in steps:
-        if type(step) is Run:
+    written: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for index, step in enumerate(steps):
+        if index in bundled:
+            rows, columns, at, operands = (np.empty(0, np.intp),) * 4
+        elif type(step) is Run:
             node = np.repeat(np.arange(len(step.rules)), np.diff(step.starts))
             at = np.flatnonzero(step.is_parent & (order[step.out][node] >= 0))
-            rows, columns = node[at], at - step.starts[node[at]]
+            rows, columns, operands = node[at], at - step.starts[node[at]], step.operands
         else:
+            if step.grid is not None:
+                written[index] = step.grid.operands()
+            operands, parents = written.get(index, (step.operands, step.parents))
             visited = order[step.out] >= 0
-            rows, columns = np.nonzero(step.parents & visited[:, None])
-            at = rows * step.operands.shape[1] + columns
-        parts["parent"].append(step.operands.ravel()[at])
-        parts["visit"].append(order[step.out][rows])
+            rows, columns = np.nonzero(parents & visited[:, None])
+            at = rows * operands.shape[1] + columns
+        parts["parent"].append(operands.ravel()[at])
+        parts["visit"].append(order[step.out][rows] if len(rows) else rows)
         parts["column"].append(columns)
         parts["at"].append(at)
     lengths = [len(at) for at in parts["at"]]
     edges = {key: np.concatenate(arrays) for key, arrays in parts.items()}
-    by = _eager_order(edges, slots, len(visit))
+    by = _eager_order(edges, len(order), int(order.max(initial=0)) + 1)
     parent = edges["parent"][by]
     first = np.ones(len(parent), dtype=bool)
     first[1:] = parent[1:] != parent[:-1]
@@ -232,7 +272,7 @@ def _edges(steps: list[Step | Run], slots: int, visit: list[int]) -> Edges:
     rank = np.empty(len(parent), dtype=np.intp)
     rank[by] = np.arange(len(parent)) - run_start
     offsets = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-    return Edges(edges["parent"], edges["at"], rank, offsets)
+    return Edges(edges["parent"], edges["visit"], edges["at"], rank, offsets, written)
 
 
 def _eager_order(edges: dict, slots: int, visits: int) -> np.ndarray:
@@ -336,28 +376,46 @@ class _Layout:
         in_block = np.where(first > 0, first + k, in_block)
         return np.where(self.direct[parent], parent, in_block)
 
-    def writer(self, places: np.ndarray, receivers: np.ndarray) -> Scatter | BlockWrite:
-        """How a layer's part writes its terms: (sources, receivers) to `places`."""
+    def read(self, receivers: np.ndarray) -> np.ndarray:
+        """Whether anything reads each receiver's terms (those of a leaf not handed a
+        gradient, as an input's number, go to place 0)."""
+        return self.direct[receivers] | (self.width[receivers] > 0) | (self.first[receivers] > 0)
+
+    def block_of(self, receivers: np.ndarray) -> tuple[int, int] | None:
+        """(block, width) if the receivers are consecutive columns of one block."""
         first = receivers[0]
-        width, block = self.width[first], self.block[first]
+        width, block = int(self.width[first]), int(self.block[first])
         consecutive = (
             width > 0
             and (self.block[receivers] == block).all()
             and (self.column[receivers] == self.column[first] + np.arange(len(receivers))).all()
         )
-        if not consecutive:
+        return (block, width) if consecutive else None
+
+    def block_write(self, block: tuple[int, int], receivers: np.ndarray, rows: np.ndarray):
+        """Terms written as whole rows `rows` of the receivers' block."""
+        first, (start, width) = receivers[0], block
+        column = int(self.column[first]) - start
+        places = slice(start, start + int(self.count[first] + 1) * width)
+        return BlockWrite(places, width, as_index(rows), slice(column, column + len(receivers)))
+
+    def writer(self, places: np.ndarray, receivers: np.ndarray) -> Scatter | BlockWrite:
+        """How a layer's part writes its terms: (sources, receivers) to `places`."""
+        block = self.block_of(receivers)
+        if block is None:
             return Scatter(places)
         offset = places - self.column[receivers]  # (1 + k) * width where k is the rank
-        rows = offset[:, 0] // width
-        if (places == 0).any() or (offset != (rows * width)[:, None]).any():
+        rows = offset[:, 0] // block[1]
+        if (places == 0).any() or (offset != (rows * block[1])[:, None]).any():
             return Scatter(places)  # the receivers add this part's terms in other orders
-        start = self.column[first] - block
-        blocks = slice(block, block + int(self.count[first] + 1) * width)
-        return BlockWrite(blocks, int(width), as_index(rows), slice(start, start + len(receivers)))
+        return self.block_write(block, receivers, rows)
 
 
-def _sends(step: Step, places: np.ndarray, layout: _Layout) -> list[Send]:
-    """What `step` sends, given each (node, operand) term's place (0: never read)."""
+def _sends(
+    step: Step, places: np.ndarray, written: tuple | None, layout: _Layout
+) -> list[Send | None]:
+    """What `step` sends, given each (node, operand) term's place (0: never read);
+    `written`: a layer's operand and parent arrays, written out."""
     grid = step.grid
     if grid is None:
         read = np.flatnonzero(places.any(axis=0))  # the operands some term of is read
@@ -367,15 +425,32 @@ def _sends(step: Step, places: np.ndarray, layout: _Layout) -> list[Send]:
         terms = functools.partial(_local_terms, step, columns)
         return [Send(step, "operands", terms, Scatter(places[:, :columns]))]
     sends = []
-    for what, terms, part in (
-        ("rows", grid.row_terms, grid.row_part),
-        ("inputs", grid.input_terms, grid.input_part),
-    ):
+    for what, part in (("rows", grid.row_part), ("inputs", grid.input_part)):
         part_places = part(places)
         if part_places.any():
-            receivers = part(step.operands)[0]  # (every source's row holds the same)
-            sends.append(Send(step, what, terms, layout.writer(part_places, receivers)))
+            receivers = part(written[0])[0]  # (every source's row holds the same)
+            sends.append(
+                Send(step, what, _part_terms(grid, what), layout.writer(part_places, receivers))
+            )
     return sends
+
+
+def _bundle_send(step: Step, b: bundles.Bundle, others: bundles.Others, layout: _Layout):
+    """What a layer's part sends, found line by line (None if it sends nothing)."""
+    if not layout.read(b.parents).any():  # (inputs' numbers get no gradient)
+        return None
+    receivers, position = b.receivers.ravel(), bundles.positions(b)
+    block = layout.block_of(receivers)
+    rank = None if block is None else bundles.same_rank_per_node(b, others, position)
+    if rank is not None:
+        to: Scatter | BlockWrite = layout.block_write(block, receivers, 1 + rank)
+    else:
+        to = Scatter(bundles.places(b, others, position, layout.place))
+    return Send(step, b.what, _part_terms(step.grid, b.what), to)
+
+
+def _part_terms(grid: LayerGrid, what: str) -> Terms:
+    return grid.row_terms if what == "rows" else grid.input_terms
 
 
 def _local_terms(step: Step, columns: int, values: np.ndarray, g: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ def describe(trace: Trace) -> str:
         if type(step) is Run:
             lines.append(f"    forward  {len(step.rules)} nodes one by one (a run of single nodes)")
             continue
-        rows, arity = step.operands.shape
+        rows, arity = step.shape
         line = f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}"
         if step.grid is not None:
             line += f"  (a layer: {len(step.grid.inputs)} inputs x {len(step.grid.rows)} rows)"
@@ -48,7 +48,7 @@ def describe(trace: Trace) -> str:
 def _send_line(send: Send) -> str:
     """One step's terms for its parents: the op, its operand array, and how they are written."""
     step = send.step
-    rows, arity = step.operands.shape
+    rows, arity = step.shape
     to = "whole rows of a block" if isinstance(send.to, BlockWrite) else "scattered"
     what = "to parents" if send.what == "operands" else f"to its {send.what}"
     return f"    d{step.rule.name:<8} x grad, {what:<14} {rows}x{arity}, {to}"

@@ -27,11 +27,16 @@ class Step:
 
     rule: Rule
     out: slice | np.ndarray  # the nodes' slots: a contiguous range, once renumbered
-    operands: np.ndarray  # (nodes, arity) slots
+    operands: np.ndarray | None  # (nodes, arity) slots; None for a layer (see `grid`)
     depth: int  # 1 + the largest depth of the operands (leaves and constants: 0)
-    parents: np.ndarray  # (nodes, arity) bools: which operands are parents (get a gradient)
+    parents: np.ndarray | None  # (nodes, arity) bools: which operands are parents
     grid: LayerGrid | None = None  # for a layer on a batch: its operands as a grid
     columns: list[slice | np.ndarray] | None = None  # of one or two operands: their slots
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(nodes, operands of each)."""
+        return self.grid.shape if self.grid is not None else self.operands.shape
 
     def op_name(self, index: int) -> str:
         """The op of the step's nodes."""
@@ -93,22 +98,22 @@ def forward_steps(tape: Tape) -> list[Step | Run]:
             units.append(_run(tape, entries[first[start] : first[stop]]))
         g = stop
     for step in units:
-        if type(step) is Step:
-            ordered = as_grid(step.rule, step.operands)
+        if type(step) is Step and step.grid is None:
+            ordered = as_grid(step.rule, step.operands, step.parents)
             if ordered is not None:  # a layer on a batch: its nodes in grid order
                 order, step.grid = ordered
-                step.out, step.operands = step.out[order], step.operands[order]
-                step.parents = step.parents[order]
+                step.out, step.operands, step.parents = step.out[order], None, None
     new = _renumber(tape, units)
     start = len(tape.template) - tape.node_count
     for step in units:
-        step.operands = new[step.operands]
         step.out = slice(start, start + len(step.out))
         start = step.out.stop
-        if type(step) is Step:
-            if step.grid is not None:
-                step.grid = LayerGrid(new[step.grid.rows], new[step.grid.inputs])
-            step.index_columns()
+        if type(step) is Step and step.grid is not None:
+            step.grid = step.grid.renumbered(new)
+        else:
+            step.operands = new[step.operands]
+            if type(step) is Step:
+                step.index_columns()
     return units
 
 
@@ -180,9 +185,13 @@ def _step(tape: Tape, entries: np.ndarray) -> Step:
     layers: dict[int, list[TapeLayer]] = defaultdict(list)  # by rows: one layer's inputs
     for j in entries[entries >= n].tolist():
         layers[id(tape.layers[j - n].rows)].append(tape.layers[j - n])
-    parts = ([_nodes_arrays(tape, nodes)] if len(nodes) else []) + list(
-        map(_layer_arrays, layers.values())
-    )
+    if not len(nodes) and len(layers) == 1:  # one layer on a batch: a grid as it is
+        (records,) = layers.values()
+        out = np.array([record.slots for record in records], dtype=np.intp).ravel()
+        return Step(BUILT_IN["dot"], out, None, records[0].depth, None, _grid(records))
+    parts = ([_nodes_arrays(tape, nodes)] if len(nodes) else []) + [
+        _layer_arrays(records) for records in layers.values()
+    ]
     out, operands, parents = (np.concatenate(arrays) for arrays in zip(*parts))
     first = tape.rules[nodes[0]] if len(nodes) else BUILT_IN["dot"]
     depth = tape.depth[int(out[0])]
@@ -214,17 +223,18 @@ def _run(tape: Tape, nodes: np.ndarray) -> Run:
     )
 
 
-def _layer_arrays(layer: list[TapeLayer]) -> Arrays:
+def _grid(layer: list[TapeLayer]) -> LayerGrid:
     """A layer's records, one per input: node (s, j) has row j's operands, then input s's."""
-    rows, row_parents = layer[0].rows, layer[0].row_parents
     inputs = np.array([record.inputs for record in layer], dtype=np.intp)
-    input_parents = np.array([record.input_parents for record in layer])
-    s, r = len(layer), len(rows)
-    operands = np.hstack([np.tile(rows, (s, 1)), np.repeat(inputs, r, axis=0)])
-    input_flags = np.repeat(input_parents, r)[:, None].repeat(inputs.shape[1], axis=1)
-    parents = np.hstack([np.tile(row_parents, (s, 1)), input_flags])
+    inputs = inputs.reshape(len(layer), len(layer[0].inputs))
+    flags = np.array([record.input_parents for record in layer])[:, None]
+    return LayerGrid(layer[0].rows, inputs, layer[0].row_parents, flags.repeat(inputs.shape[1], 1))
+
+
+def _layer_arrays(layer: list[TapeLayer]) -> Arrays:
+    """A layer's nodes as rows of operands, to be grouped with other dot nodes."""
     out = np.array([record.slots for record in layer], dtype=np.intp).ravel()
-    return out, operands, parents
+    return (out, *_grid(layer).operands())
 
 
 def _renumber(tape: Tape, steps: list[Step | Run]) -> np.ndarray:
