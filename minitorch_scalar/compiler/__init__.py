@@ -98,6 +98,7 @@ class Trace:
         self.first_node = first_node = len(tape.template) - tape.node_count
         if isinstance(structure, int) and structure >= first_node:
             visit, leaves = backward_order(_node_at(tape, structure), tape)
+            tape.slot_of.clear()  # (a dict of every node, not read past here: freed first)
             handed_back = {slot for slot, _ in self.held} | {slot for _, slot in self.value_args}
             handed = [s for s in leaves if s in handed_back]
             self.plan = backward_plan(self.steps, len(tape.template), visit, handed)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .layer_grid import LayerGrid
 
-CHUNK = 1 << 18  # terms placed per numpy call (bounds the temporary arrays)
+CHUNK = 1 << 12  # terms placed per numpy call (bounds the temporary arrays)
 
 
 @dataclass

@@ -18,7 +18,7 @@ def describe(trace: Trace) -> str:
     lines = [f"  trace of {nodes} scalar nodes -> {len(trace.steps)} forward steps"]
     for step in trace.steps:
         if type(step) is Run:
-            lines.append(f"    forward  {len(step.rules)} nodes one by one (a run of single nodes)")
+            lines.append(f"    forward  {len(step.rules)} nodes one by one (a run of small steps)")
             continue
         rows, arity = step.shape
         line = f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}"

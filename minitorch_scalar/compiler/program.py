@@ -11,6 +11,7 @@ Backward runs the same steps in reverse order of depth.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -49,17 +50,19 @@ class Step:
         self.columns = [as_index(self.operands[:, c]) for c in range(arity)] if arity <= 2 else None
 
 
-RUN_MIN = 16  # a stretch of this many single nodes, one per depth, is replayed as a Run
+SMALL = 8  # a group of fewer nodes than this is a small step: not worth numpy's arrays
+RUN_MIN = 16  # small steps one after another, of this many nodes or more, make a Run
 
 
 @dataclass
 class Run:
-    """Nodes each alone at its depth (a chain): replayed one by one, on Python floats.
+    """Nodes few at their depth (a chain): replayed one by one, on Python floats.
 
-    A step of one node gains nothing from numpy and costs a Step's arrays: a chain
-    of a million ops would be a million steps. A stretch of at least RUN_MIN such
-    nodes is one Run instead, whose node i has the rule `rules[i]`, the slot
-    out.start + i once renumbered, and the operands `operands[starts[i]:starts[i + 1]]`
+    A step of a node or two gains nothing from numpy and costs a Step's arrays: a
+    chain of a million ops would be a million steps. Small steps one after another,
+    of RUN_MIN nodes or more in all, are one Run instead, whose node i (in the steps'
+    order: each after its operands) has the rule `rules[i]`, the slot out.start + i
+    once renumbered, and the operands `operands[starts[i]:starts[i + 1]]`
     (`is_parent`: which are parents). The rules' scalar forms compute what the engine
     computes, to the bit (`Rule.scalar`).
     """
@@ -86,11 +89,11 @@ class Run:
 def forward_steps(tape: Tape) -> list[Step | Run]:
     """The tape's nodes grouped into steps (by depth, then op, then arity) and runs,
     each step's or run's nodes moved to consecutive slots (in `tape` too: its
-    template and `slot_of`)."""
-    entries, sizes, single = _grouped(tape)
+    template and `slot_of`). The tape's nodes are emptied: the steps hold them now."""
+    entries, sizes, small = _grouped(tape)
     units: list[Step | Run] = []
     first = np.concatenate([[0], np.cumsum(sizes)])
-    runs = _runs(single)
+    runs = _runs(small, sizes)
     g = 0
     for start, stop in [*runs, (len(sizes), len(sizes))]:
         units += [_step(tape, entries[first[i] : first[i + 1]]) for i in range(g, start)]
@@ -103,6 +106,8 @@ def forward_steps(tape: Tape) -> list[Step | Run]:
             if ordered is not None:  # a layer on a batch: its nodes in grid order
                 order, step.grid = ordered
                 step.out, step.operands, step.parents = step.out[order], None, None
+    tape.rules, tape.layers = [], []  # (the arrays, too: read by the steps only)
+    tape.node_slots = tape.starts = tape.operands = tape.is_parent = tape.depth = array("q")
     new = _renumber(tape, units)
     start = len(tape.template) - tape.node_count
     for step in units:
@@ -121,8 +126,9 @@ def _grouped(tape: Tape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The tape's entries (scalar node i is entry i, layer record j is entry n + j) in
     groups of one depth, op and arity: the groups by depth, those of one depth in the
     order they first occur on the tape, each group's entries in tape order. Returns
-    the entries in that order, each group's size, and whether it is a single scalar
-    node. Sorts of arrays: no Python work per node but reading each node's rule."""
+    the entries in that order, each group's size, and whether it is small (fewer
+    than SMALL scalar nodes, no layer). Sorts of arrays: no Python work per node but
+    reading each node's rule."""
     n, layers = len(tape.rules), tape.layers
     rule_ids: dict[int, int] = {}
     node_rules = [rule_ids.setdefault(id(rule), len(rule_ids)) for rule in tape.rules]
@@ -153,15 +159,17 @@ def _grouped(tape: Tape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     group_rank[np.lexsort((sorted_keys[3][heads], sorted_keys[0][heads]))] = np.arange(len(heads))
     entries = by_key[np.argsort(group_rank[group_of], kind="stable")]
     sizes = np.bincount(group_rank[group_of], minlength=len(heads))
-    single = (sizes == 1) & (entries[np.cumsum(sizes) - 1] < n)
-    return entries, sizes, single
+    heads = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    layers = np.maximum.reduceat(entries, heads) >= n if len(entries) else sizes > 0
+    return entries, sizes, (sizes < SMALL) & ~layers
 
 
-def _runs(single: np.ndarray) -> list[tuple[int, int]]:
-    """The (first, stop) groups of each stretch of at least RUN_MIN single nodes."""
-    edges = np.diff(np.concatenate([[0], single.astype(np.int8), [0]]))
+def _runs(small: np.ndarray, sizes: np.ndarray) -> list[tuple[int, int]]:
+    """The (first, stop) groups of each stretch of small groups of RUN_MIN nodes or more."""
+    edges = np.diff(np.concatenate([[0], small.astype(np.int8), [0]]))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    long = stops - starts >= RUN_MIN
+    nodes = np.concatenate([[0], np.cumsum(sizes)])
+    long = nodes[stops] - nodes[starts] >= RUN_MIN
     return list(zip(starts[long].tolist(), stops[long].tolist()))
 
 

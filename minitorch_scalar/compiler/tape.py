@@ -43,13 +43,13 @@ class LayerInput(NamedTuple):
     inputs: tuple  # Values, or numbers (constants)
 
 
-@dataclass
+@dataclass(slots=True)
 class TapeLayer:
     """A `LayerInput` on the tape: node j, in slot `slots[j]`, has the operands
     (rows[j], inputs): its bias, its weights, then the input."""
 
     rule: Rule  # the rule of dot
-    slots: list[int]
+    slots: range
     rows: np.ndarray  # (R, 1 + k) slots, shared by the layer's records
     inputs: list[int]  # (k,) slots
     row_parents: np.ndarray  # (R, 1 + k) bools: which row operands are parents
@@ -171,7 +171,7 @@ def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> N
     tape.template.extend(node.data for node in heard.nodes)
     tape.depth.extend([depth] * len(heard.nodes))
     tape.slot_of.update(zip(heard.nodes, range(first, len(tape.template))))
-    slots = list(range(first, len(tape.template)))
+    slots = range(first, len(tape.template))
     is_value = bool(heard.inputs) and isinstance(heard.inputs[0], Value)
     rule, after = BUILT_IN["dot"], len(tape.rules)
     tape.layers.append(
@@ -301,8 +301,11 @@ def _slot_of_leaf(tape: Tape, leaf: Value) -> int:
     return tape.slot_of[leaf]
 
 
-def backward_order(root: Value, tape: Tape) -> tuple[list[int], list[int]]:
+def backward_order(root: Value, tape: Tape) -> tuple[np.ndarray, list[int]]:
     """The slots of the interior nodes in the order eager backward visits them (root
-    first), and the slots of the leaves it reaches, in the order it adds to them."""
+    first), an array, and the slots of the leaves it reaches, in the order it adds to
+    them."""
     interior, leaves = _graph_parents_first(root)
-    return [tape.slot_of[node] for node in reversed(interior)], [tape.slot_of[v] for v in leaves]
+    slot_of = tape.slot_of
+    visit = np.fromiter(map(slot_of.__getitem__, reversed(interior)), np.intp, len(interior))
+    return visit, [slot_of[v] for v in leaves]
