@@ -136,7 +136,7 @@ class RunBackward:
                     g += term
             else:
                 g = grads.item(slot)
-            terms = run.rules[i].scalar_terms([item(s) for s in slots[begin:end]], item(slot), g)
+            terms = run.rules[i].scalar_terms(list(map(item, slots[begin:end])), item(slot), g)
             for place, term in zip(places[begin:end], terms):
                 grads[place] = term
 

@@ -83,7 +83,7 @@ class Run:
         for rule, first, stop, out in zip(
             self.rules, starts, starts[1:], range(self.out.start, self.out.stop)
         ):
-            values[out] = rule.scalar(*[item(s) for s in slots[first:stop]])
+            values[out] = rule.scalar(*map(item, slots[first:stop]))
 
 
 def forward_steps(tape: Tape) -> list[Step | Run]:

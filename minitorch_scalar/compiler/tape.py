@@ -82,11 +82,12 @@ class Tape:
     layers: list[TapeLayer] = field(default_factory=list)
     node_count: int = 0  # scalar nodes, those of the layers included
     leaves: list[Value] = field(default_factory=list)  # slot 1 + i holds leaves[i]
-    constants: dict[float | bytes, int] = field(default_factory=dict)  # a constant's slot,
-    # by its value (by its bits for a zero or a nan: 0.0 == -0.0, and nan != nan)
     template: list[float] = field(default_factory=lambda: [0.0])  # the slots' trace values
     depth: array = field(default_factory=lambda: array("q", [0]))  # per slot (see program)
-    slot_of: dict[Value, int] = field(default_factory=dict)
+    slot_of: dict[Value | float, int] = field(default_factory=dict)  # each Value's slot, and
+    # each constant's, by its value: one look-up for any operand (Values hash by identity)
+    constants: dict[bytes, int] = field(default_factory=dict)  # a zero's or a nan's slot, by
+    # its bits (0.0 == -0.0 and nan != nan: their values would not tell them apart)
 
 
 Made = list[tuple[Value, tuple] | LayerInput]  # what a trace heard, in order
@@ -202,7 +203,7 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
     way. Every other node's operands are flattened and checked by `_operands`.
     """
     slot_of, template, depth, rules = tape.slot_of, tape.template, tape.depth, tape.rules
-    get, constant, built_in = slot_of.get, tape.constants.get, BUILT_IN.get
+    get, built_in = slot_of.get, BUILT_IN.get
     node_slots, operand_slots, is_parent, starts = (
         tape.node_slots,
         tape.operands,
@@ -224,7 +225,9 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
                 rule, operands, flags = _operands(node, operands)
         else:
             rule, operands, flags = _operands(node, operands)
-        slots = [get(item) or constant(item) or _slot(tape, item) for item in operands]
+        slots = list(map(get, operands))  # None: a new leaf, a zero or a nan
+        if None in slots:
+            slots = _slots_of(tape, operands)
         slot = slot_of[node] = len(template)
         template.append(node.data)
         depth.append(1 + max(map(depth.__getitem__, slots), default=0))
@@ -285,12 +288,13 @@ def _slot(tape: Tape, item: object) -> int:
             )
         return _slot_of_leaf(tape, item)
     value = float(item)
-    key = value if value and value == value else struct.pack("<d", value)  # 0.0, -0.0, nans
-    if key not in tape.constants:  # (a number looked up by value first: see `_node_adder`)
-        tape.constants[key] = len(tape.template)
+    by_value = value and value == value  # (not a zero, not a nan)
+    places, key = (tape.slot_of, value) if by_value else (tape.constants, struct.pack("<d", value))
+    if key not in places:
+        places[key] = len(tape.template)
         tape.template.append(value)
         tape.depth.append(0)
-    return tape.constants[key]
+    return places[key]
 
 
 def _slot_of_leaf(tape: Tape, leaf: Value) -> int:
