@@ -71,6 +71,7 @@ QUICK = {
     "widths": (16, 64),
 }
 SCALING_BATCH = 100  # part 6: the MLPs' batch
+SCALING_BLOCK_S = 0.2  # part 6: a round times each of the two this long (at least one call)
 MOONS_BLOCK = {"torch": 5, "compiled": 5, "eager": 5}  # steps per block (k stays <= 104)
 DIGITS_BLOCK = {"torch": 5, "compiled": 5, "eager": 1}  # epochs per block: eager is slow
 MINIBATCH, MINIBATCH_SEED = 20, 0
@@ -512,12 +513,15 @@ def first_call(work: Workload) -> None:
     ms.compile(work.fn)(*work.args())
 
 
-def timed_once(fn: Callable[[], Any]) -> float:
-    """Seconds of one call, the previous garbage collected first (not timed)."""
+def per_call(fn: Callable[[], Any], seconds: float = SCALING_BLOCK_S) -> float:
+    """Mean seconds per call of fn, called until `seconds` have passed (at least once);
+    the garbage of before collected first, not timed."""
     gc.collect()
-    start = perf_counter()
-    fn()
-    return perf_counter() - start
+    calls, start = 0, perf_counter()
+    while calls == 0 or perf_counter() - start < seconds:
+        fn()
+        calls += 1
+    return (perf_counter() - start) / calls
 
 
 def peak_bytes(fn: Callable[[], Any]) -> int:
@@ -537,8 +541,8 @@ def scaling_row(work: Workload) -> dict[str, Any]:
     eager_step(work)  # warm-up
     traces, eagers = [], []
     for _ in range(work.rounds):
-        traces.append(timed_once(lambda: first_call(work)))
-        eagers.append(timed_once(lambda: eager_step(work)))
+        traces.append(per_call(lambda: first_call(work)))
+        eagers.append(per_call(lambda: eager_step(work)))
     memory = {
         "trace": peak_bytes(lambda: first_call(work)),
         "eager": peak_bytes(lambda: eager_step(work)),
@@ -818,8 +822,9 @@ def header(results: dict) -> str:
             f"  in {c['rounds']} rounds of {MOONS_BLOCK['compiled']} steps, after 1 of warm-up;",
             f"part 3: mean time per epoch, {c['digits_rounds']} rounds (epochs a block: {blocks});",
             f"part 4: {c['traces']} fresh compiles; part 5: {c['grid_rounds']} rounds;",
-            "part 6: the median of up to 5 rounds (a trace, then an eager step), and each",
-            "  one's peak memory above what was allocated before (tracemalloc, another call)",
+            "part 6: the median of up to 5 rounds, each timing traces then eager steps for at",
+            f"  least {SCALING_BLOCK_S} s; and each one's peak memory above what was allocated",
+            "  before it (tracemalloc, another call)",
             "ours = the first run named in the measure, reference = the second",
         ]
     )
