@@ -24,7 +24,13 @@ A step writes its terms with one scatter (`put`). A layer on a batch writes two 
 its rows' and its inputs' (`layer_grid`). The layout gives each part's receivers
 consecutive columns of one block where it can, and where eager adds the part's terms
 in the same order for every receiver (sample after sample, as a model on a batch
-does), the part writes whole rows of its block instead of single numbers.
+does), the part writes whole rows of its block instead of single numbers. A run
+(`program.Run`, a chain's nodes) goes backward node by node, last first.
+
+The plan is made in time and memory proportional to the edges: every edge but a
+layer's is listed once, step by step; one sort by (parent, visit, column) ranks each
+among its parent's terms; each step then reads its own stretch of the list. A layer's
+edges are never listed: they are ranked line by line (`bundles`).
 """
 
 from __future__ import annotations

@@ -31,7 +31,9 @@ def describe(trace: Trace) -> str:
     levels = [level for level in trace.plan.levels if type(level) is Level]
     count = sum(len(level.sums) + len(level.sends) for level in levels)
     count += len(trace.plan.levels) - len(levels) + len(trace.plan.leaf_sums)
-    lines.append(f"  backward in {len(levels)} depths, deepest first: {count} steps")
+    runs = len(trace.plan.levels) - len(levels)
+    where = f"{len(levels)} depths" + (f" and {runs} run(s)" if runs else "")
+    lines.append(f"  backward in {where}, deepest first: {count} steps")
     for level in trace.plan.levels:
         if type(level) is not Level:
             lines.append(f"    {len(level.run.rules)} nodes one by one, the last first (the run)")

@@ -5,6 +5,11 @@ are at 0). Nodes of the same op, arity and depth do not depend on one another, s
 step computes them all: gather their operands from the slots, apply the rule, write the
 results. The nodes are given new slots, step after step, so that each step writes one
 contiguous range. A 2-16-16-1 network on 100 points has 6,800 nodes and 13 such steps.
+The groups are found by sorting the nodes' (depth, op, arity), arrays of integers.
+
+A chain has one node per depth: a step each would be a million numpy steps for a
+million ops. Steps of fewer than SMALL nodes one after another make a `Run` instead,
+replayed node by node on Python floats, as the engine computes.
 
 Backward runs the same steps in reverse order of depth.
 """

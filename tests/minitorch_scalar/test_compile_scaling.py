@@ -11,7 +11,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from scalar_random_programs import ALL_OPS, MINITORCH, Backend, random_program, run
-from test_compile import backward_places, bits, same_bits  # noqa: F401 (a fixture)
+from test_compile import backward_places, same_bits  # noqa: F401 (a fixture, autouse)
 
 import minitorch_scalar as ms
 import nn
