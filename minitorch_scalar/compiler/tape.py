@@ -12,6 +12,10 @@ A layer on a batch (`fast_linear`) makes R dot nodes for each input; it tells th
 the tracer as one record per input, a `LayerInput`: the nodes, each row's bias and
 weights, and the input. The tape keeps it whole (`TapeLayer`): the rows' slots are
 found once for all inputs, and nothing is done node by node.
+
+The tape is built once per node of the graph, so it is kept in columns (arrays of
+machine ints: a node's rule, slot and operands' slots) rather than an object per
+node, and its hot loop (`_node_adder`) does a few look-ups and appends per node.
 """
 
 from __future__ import annotations
