@@ -131,8 +131,9 @@ class RunBackward:
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
         """Each node's gradient, and its terms to its parents' places, last node first."""
-        run, item = self.run, values.item
-        slots, starts, places = run.operands.tolist(), run.starts.tolist(), self.places.tolist()
+        run, numbers = self.run, self.run.numbers(values)
+        read, first_node = numbers.__getitem__, len(numbers) - len(run.rules)
+        local, starts, places = run.local.tolist(), run.starts.tolist(), self.places.tolist()
         first, count = self.first.tolist(), self.count.tolist()
         for i in reversed(range(len(run.rules))):
             slot, begin, end = run.out.start + i, starts[i], starts[i + 1]
@@ -142,7 +143,8 @@ class RunBackward:
                     g += term
             else:
                 g = grads.item(slot)
-            terms = run.rules[i].scalar_terms(list(map(item, slots[begin:end])), item(slot), g)
+            x = list(map(read, local[begin:end]))
+            terms = run.rules[i].scalar_terms(x, numbers[first_node + i], g)
             for place, term in zip(places[begin:end], terms):
                 grads[place] = term
 

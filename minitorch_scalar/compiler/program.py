@@ -77,18 +77,36 @@ class Run:
     starts: np.ndarray  # (nodes + 1,) offsets into `operands`
     operands: np.ndarray  # every node's operands' slots, one after another
     is_parent: np.ndarray  # the same length: bools
+    outside: np.ndarray | None = None  # the operands' slots before the run's, sorted
+    local: np.ndarray | None = None  # each operand's place in `numbers`
 
     def op_name(self, index: int) -> str:
         """The op of node `index` of the run."""
         return self.rules[index].name
 
+    def index_locals(self) -> None:
+        """Once renumbered: where each operand stands in `numbers` (the operands from
+        outside the run, then the run's nodes), so that the run reads Python floats."""
+        inside = self.operands >= self.out.start  # (a run's operands come before its end)
+        self.outside = np.unique(self.operands[~inside])
+        self.local = np.where(
+            inside,
+            len(self.outside) + self.operands - self.out.start,
+            np.searchsorted(self.outside, self.operands),
+        )
+
+    def numbers(self, values: np.ndarray) -> list[float]:
+        """The numbers the run reads: its operands from outside it, then its nodes'."""
+        return values.take(self.outside).tolist() + values[self.out].tolist()
+
     def forward(self, values: np.ndarray) -> None:
         """Each node's value into its slot, in order (each after its operands)."""
-        slots, starts, item = self.operands.tolist(), self.starts.tolist(), values.item
-        for rule, first, stop, out in zip(
-            self.rules, starts, starts[1:], range(self.out.start, self.out.stop)
-        ):
-            values[out] = rule.scalar(*map(item, slots[first:stop]))
+        numbers = values.take(self.outside).tolist()
+        first_node, read = len(numbers), numbers.__getitem__
+        local, starts = self.local.tolist(), self.starts.tolist()
+        for rule, begin, end in zip(self.rules, starts, starts[1:]):
+            numbers.append(rule.scalar(*map(read, local[begin:end])))
+        values[self.out] = numbers[first_node:]
 
 
 def forward_steps(tape: Tape) -> list[Step | Run]:
@@ -124,6 +142,8 @@ def forward_steps(tape: Tape) -> list[Step | Run]:
             step.operands = new[step.operands]
             if type(step) is Step:
                 step.index_columns()
+            else:
+                step.index_locals()
     return units
 
 

@@ -195,7 +195,7 @@ def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
 
 
 CONSTANT_OPERAND = {"+", "-", "*", "/", "**"}  # ops recorded as (self, c) or (c, self)
-PARENT, CONSTANT = b"\x01", b"\x00"
+PARENT, PARENT_CONSTANT, CONSTANT_PARENT = b"\x01", b"\x01\x00", b"\x00\x01"  # flags
 
 
 def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
@@ -222,9 +222,9 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
         elif len(parents) == 1 and op in CONSTANT_OPERAND and len(operands) == 2:
             a, b = operands
             if a is parents[0] and type(b) is float:
-                rule, flags = built_in(op), PARENT + CONSTANT
+                rule, flags = built_in(op), PARENT_CONSTANT
             elif b is parents[0] and type(a) is float:
-                rule, flags = built_in(op), CONSTANT + PARENT
+                rule, flags = built_in(op), CONSTANT_PARENT
             else:
                 rule, operands, flags = _operands(node, operands)
         else:
@@ -234,7 +234,7 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
             slots = _slots_of(tape, operands)
         slot = slot_of[node] = len(template)
         template.append(node.data)
-        depth.append(1 + max(map(depth.__getitem__, slots), default=0))
+        depth.append(1 + max(map(depth.__getitem__, slots)) if slots else 1)
         rules.append(rule)
         node_slots.append(slot)
         operand_slots.extend(slots)
