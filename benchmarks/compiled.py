@@ -3,6 +3,7 @@
     python benchmarks/compiled.py            # the full run (about a minute)
     python benchmarks/compiled.py --quick    # fewer rounds (under 40 s)
     python benchmarks/compiled.py --json     # results as JSON on stdout
+    python benchmarks/compiled.py --scaling --quick   # part 6 alone, small sizes
 
 1. micrograd's moons demo step, full batch of 100 (bench.py's part 1): compiled vs our
    eager ``model(X)`` vs PyTorch eager (float64, 1 thread). The compiled and eager runs
@@ -12,6 +13,10 @@
    steps of 100 images, compiled vs eager vs PyTorch.
 4. The cost of tracing: the first call of a fresh compiled moons step / one eager step.
 5. Inference on a 300 x 300 grid of the moons model, compiled replays vs PyTorch.
+6. How the trace scales: for chains ``v = v * c`` of 1,000 to 1,000,000 ops and MLPs
+   2-w-w-1 (w = 16, 64, 256) on a batch of 100, the time of a fresh compile's first call
+   (the trace) / one eager step (forward and backward), and its peak memory
+   (tracemalloc) / the eager step's peak, which holds the graph.
 
 As in bench.py, the runs of a part take turns in interleaved rounds (`workloads.train`)
 and each ratio is also given as the median over rounds of the round's ratio. Targets are
@@ -28,6 +33,7 @@ import os
 import platform
 import statistics
 import sys
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -44,8 +50,28 @@ import nn
 import optim
 
 TORCH_THREADS = 1
-FULL = {"rounds": 20, "digits_rounds": 10, "traces": 10, "grid_rounds": 10, "eager_grid": True}
-QUICK = {"rounds": 4, "digits_rounds": 1, "traces": 2, "grid_rounds": 2, "eager_grid": False}
+CHAINS_FULL = (1_000, 4_000, 20_000, 100_000, 1_000_000)
+WIDTHS_FULL = (16, 64, 256)
+FULL = {
+    "rounds": 20,
+    "digits_rounds": 10,
+    "traces": 10,
+    "grid_rounds": 10,
+    "eager_grid": True,
+    "chains": CHAINS_FULL,
+    "widths": WIDTHS_FULL,
+}
+QUICK = {
+    "rounds": 4,
+    "digits_rounds": 1,
+    "traces": 2,
+    "grid_rounds": 2,
+    "eager_grid": False,
+    "chains": (1_000, 4_000, 20_000),
+    "widths": (16, 64),
+}
+SCALING_BATCH = 100  # part 6: the MLPs' batch
+SCALING_BLOCK_S = 0.2  # part 6: a round times each of the two this long (at least one call)
 MOONS_BLOCK = {"torch": 5, "compiled": 5, "eager": 5}  # steps per block (k stays <= 104)
 DIGITS_BLOCK = {"torch": 5, "compiled": 5, "eager": 1}  # epochs per block: eager is slow
 MINIBATCH, MINIBATCH_SEED = 20, 0
@@ -60,6 +86,7 @@ TARGETS = {
     "moons_speedup": (">=", 15.0),
     "digits_speedup": (">=", 10.0),
     "trace_cost": ("<=", 5.0),
+    "trace_memory": ("<=", 2.0),
     "identical": ("==", 0.0),
     "traces": ("==", 1),
 }
@@ -438,6 +465,113 @@ def inference_part(config: dict) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------ part 6: trace scaling
+
+
+@dataclass
+class Workload:
+    """A function to compile, its arguments, and how many scalar nodes it makes."""
+
+    name: str
+    fn: Callable[..., ms.Value]
+    args: Callable[[], tuple]  # fresh arguments for each call
+    rounds: int  # of a trace and an eager step, each timed once
+
+
+def chain_workload(depth: int) -> Workload:
+    """``v = v * c``, `depth` times, from a Value argument: one node per depth."""
+
+    def chain(x: ms.Value) -> ms.Value:
+        v = x
+        for _ in range(depth):
+            v = v * wl.CHAIN_FACTOR
+        return v
+
+    rounds = 5 if depth <= 4_000 else 3 if depth <= 20_000 else 1
+    return Workload(f"chain of {depth:,} ops", chain, lambda: (ms.Value(1.0),), rounds)
+
+
+def mlp_workload(width: int) -> Workload:
+    """The moons objective on an MLP 2-width-width-1 and the 100 moons points."""
+    model = nn.MLP(2, [width, width, 1], seed=0)
+    points, labels = (np.array(a) for a in wl.moons())
+    return Workload(
+        f"MLP 2-{width}-{width}-1, batch {SCALING_BATCH}",
+        moons_objective(model),
+        lambda: (points, labels),
+        5 if width <= 64 else 1,
+    )
+
+
+def eager_step(work: Workload) -> None:
+    """One eager step: the graph, then backward; the graph dropped after."""
+    work.fn(*work.args()).backward()
+
+
+def first_call(work: Workload) -> None:
+    """A fresh compile's first call: the trace (its eager result dropped after)."""
+    ms.compile(work.fn)(*work.args())
+
+
+def per_call(fn: Callable[[], Any], seconds: float = SCALING_BLOCK_S) -> float:
+    """Mean seconds per call of fn, called until `seconds` have passed (at least once);
+    the garbage of before collected first, not timed."""
+    gc.collect()
+    calls, start = 0, perf_counter()
+    while calls == 0 or perf_counter() - start < seconds:
+        fn()
+        calls += 1
+    return (perf_counter() - start) / calls
+
+
+def peak_bytes(fn: Callable[[], Any]) -> int:
+    """The peak of memory allocated while fn runs, above what was allocated before."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def scaling_row(work: Workload) -> dict[str, Any]:
+    """Trace / eager step in time (rounds of one each, taking turns) and in peak memory."""
+    eager_step(work)  # warm-up
+    traces, eagers = [], []
+    for _ in range(work.rounds):
+        traces.append(per_call(lambda: first_call(work)))
+        eagers.append(per_call(lambda: eager_step(work)))
+    memory = {
+        "trace": peak_bytes(lambda: first_call(work)),
+        "eager": peak_bytes(lambda: eager_step(work)),
+    }
+    row = {
+        "workload": work.name,
+        "rounds": work.rounds,
+        "trace_s": statistics.median(traces),
+        "eager_step_s": statistics.median(eagers),
+        "trace_peak_bytes": memory["trace"],
+        "eager_peak_bytes": memory["eager"],
+    }
+    row["time_ratio"] = row["trace_s"] / row["eager_step_s"]
+    row["memory_ratio"] = memory["trace"] / memory["eager"]
+    progress(
+        f"  {work.name}: trace {seconds(row['trace_s'])} / eager {seconds(row['eager_step_s'])}"
+        f" = {row['time_ratio']:.1f}x; memory {row['memory_ratio']:.2f}x"
+    )
+    return row
+
+
+def scaling_part(config: dict) -> list[dict[str, Any]]:
+    """Part 6: the trace's cost against an eager step's, over sizes."""
+    progress("trace scaling: chains, then MLPs (time, then tracemalloc's peak)")
+    works = [chain_workload(n) for n in config["chains"]]
+    works += [mlp_workload(w) for w in config["widths"]]
+    return [scaling_row(work) for work in works]
+
+
 # ------------------------------------------------------------------------ report
 
 
@@ -600,16 +734,49 @@ def inference_rows(part: dict) -> list[list[str]]:
     ]
 
 
+def megabytes(n: int) -> str:
+    """A number of bytes in MB."""
+    return f"{n / 1e6:.1f} MB"
+
+
+def scaling_rows(part: list[dict]) -> list[list[str]]:
+    """The rows of part 6: time and memory of each trace against its eager step."""
+    rows = []
+    for index, row in enumerate(part):
+        label = f"{'6' if index == 0 else ' '} {row['workload']}"
+        rows += [
+            [
+                f"{label}: trace / eager step",
+                seconds(row["trace_s"]),
+                seconds(row["eager_step_s"]),
+                f"{row['time_ratio']:.1f}x",
+                *target_cells(row["time_ratio"], "trace_cost"),
+            ],
+            [
+                "    peak memory, trace / eager step",
+                megabytes(row["trace_peak_bytes"]),
+                megabytes(row["eager_peak_bytes"]),
+                f"{row['memory_ratio']:.2f}x",
+                *target_cells(row["memory_ratio"], "trace_memory"),
+            ],
+        ]
+    return rows
+
+
 def table(results: dict) -> str:
     """The results as an aligned table, targets with PASS/MISS."""
-    rows = [
-        ["measure", "ours", "reference", "ratio", "target", "result"],
-        *moons_rows(1, results["moons"]),
-        *moons_rows(2, results["minibatch"]),
-        *digits_rows(results["digits"]),
-        *trace_rows(results["trace"]),
-        *inference_rows(results["inference"]),
-    ]
+    parts = {
+        "moons": lambda part: moons_rows(1, part),
+        "minibatch": lambda part: moons_rows(2, part),
+        "digits": digits_rows,
+        "trace": trace_rows,
+        "inference": inference_rows,
+        "scaling": scaling_rows,
+    }
+    rows = [["measure", "ours", "reference", "ratio", "target", "result"]]
+    for key, part_rows in parts.items():
+        if key in results:
+            rows += part_rows(results[key])
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
     return "\n".join(
         "  ".join(
@@ -654,7 +821,10 @@ def header(results: dict) -> str:
             "parts 1, 2: mean wall time per training step, torch / compiled / eager interleaved",
             f"  in {c['rounds']} rounds of {MOONS_BLOCK['compiled']} steps, after 1 of warm-up;",
             f"part 3: mean time per epoch, {c['digits_rounds']} rounds (epochs a block: {blocks});",
-            f"part 4: {c['traces']} fresh compiles; part 5: {c['grid_rounds']} rounds",
+            f"part 4: {c['traces']} fresh compiles; part 5: {c['grid_rounds']} rounds;",
+            "part 6: the median of up to 5 rounds, each timing traces then eager steps for at",
+            f"  least {SCALING_BLOCK_S} s; and each one's peak memory above what was allocated",
+            "  before it (tracemalloc, another call)",
             "ours = the first run named in the measure, reference = the second",
         ]
     )
@@ -668,17 +838,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds (under 40 s)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--scaling", action="store_true", help="run part 6 alone (the trace's cost over sizes)"
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     torch.set_num_threads(TORCH_THREADS)
     host = machine()
     start = perf_counter()
     results: dict[str, Any] = {"quick": args.quick, "config": config}
-    results["moons"] = moons_part(config, None)
-    results["minibatch"] = moons_part(config, MINIBATCH)
-    results["digits"] = digits_part(config)
-    results["trace"] = trace_part(config)
-    results["inference"] = inference_part(config)
+    if not args.scaling:
+        results["moons"] = moons_part(config, None)
+        results["minibatch"] = moons_part(config, MINIBATCH)
+        results["digits"] = digits_part(config)
+        results["trace"] = trace_part(config)
+        results["inference"] = inference_part(config)
+    results["scaling"] = scaling_part(config)
     results["machine"] = host | {"load_average_1min_end": os.getloadavg()[0]}
     results["total_s"] = perf_counter() - start
     if args.json:

@@ -164,6 +164,7 @@ class Trace:
             handed = [slot] if slot in held or slot in fed else []
         else:
             visit, leaves = backward_order(_node_at(tape, slot), tape)
+            tape.slot_of.clear()  # (a dict of every node, not read past here: freed first)
             handed = [s for s in leaves if s in held or s in fed]
             self.plan = backward_plan(self.steps, len(tape.template), visit, handed)
         self.parents = tuple(held.get(s) for s in handed)
@@ -206,7 +207,8 @@ class Trace:
                 np.isnan(replayed) & np.isnan(traced)
             )
             if not same_bits.all():
-                raise CompileError(f"compile: op {step.rule.name!r} did not replay exactly")
+                name = step.op_name(int(np.argmin(same_bits)))
+                raise CompileError(f"compile: op {name!r} did not replay exactly")
 
     def replay(self, call: Call) -> Any:
         """The outputs for this call's arguments; None where a parameter's or a Value

@@ -24,7 +24,13 @@ A step writes its terms with one scatter (`put`). A layer on a batch writes two 
 its rows' and its inputs' (`layer_grid`). The layout gives each part's receivers
 consecutive columns of one block where it can, and where eager adds the part's terms
 in the same order for every receiver (sample after sample, as a model on a batch
-does), the part writes whole rows of its block instead of single numbers.
+does), the part writes whole rows of its block instead of single numbers. A run
+(`program.Run`, a chain's nodes) goes backward node by node, last first.
+
+The plan is made in time and memory proportional to the edges: every edge but a
+layer's is listed once, step by step; one sort by (parent, visit, column) ranks each
+among its parent's terms; each step then reads its own stretch of the list. A layer's
+edges are never listed: they are ranked line by line (`bundles`).
 """
 
 from __future__ import annotations
@@ -36,7 +42,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .program import Step, as_index
+from . import bundles
+from .layer_grid import LayerGrid
+from .program import Run, Step, as_index
 from .rules import sum_rows
 
 Terms = Callable[..., np.ndarray]  # (values, g) -> the terms; (values, g, out=view): made in it
@@ -101,70 +109,178 @@ class Send:
 
 
 @dataclass
-class BackwardPlan:
-    """Depth by depth, deepest first: the sums, then what each step sends; then the
-    leaves' sums. `size`: the slots' gradients and the store, in places."""
+class Level:
+    """The steps of one depth, backward: the sums of their nodes' gradients, then what
+    each step sends."""
 
-    levels: list[tuple[list[Summation], list[Send]]]
+    depth: int
+    sums: list[Summation]
+    sends: list[Send]
+
+
+@dataclass
+class RunBackward:
+    """A `Run` backward, node by node from its last: the node's gradient (its one term,
+    written in its own place, or the sum of its terms, in eager's order, from its
+    places `first[i]` on), then its terms, each written to `places` (0: never read)."""
+
+    run: Run
+    places: np.ndarray  # aligned with run.operands: where each operand's term goes
+    first: np.ndarray  # per node: 0 (the gradient is in its own place) or its first place
+    count: np.ndarray  # per node: how many terms it sums
+
+    def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
+        """Each node's gradient, and its terms to its parents' places, last node first."""
+        run, numbers = self.run, self.run.numbers(values)
+        read, first_node = numbers.__getitem__, len(numbers) - len(run.rules)
+        local, starts, places = run.local.tolist(), run.starts.tolist(), self.places.tolist()
+        first, count = self.first.tolist(), self.count.tolist()
+        for i in reversed(range(len(run.rules))):
+            slot, begin, end = run.out.start + i, starts[i], starts[i + 1]
+            if first[i]:
+                g = 0.0  # then each term, in eager's order, as `sum_rows` adds them
+                for term in grads[first[i] : first[i] + count[i]].tolist():
+                    g += term
+            else:
+                g = grads.item(slot)
+            x = list(map(read, local[begin:end]))
+            terms = run.rules[i].scalar_terms(x, numbers[first_node + i], g)
+            for place, term in zip(places[begin:end], terms):
+                grads[place] = term
+
+
+@dataclass
+class BackwardPlan:
+    """The steps and runs in reverse (`levels`): a step's level sums the gradients of
+    its depth's nodes, then sends; a run goes node by node. Then the leaves' sums.
+    `size`: the slots' gradients and the store, in places."""
+
+    levels: list[Level | RunBackward]
     leaf_sums: list[Summation]
     leaves: np.ndarray  # the leaves' slots, in the order eager backward lists them
     size: int
     zeros: np.ndarray = field(init=False)  # every block's row 0: the 0.0 each sum starts from
 
     def __post_init__(self) -> None:
-        sums = [s for level, _ in self.levels for s in level] + self.leaf_sums
-        rows = [np.arange(s.rows.start, s.rows.start + s.nodes) for s in sums]
+        sums = [s for level in self.levels if type(level) is Level for s in level.sums]
+        rows = [np.arange(s.rows.start, s.rows.start + s.nodes) for s in sums + self.leaf_sums]
         self.zeros = np.concatenate(rows) if rows else np.empty(0, dtype=np.intp)
 
 
 def backward_plan(
-    steps: list[Step], slots: int, visit: list[int], leaves: list[int]
+    steps: list[Step | Run], slots: int, visit: list[int], leaves: list[int]
 ) -> BackwardPlan:
     """The plan for a root whose eager backward visits the interior `visit` (root first);
-    `leaves` are the leaves whose gradients are handed back, in eager backward's order."""
-    edges = _edges_in_eager_order(steps, slots, visit)
-    count = np.bincount(edges["parent"], minlength=slots)
+    `leaves` are the leaves whose gradients are handed back, in eager backward's order.
+    Every edge is looked at a bounded number of times: the work grows with the edges.
+    A layer's edges are not listed, but found line by line (see `bundles`)."""
+    order = np.full(slots, -1, dtype=np.intp)
+    order[visit] = np.arange(len(visit))
+    bundled = _bundles(steps, order, slots)
+    listed = _edges(steps, order, bundled)
+    lines = bundles.Lines([b for pair in bundled.values() for b in pair], slots, len(visit))
+    before = lines.before(listed.parent, listed.visit)
+    listed.rank += before
+    count = np.bincount(listed.parent, minlength=slots)
+    for pair in bundled.values():
+        for b in pair:
+            count[b.parents] += b.visits.shape[1]
+    longest = max([b.visits.shape[1] for pair in bundled.values() for b in pair], default=0)
+    others = bundles.Others(listed.parent, before, lines, longest)
+    in_run = np.zeros(slots, dtype=bool)
+    for step in steps:
+        if type(step) is Run:
+            in_run[step.out] = True
     interior = np.array(visit[1:], dtype=np.intp)  # not the root: its gradient is the seed
     single = interior[count[interior] == 1]  # one term: taken in its own place
-    layout = _Layout(_groups(steps, slots, visit, leaves, count), single, count, slots)
-    where = layout.place(edges["parent"], edges["k"])
-    levels = []
-    for d in sorted({step.depth for step in steps}, reverse=True):
-        sends = []
-        for index, step in enumerate(steps):
-            if step.depth == d:
-                places = np.zeros(step.operands.shape, dtype=np.intp)
-                mine = edges["step"] == index
-                places[edges["row"][mine], edges["column"][mine]] = where[mine]
-                sends += _sends(step, places, layout)
-        levels.append((layout.sums.get(d, []), sends))
+    summed_in_runs = interior[in_run[interior] & (count[interior] > 1)]
+    groups = _groups(steps, slots, interior[~in_run[interior]], leaves, count)
+    layout = _Layout(groups, single, summed_in_runs, count, slots)
+    where = layout.place(listed.parent, listed.rank)  # each listed edge's place
+    levels: list[Level | RunBackward] = []
+    for index in reversed(range(len(steps))):
+        step = steps[index]
+        if index in bundled:
+            sends = [_bundle_send(step, b, others, layout) for b in bundled[index]]
+        else:
+            places = np.zeros(step.operands.shape if type(step) is Run else step.shape, np.intp)
+            mine = slice(listed.offsets[index], listed.offsets[index + 1])
+            places.ravel()[listed.at[mine]] = where[mine]
+            if type(step) is Run:
+                first = layout.first[step.out]
+                levels.append(RunBackward(step, places, first, count[step.out]))
+                continue
+            sends = _sends(step, places, listed.rows.get(index), layout)
+        if not levels or type(levels[-1]) is RunBackward or levels[-1].depth != step.depth:
+            levels.append(Level(step.depth, layout.sums.pop(step.depth, []), []))
+        levels[-1].sends[:0] = [send for send in sends if send is not None]  # step order
     return BackwardPlan(levels, layout.sums.get(-1, []), np.array(leaves, np.intp), layout.size)
 
 
-def _edges_in_eager_order(steps: list[Step], slots: int, visit: list[int]) -> dict:
-    """Every edge from a node eager backward visits to one of its parents, as arrays
-    (parent, step, row, column), sorted parent by parent in the order eager adds them
-    (the consumer's visit, then its column); and k, each edge's rank for its parent."""
-    order = np.full(slots, -1, dtype=np.intp)
-    order[visit] = np.arange(len(visit))
-    parts: dict[str, list[np.ndarray]] = defaultdict(list)
+def _bundles(steps: list[Step | Run], order: np.ndarray, slots: int) -> dict[int, list]:
+    """The layers whose two parts are bundles (see `bundles`), by step index: those
+    whose every node eager visits, and whose receivers are in no other line."""
+    candidates = []
     for index, step in enumerate(steps):
-        visited = order[step.out] >= 0
-        rows, columns = np.nonzero(step.parents & visited[:, None])
-        parts["parent"].append(step.operands[rows, columns])
-        parts["visit"].append(order[step.out][rows])
+        if type(step) is Step and step.grid is not None and (order[step.out] >= 0).all():
+            candidates += bundles.bundles_of(step.grid, index, order[step.out])
+    alone = bundles.alone(candidates, slots)
+    by_step: dict[int, list] = defaultdict(list)
+    for bundle, ok in zip(candidates, alone):
+        by_step[bundle.step].append((bundle, ok))
+    return {i: [b for b, _ in pair] for i, pair in by_step.items() if all(ok for _, ok in pair)}
+
+
+@dataclass
+class Edges:
+    """The listed edges (those from a node eager backward visits to one of its parents,
+    but a bundle's), step by step (`offsets`): the parent's slot, the consumer's visit,
+    where the edge is among its step's operands (`at`, flat), and its `rank`: how many
+    terms eager adds to the parent before it. `rows`: the operand and parent arrays of
+    the layers whose edges are listed, written out."""
+
+    parent: np.ndarray
+    visit: np.ndarray
+    at: np.ndarray
+    rank: np.ndarray
+    offsets: list[int]
+    rows: dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+def _edges(steps: list[Step | Run], order: np.ndarray, bundled: dict) -> Edges:
+    """The listed edges, and their ranks among themselves from one sort: by parent,
+    then the order eager adds them in (the consumer's visit, then its column)."""
+    parts: dict[str, list[np.ndarray]] = defaultdict(list)
+    written: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for index, step in enumerate(steps):
+        if index in bundled:
+            rows, columns, at, operands = (np.empty(0, np.intp),) * 4
+        elif type(step) is Run:
+            node = np.repeat(np.arange(len(step.rules)), np.diff(step.starts))
+            at = np.flatnonzero(step.is_parent & (order[step.out][node] >= 0))
+            rows, columns, operands = node[at], at - step.starts[node[at]], step.operands
+        else:
+            if step.grid is not None:
+                written[index] = step.grid.operands()
+            operands, parents = written.get(index, (step.operands, step.parents))
+            visited = order[step.out] >= 0
+            rows, columns = np.nonzero(parents & visited[:, None])
+            at = rows * operands.shape[1] + columns
+        parts["parent"].append(operands.ravel()[at])
+        parts["visit"].append(order[step.out][rows] if len(rows) else rows)
         parts["column"].append(columns)
-        parts["row"].append(rows)
-        parts["step"].append(np.full(len(rows), index, dtype=np.intp))
+        parts["at"].append(at)
+    lengths = [len(at) for at in parts["at"]]
     edges = {key: np.concatenate(arrays) for key, arrays in parts.items()}
-    by = _eager_order(edges, slots, len(visit))
-    edges = {key: array[by] for key, array in edges.items()}
-    parent = edges["parent"]
+    by = _eager_order(edges, len(order), int(order.max(initial=0)) + 1)
+    parent = edges["parent"][by]
     first = np.ones(len(parent), dtype=bool)
     first[1:] = parent[1:] != parent[:-1]
     run_start = np.maximum.accumulate(np.where(first, np.arange(len(parent)), 0))
-    edges["k"] = np.arange(len(parent)) - run_start
-    return edges
+    rank = np.empty(len(parent), dtype=np.intp)
+    rank[by] = np.arange(len(parent)) - run_start
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+    return Edges(edges["parent"], edges["visit"], edges["at"], rank, offsets, written)
 
 
 def _eager_order(edges: dict, slots: int, visits: int) -> np.ndarray:
@@ -177,52 +293,66 @@ def _eager_order(edges: dict, slots: int, visits: int) -> np.ndarray:
 
 
 def _groups(
-    steps: list[Step], slots: int, visit: list[int], leaves: list[int], count: np.ndarray
+    steps: list[Step | Run],
+    slots: int,
+    interior: np.ndarray,
+    leaves: list[int],
+    count: np.ndarray,
 ) -> dict[tuple[int, int], np.ndarray]:
     """The receivers that sum their terms in blocks, grouped by (depth, number of terms)
-    (leaves at depth -1). In each group, the receivers of a layer's part come first,
+    (leaves at depth -1), the groups in the order their first member comes in eager
+    backward's. In each group, the receivers of a layer's part come first,
     consecutive and in the part's order (the largest parts first), where the whole part
-    falls in the group; then the others, in eager backward's order."""
+    falls in the group; then the others, in eager backward's order. `interior`: the
+    nodes eager visits (not the root), but those of runs."""
     depth = np.zeros(slots, dtype=np.intp)
     for step in steps:
-        depth[step.out] = step.depth
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for slot in visit[1:]:  # not the root (its gradient is the seed)
-        if count[slot] != 1:  # (one term: taken in its own place, see `_Layout`)
-            groups[int(depth[slot]), int(count[slot])].append(slot)
-    for slot in leaves:
-        groups[-1, int(count[slot])].append(slot)
+        if type(step) is Step:
+            depth[step.out] = step.depth
+    blocks = interior[count[interior] != 1]  # (one term: taken in its own place)
+    receivers = np.concatenate([blocks, np.array(leaves, dtype=np.intp)])
+    depths = np.concatenate([depth[blocks], np.full(len(leaves), -1, dtype=np.intp)])
+    terms = count[receivers]
+    keys = (depths + 1) * (int(terms.max(initial=0)) + 1) + terms
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    by_first = np.argsort(first)  # the groups in the order of their first members
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[by_first] = np.arange(len(first))
     group_of = np.full(slots, -1, dtype=np.intp)
-    for index, members in enumerate(groups.values()):
-        group_of[members] = index
+    group_of[receivers] = rank[inverse.ravel()]
+    sizes = np.bincount(group_of[receivers], minlength=len(first))
+    in_groups = receivers[np.argsort(group_of[receivers], kind="stable")]
+    members = np.split(in_groups, np.cumsum(sizes)[:-1]) if len(first) else []
     placed = np.zeros(slots, dtype=bool)
-    first: dict[int, list[np.ndarray]] = defaultdict(list)
-    for receivers in sorted(_layer_parts(steps), key=len, reverse=True):
-        group = group_of[receivers]
-        whole = group[0] >= 0 and (group == group[0]).all() and not placed[receivers].any()
-        if whole and len(np.unique(receivers)) == len(receivers):
-            placed[receivers] = True
-            first[int(group[0])].append(receivers)
+    firsts: dict[int, list[np.ndarray]] = defaultdict(list)
+    for part in sorted(_layer_parts(steps), key=len, reverse=True):
+        group = group_of[part]
+        whole = group[0] >= 0 and (group == group[0]).all() and not placed[part].any()
+        if whole and len(np.unique(part)) == len(part):
+            placed[part] = True
+            firsts[int(group[0])].append(part)
     ordered = {}
-    for index, (key, members) in enumerate(groups.items()):
-        rest = np.array(members, dtype=np.intp)
-        ordered[key] = np.concatenate([*first[index], rest[~placed[rest]]])
+    for index, group in enumerate(members):
+        key = (int(depths[first[by_first[index]]]), int(terms[first[by_first[index]]]))
+        ordered[key] = np.concatenate([*firsts[index], group[~placed[group]]])
     return ordered
 
 
 def _layer_parts(steps: list[Step]) -> list[np.ndarray]:
     """The receivers of each part of each layer on a batch: its rows', its inputs'."""
-    grids = [step.grid for step in steps if step.grid is not None]
+    grids = [step.grid for step in steps if type(step) is Step and step.grid is not None]
     return [part for grid in grids for part in (grid.rows.ravel(), grid.inputs.ravel())]
 
 
 class _Layout:
-    """Where each term goes: a receiver's column in its block, one place per term."""
+    """Where each term goes: a receiver's column in its block, one place per term; for
+    a node of a run that sums several terms, consecutive places of its own."""
 
     def __init__(
         self,
         groups: dict[tuple[int, int], np.ndarray],
         single: np.ndarray,
+        summed_in_runs: np.ndarray,
         count: np.ndarray,
         slots: int,
     ):
@@ -241,36 +371,59 @@ class _Layout:
             rows = slice(size, size + (terms + 1) * n)
             self.sums[d].append(Summation(as_index(members), rows, terms))
             size += (terms + 1) * n
-        self.size = size
+        self.first = np.zeros(slots, dtype=np.intp)  # a run's node: its first term's place
+        ends = size + np.cumsum(count[summed_in_runs])
+        self.first[summed_in_runs] = ends - count[summed_in_runs]
+        self.size = int(ends[-1]) if len(ends) else size
 
     def place(self, parent: np.ndarray, k: np.ndarray) -> np.ndarray:
         """The place of the term of rank k for each parent (0 for those never read)."""
         width = self.width[parent]
         in_block = np.where(width > 0, self.column[parent] + (1 + k) * width, 0)
+        first = self.first[parent]
+        in_block = np.where(first > 0, first + k, in_block)
         return np.where(self.direct[parent], parent, in_block)
 
-    def writer(self, places: np.ndarray, receivers: np.ndarray) -> Scatter | BlockWrite:
-        """How a layer's part writes its terms: (sources, receivers) to `places`."""
+    def read(self, receivers: np.ndarray) -> np.ndarray:
+        """Whether anything reads each receiver's terms (those of a leaf not handed a
+        gradient, as an input's number, go to place 0)."""
+        return self.direct[receivers] | (self.width[receivers] > 0) | (self.first[receivers] > 0)
+
+    def block_of(self, receivers: np.ndarray) -> tuple[int, int] | None:
+        """(block, width) if the receivers are consecutive columns of one block."""
         first = receivers[0]
-        width, block = self.width[first], self.block[first]
+        width, block = int(self.width[first]), int(self.block[first])
         consecutive = (
             width > 0
             and (self.block[receivers] == block).all()
             and (self.column[receivers] == self.column[first] + np.arange(len(receivers))).all()
         )
-        if not consecutive:
+        return (block, width) if consecutive else None
+
+    def block_write(self, block: tuple[int, int], receivers: np.ndarray, rows: np.ndarray):
+        """Terms written as whole rows `rows` of the receivers' block."""
+        first, (start, width) = receivers[0], block
+        column = int(self.column[first]) - start
+        places = slice(start, start + int(self.count[first] + 1) * width)
+        return BlockWrite(places, width, as_index(rows), slice(column, column + len(receivers)))
+
+    def writer(self, places: np.ndarray, receivers: np.ndarray) -> Scatter | BlockWrite:
+        """How a layer's part writes its terms: (sources, receivers) to `places`."""
+        block = self.block_of(receivers)
+        if block is None:
             return Scatter(places)
         offset = places - self.column[receivers]  # (1 + k) * width where k is the rank
-        rows = offset[:, 0] // width
-        if (places == 0).any() or (offset != (rows * width)[:, None]).any():
+        rows = offset[:, 0] // block[1]
+        if (places == 0).any() or (offset != (rows * block[1])[:, None]).any():
             return Scatter(places)  # the receivers add this part's terms in other orders
-        start = self.column[first] - block
-        blocks = slice(block, block + int(self.count[first] + 1) * width)
-        return BlockWrite(blocks, int(width), as_index(rows), slice(start, start + len(receivers)))
+        return self.block_write(block, receivers, rows)
 
 
-def _sends(step: Step, places: np.ndarray, layout: _Layout) -> list[Send]:
-    """What `step` sends, given each (node, operand) term's place (0: never read)."""
+def _sends(
+    step: Step, places: np.ndarray, written: tuple | None, layout: _Layout
+) -> list[Send | None]:
+    """What `step` sends, given each (node, operand) term's place (0: never read);
+    `written`: a layer's operand and parent arrays, written out."""
     grid = step.grid
     if grid is None:
         read = np.flatnonzero(places.any(axis=0))  # the operands some term of is read
@@ -280,15 +433,32 @@ def _sends(step: Step, places: np.ndarray, layout: _Layout) -> list[Send]:
         terms = functools.partial(_local_terms, step, columns)
         return [Send(step, "operands", terms, Scatter(places[:, :columns]))]
     sends = []
-    for what, terms, part in (
-        ("rows", grid.row_terms, grid.row_part),
-        ("inputs", grid.input_terms, grid.input_part),
-    ):
+    for what, part in (("rows", grid.row_part), ("inputs", grid.input_part)):
         part_places = part(places)
         if part_places.any():
-            receivers = part(step.operands)[0]  # (every source's row holds the same)
-            sends.append(Send(step, what, terms, layout.writer(part_places, receivers)))
+            receivers = part(written[0])[0]  # (every source's row holds the same)
+            sends.append(
+                Send(step, what, _part_terms(grid, what), layout.writer(part_places, receivers))
+            )
     return sends
+
+
+def _bundle_send(step: Step, b: bundles.Bundle, others: bundles.Others, layout: _Layout):
+    """What a layer's part sends, found line by line (None if it sends nothing)."""
+    if not layout.read(b.parents).any():  # (inputs' numbers get no gradient)
+        return None
+    receivers, position = b.receivers.ravel(), bundles.positions(b)
+    block = layout.block_of(receivers)
+    rank = None if block is None else bundles.same_rank_per_node(b, others, position)
+    if rank is not None:
+        to: Scatter | BlockWrite = layout.block_write(block, receivers, 1 + rank)
+    else:
+        to = Scatter(bundles.places(b, others, position, layout.place))
+    return Send(step, b.what, _part_terms(step.grid, b.what), to)
+
+
+def _part_terms(grid: LayerGrid, what: str) -> Terms:
+    return grid.row_terms if what == "rows" else grid.input_terms
 
 
 def _local_terms(step: Step, columns: int, values: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -304,10 +474,13 @@ def run_backward(plan: BackwardPlan, values: np.ndarray, root: int, seed: float)
     grads[plan.zeros] = 0.0
     grads[root] = seed
     with np.errstate(all="ignore"):
-        for sums, sends in plan.levels:
-            _sum(sums, grads)
-            for send in sends:
-                send.run(values, grads)
+        for level in plan.levels:
+            if type(level) is Level:
+                _sum(level.sums, grads)
+                for send in level.sends:
+                    send.run(values, grads)
+            else:
+                level.backward(values, grads)
         _sum(plan.leaf_sums, grads)
     return grads
 

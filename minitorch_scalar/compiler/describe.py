@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .backward import BlockWrite, Send
+from .backward import BlockWrite, Level, Send
+from .program import Run
 
 if TYPE_CHECKING:
     from . import Trace
@@ -16,7 +17,10 @@ def describe(trace: Trace) -> str:
     nodes = trace.node_count
     lines = [f"  trace of {nodes} scalar nodes -> {len(trace.steps)} forward steps"]
     for step in trace.steps:
-        rows, arity = step.operands.shape
+        if type(step) is Run:
+            lines.append(f"    forward  {len(step.rules)} nodes one by one (a run of small steps)")
+            continue
+        rows, arity = step.shape
         line = f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}"
         if step.grid is not None:
             line += f"  (a layer: {len(step.grid.inputs)} inputs x {len(step.grid.rows)} rows)"
@@ -24,12 +28,19 @@ def describe(trace: Trace) -> str:
     if trace.plan is None:
         lines.append("    (no backward: the function does not return one Value)")
         return "\n".join(lines)
-    count = sum(len(s) + len(c) for s, c in trace.plan.levels) + len(trace.plan.leaf_sums)
-    lines.append(f"  backward in {len(trace.plan.levels)} depths, deepest first: {count} steps")
-    for summations, steps in trace.plan.levels:
-        for s in summations:
+    levels = [level for level in trace.plan.levels if type(level) is Level]
+    count = sum(len(level.sums) + len(level.sends) for level in levels)
+    count += len(trace.plan.levels) - len(levels) + len(trace.plan.leaf_sums)
+    runs = len(trace.plan.levels) - len(levels)
+    where = f"{len(levels)} depths" + (f" and {runs} run(s)" if runs else "")
+    lines.append(f"  backward in {where}, deepest first: {count} steps")
+    for level in trace.plan.levels:
+        if type(level) is not Level:
+            lines.append(f"    {len(level.run.rules)} nodes one by one, the last first (the run)")
+            continue
+        for s in level.sums:
             lines.append(f"    sum the grads of {s.nodes} nodes, {s.count} terms each")
-        for send in steps:
+        for send in level.sends:
             lines.append(_send_line(send))
     for s in trace.plan.leaf_sums:
         lines.append(f"    sum the grads of {s.nodes} leaves, {s.count} terms each")
@@ -39,7 +50,7 @@ def describe(trace: Trace) -> str:
 def _send_line(send: Send) -> str:
     """One step's terms for its parents: the op, its operand array, and how they are written."""
     step = send.step
-    rows, arity = step.operands.shape
+    rows, arity = step.shape
     to = "whole rows of a block" if isinstance(send.to, BlockWrite) else "scattered"
     what = "to parents" if send.what == "operands" else f"to its {send.what}"
     return f"    d{step.rule.name:<8} x grad, {what:<14} {rows}x{arity}, {to}"

@@ -20,10 +20,31 @@ SHORT_ROW = 4  # rows of fewer weights than this make their terms weight by weig
 
 @dataclass
 class LayerGrid:
-    """The operands of a dot step laid out as a grid: node i is (input i // R, row i % R)."""
+    """The operands of a dot step laid out as a grid: node i is (input i // R, row i % R).
+    Its (S * R, 1 + 2k) operands are never written out but by `operands`."""
 
     rows: np.ndarray  # (R, 1 + k) slots: each row's bias, then its weights
     inputs: np.ndarray  # (S, k) slots
+    row_parents: np.ndarray  # (R, 1 + k) bools: which are parents (a bias may be a number)
+    input_parents: np.ndarray  # (S, k) bools
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(nodes, operands of each): what the step's operand array would be."""
+        return len(self.inputs) * len(self.rows), self.rows.shape[1] + self.inputs.shape[1]
+
+    def operands(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every node's operands' slots and parent flags, a row per node, written out."""
+        s, r = len(self.inputs), len(self.rows)
+        operands = np.hstack([np.tile(self.rows, (s, 1)), np.repeat(self.inputs, r, axis=0)])
+        parents = np.hstack(
+            [np.tile(self.row_parents, (s, 1)), np.repeat(self.input_parents, r, axis=0)]
+        )
+        return operands, parents
+
+    def renumbered(self, new: np.ndarray) -> LayerGrid:
+        """The grid with each slot `old` moved to `new[old]`."""
+        return LayerGrid(new[self.rows], new[self.inputs], self.row_parents, self.input_parents)
 
     def values(self, values: np.ndarray) -> np.ndarray:
         """Each node's b + w . x, bias first and then left to right, as `Dot.values`.
@@ -82,9 +103,12 @@ class LayerGrid:
         return columns[:, k + 1 :].reshape(s, r, k).transpose(1, 0, 2).reshape(r, s * k)
 
 
-def as_grid(rule: Rule, operands: np.ndarray) -> tuple[np.ndarray, LayerGrid] | None:
-    """If a step of `rule` on `operands` (nodes x slots) is a layer on a batch: the
-    order that puts its nodes in grid order, and the grid. Else None."""
+def as_grid(
+    rule: Rule, operands: np.ndarray, parents: np.ndarray
+) -> tuple[np.ndarray, LayerGrid] | None:
+    """If a step of `rule` on `operands` (nodes x slots; `parents`: which are parents)
+    is a layer on a batch: the order that puts its nodes in grid order, and the grid.
+    Else None."""
     if not isinstance(rule, Dot) or len(operands) < 2:
         return None
     k = (operands.shape[1] - 1) // 2
@@ -96,7 +120,8 @@ def as_grid(rule: Rule, operands: np.ndarray) -> tuple[np.ndarray, LayerGrid] | 
     cell = input_of[order] * len(rows) + row_of[order]
     if not np.array_equal(cell, np.arange(len(operands))):  # every pair exactly once
         return None
-    return order, LayerGrid(rows, inputs)
+    flags = parents[order]  # (a slot is a parent or not wherever it stands)
+    return order, LayerGrid(rows, inputs, flags[: len(rows), : k + 1], flags[:: len(rows), k + 1 :])
 
 
 def _distinct_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

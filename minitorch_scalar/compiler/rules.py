@@ -58,6 +58,16 @@ class Rule:
         local *= g[:, None]
         return local[:, :columns]
 
+    # One node at a time (a `Run`): by default the rule on a batch of one node.
+
+    def scalar(self, *x: float) -> float:
+        """The value of one node whose operands are x."""
+        return self.values(np.array([x])).item(0)
+
+    def scalar_terms(self, x: list[float], out: float, g: float) -> list[float]:
+        """What one node of gradient g sends each of its operands: local times g."""
+        return self.terms(np.array([x]), np.array([out]), np.array([g]), len(x))[0].tolist()
+
 
 class Elementwise(Rule):
     """An op of one or two operands given by two functions of the operand columns.
@@ -66,8 +76,20 @@ class Elementwise(Rule):
     the nodes of the step before, in order) is read as a view, without a copy.
     """
 
-    def __init__(self, name: str, values: Callable, local_grads: Callable) -> None:
+    def __init__(
+        self,
+        name: str,
+        values: Callable,
+        local_grads: Callable,
+        scalar: Callable | None = None,
+        scalar_grads: Callable | None = None,
+    ) -> None:
+        """`values(*columns)` and `local_grads(*columns, out)` on arrays; `scalar` and
+        `scalar_grads`: the same on floats (the engine's functions), where the array
+        ones do not take floats."""
         self.name, self._values, self._local_grads = name, values, local_grads
+        self.scalar = scalar or values  # (an attribute: one call less per node of a Run)
+        self._scalar_grads = scalar_grads or local_grads
 
     def gather(self, values: Array, step: Step) -> list[Array]:
         return [values[column] for column in step.columns]
@@ -80,6 +102,9 @@ class Elementwise(Rule):
         for column, local in zip(range(columns), self._local_grads(*x, out)):
             np.multiply(local, g, out=terms[:, column])  # local: a column, or one number
         return terms
+
+    def scalar_terms(self, x: list[float], out: float, g: float) -> list[float]:
+        return [local * g for local in self._scalar_grads(*x, out)]
 
 
 def _divided(a: Array, b: Array) -> Array:
@@ -99,18 +124,28 @@ ELEMENTWISE = [
     Elementwise("+", lambda a, b: a + b, lambda a, b, out: (ONE, ONE)),
     Elementwise("-", lambda a, b: a - b, lambda a, b, out: (ONE, -ONE)),
     Elementwise("*", lambda a, b: a * b, lambda a, b, out: (b, a)),
-    Elementwise("/", _divided, lambda a, b, out: (1.0 / b, -out / b)),
+    Elementwise("/", _divided, lambda a, b, out: (1.0 / b, -out / b), scalar=_divide),
     Elementwise(
         "**",
         lambda a, b: each(_power, a, b),
         lambda a, b, out: (each(_d_base, a, b), each(_d_exponent, a, b, out)),
+        scalar=_power,
+        scalar_grads=lambda a, b, out: (_d_base(a, b), _d_exponent(a, b, out)),
     ),
     Elementwise("neg", lambda a: -a, lambda a, out: (-ONE,)),
-    Elementwise("relu", _relu, lambda a, out: (np.where(a > 0.0, 1.0, 0.0),)),
-    Elementwise("tanh", lambda a: each(math.tanh, a), lambda a, out: (1.0 - out * out,)),
-    Elementwise("exp", lambda a: each(_exp, a), lambda a, out: (out,)),
-    Elementwise("log", lambda a: each(_log, a), lambda a, out: (1.0 / a,)),
-    Elementwise("sigmoid", lambda a: each(_sigmoid, a), lambda a, out: (out * (1.0 - out),)),
+    Elementwise(
+        "relu",
+        _relu,
+        lambda a, out: (np.where(a > 0.0, 1.0, 0.0),),
+        scalar=lambda a: 0.0 if a <= 0.0 else a,  # nan stays nan
+        scalar_grads=lambda a, out: (1.0 if a > 0.0 else 0.0,),
+    ),
+    Elementwise("tanh", lambda a: each(math.tanh, a), lambda a, out: (1.0 - out * out,), math.tanh),
+    Elementwise("exp", lambda a: each(_exp, a), lambda a, out: (out,), _exp),
+    Elementwise("log", lambda a: each(_log, a), lambda a, out: (1.0 / a,), _log),
+    Elementwise(
+        "sigmoid", lambda a: each(_sigmoid, a), lambda a, out: (out * (1.0 - out),), _sigmoid
+    ),
 ]
 
 

@@ -12,11 +12,16 @@ A layer on a batch (`fast_linear`) makes R dot nodes for each input; it tells th
 the tracer as one record per input, a `LayerInput`: the nodes, each row's bias and
 weights, and the input. The tape keeps it whole (`TapeLayer`): the rows' slots are
 found once for all inputs, and nothing is done node by node.
+
+The tape is built once per node of the graph, so it is kept in columns (arrays of
+machine ints: a node's rule, slot and operands' slots) rather than an object per
+node, and its hot loop (`_node_adder`) does a few look-ups and appends per node.
 """
 
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -33,16 +38,6 @@ class CompileError(ValueError):
     """The function cannot be compiled: an op or a graph the tape cannot replay."""
 
 
-@dataclass
-class TapeNode:
-    """A node of the tape: its op's rule, its slot, and its operands' slots."""
-
-    rule: Rule
-    slot: int
-    operands: list[int]  # the slot of each operand, in the rule's column order
-    parents: list[int]  # the operand columns that are parents (get a gradient), in order
-
-
 class LayerInput(NamedTuple):
     """What the tracer hears of a layer on a batch, for one input: node j is
     ``dot(rows[j][1], inputs, bias=rows[j][0])`` (the operands `dot` would give)."""
@@ -52,29 +47,51 @@ class LayerInput(NamedTuple):
     inputs: tuple  # Values, or numbers (constants)
 
 
-@dataclass
+@dataclass(slots=True)
 class TapeLayer:
     """A `LayerInput` on the tape: node j, in slot `slots[j]`, has the operands
     (rows[j], inputs): its bias, its weights, then the input."""
 
     rule: Rule  # the rule of dot
-    slots: list[int]
+    slots: range
     rows: np.ndarray  # (R, 1 + k) slots, shared by the layer's records
     inputs: list[int]  # (k,) slots
     row_parents: np.ndarray  # (R, 1 + k) bools: which row operands are parents
     input_parents: bool  # whether the inputs are parents (Values), not constants
+    depth: int  # 1 + the largest depth of its operands (see `Tape.depth`)
+    after: int  # how many scalar nodes the tape held before it (its place among them)
+
+
+def _ints() -> array:
+    return array("q")
 
 
 @dataclass
 class Tape:
-    """The traced graph, flat: nodes in a valid order, and a slot for every number."""
+    """The traced graph, flat: a slot for every number, and the nodes in columns.
 
-    nodes: list[TapeNode | TapeLayer] = field(default_factory=list)
-    node_count: int = 0  # scalar nodes (a TapeLayer holds R)
+    Scalar node i (in the order the nodes were made, so after its operands) has the
+    rule `rules[i]`, the slot `node_slots[i]`, and the operands in slots
+    `operands[starts[i]:starts[i + 1]]`, in its rule's column order; `is_parent` says
+    of each operand whether it is a parent (gets a gradient) or a constant. These are
+    arrays of machine ints, 8 bytes a number: no Python object per node. A layer on a
+    batch is kept whole, record by record (`layers`).
+    """
+
+    rules: list[Rule] = field(default_factory=list)
+    node_slots: array = field(default_factory=_ints)
+    starts: array = field(default_factory=lambda: array("q", [0]))
+    operands: array = field(default_factory=_ints)
+    is_parent: array = field(default_factory=lambda: array("b"))
+    layers: list[TapeLayer] = field(default_factory=list)
+    node_count: int = 0  # scalar nodes, those of the layers included
     leaves: list[Value] = field(default_factory=list)  # slot 1 + i holds leaves[i]
-    constants: dict[bytes, int] = field(default_factory=dict)  # a float's bits -> slot
     template: list[float] = field(default_factory=lambda: [0.0])  # the slots' trace values
-    slot_of: dict[Value, int] = field(default_factory=dict)
+    depth: array = field(default_factory=lambda: array("q", [0]))  # per slot (see program)
+    slot_of: dict[Value | float, int] = field(default_factory=dict)  # each Value's slot, and
+    # each constant's, by its value: one look-up for any operand (Values hash by identity)
+    constants: dict[bytes, int] = field(default_factory=dict)  # a zero's or a nan's slot, by
+    # its bits (0.0 == -0.0 and nan != nan: their values would not tell them apart)
 
 
 Made = list[tuple[Value, tuple] | LayerInput]  # what a trace heard, in order
@@ -105,19 +122,23 @@ def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, Made]:
 
 
 def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
-    """The tape of `outputs`: `leaves` first (the inputs, in order), then what they need."""
+    """The tape of `outputs`: `leaves` first (the inputs, in order), then what they need.
+    It empties `made`, record by record, as the tape takes them over."""
     needed = _needed(outputs, made)
     tape = Tape()
     for leaf in leaves:
         _slot_of_leaf(tape, leaf)
     rows_found: dict[int, tuple] = {}  # a layer's rows, found for its first input
-    for heard in made:
+    add_node = _node_adder(tape)
+    made.reverse()
+    while made:
+        heard = made.pop()
         if type(heard) is LayerInput:
             if not needed.isdisjoint(heard.nodes):
                 _add_layer(tape, heard, rows_found)
         elif heard[0] in needed:
-            node, operands = heard
-            _add_node(tape, node, _rule(node, operands), *_flat_operands(node, operands))
+            add_node(*heard)
+    tape.node_count = len(tape.rules) + sum(len(layer.slots) for layer in tape.layers)
     return tape
 
 
@@ -146,16 +167,21 @@ def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> N
         slots = np.array([_slots_of(tape, [bias, *weights]) for bias, weights in rows])
         parents = np.ones(slots.shape, dtype=bool)
         parents[:, 0] = [isinstance(bias, Value) for bias, _ in rows]  # (a bias may be a number)
-        found = rows_found[id(rows)] = (rows, slots, parents)
-    _, row_slots, row_parents = found
+        depth = max(map(tape.depth.__getitem__, slots.ravel().tolist()))
+        found = rows_found[id(rows)] = (rows, slots, parents, depth)
+    _, row_slots, row_parents, rows_depth = found
     inputs = _slots_of(tape, heard.inputs)
+    depth = 1 + max(rows_depth, *map(tape.depth.__getitem__, inputs))
     first = len(tape.template)
     tape.template.extend(node.data for node in heard.nodes)
+    tape.depth.extend([depth] * len(heard.nodes))
     tape.slot_of.update(zip(heard.nodes, range(first, len(tape.template))))
-    slots = list(range(first, len(tape.template)))
+    slots = range(first, len(tape.template))
     is_value = bool(heard.inputs) and isinstance(heard.inputs[0], Value)
-    tape.nodes.append(TapeLayer(BUILT_IN["dot"], slots, row_slots, inputs, row_parents, is_value))
-    tape.node_count += len(slots)
+    rule, after = BUILT_IN["dot"], len(tape.rules)
+    tape.layers.append(
+        TapeLayer(rule, slots, row_slots, inputs, row_parents, is_value, depth, after)
+    )
 
 
 def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
@@ -168,22 +194,68 @@ def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
     return slots
 
 
-def _add_node(
-    tape: Tape, node: Value, rule: Rule, items: list, differentiable: range | list[int]
-) -> None:
-    """Give `node` a slot and its operands slots; check that the rule sees its parents."""
-    slots = _slots_of(tape, items)
-    if len(node.parents) == len(items):  # every operand is a parent (a dot on Values)
-        parents, seen = list(differentiable), items
-    else:
-        parents = [k for k in differentiable if isinstance(items[k], Value)]
-        seen = [items[k] for k in parents]
-    if seen != list(node.parents):  # Values compare by identity
+CONSTANT_OPERAND = {"+", "-", "*", "/", "**"}  # ops recorded as (self, c) or (c, self)
+PARENT, PARENT_CONSTANT, CONSTANT_PARENT = b"\x01", b"\x01\x00", b"\x00\x01"  # flags
+
+
+def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
+    """`add(node, operands)`: give `node` a slot, and its operands theirs, on `tape`.
+
+    This runs once per node of the graph, so it does as little as it can: the tape's
+    columns are bound once here, and the two commonest kinds of node (every operand
+    a parent, as in ``a * b``; a parent and a number, as in ``a * 2.0``) take a short
+    way. Every other node's operands are flattened and checked by `_operands`.
+    """
+    slot_of, template, depth, rules = tape.slot_of, tape.template, tape.depth, tape.rules
+    get, built_in = slot_of.get, BUILT_IN.get
+    node_slots, operand_slots, is_parent, starts = (
+        tape.node_slots,
+        tape.operands,
+        tape.is_parent,
+        tape.starts,
+    )
+
+    def add(node: Value, operands: tuple) -> None:
+        parents, op = node._parents, node.op
+        if operands is parents:  # the engine's sign that its operands are its parents
+            rule, flags = built_in(op) or _rule(node, operands), PARENT * len(parents)
+        elif len(parents) == 1 and op in CONSTANT_OPERAND and len(operands) == 2:
+            a, b = operands
+            if a is parents[0] and type(b) is float:
+                rule, flags = built_in(op), PARENT_CONSTANT
+            elif b is parents[0] and type(a) is float:
+                rule, flags = built_in(op), CONSTANT_PARENT
+            else:
+                rule, operands, flags = _operands(node, operands)
+        else:
+            rule, operands, flags = _operands(node, operands)
+        slots = list(map(get, operands))  # None: a new leaf, a zero or a nan
+        if None in slots:
+            slots = _slots_of(tape, operands)
+        slot = slot_of[node] = len(template)
+        template.append(node.data)
+        depth.append(1 + max(map(depth.__getitem__, slots)) if slots else 1)
+        rules.append(rule)
+        node_slots.append(slot)
+        operand_slots.extend(slots)
+        is_parent.frombytes(flags)
+        starts.append(len(operand_slots))
+
+    return add
+
+
+def _operands(node: Value, operands: tuple) -> tuple[Rule, list, bytearray]:
+    """The rule of a node whose operands are not just its parents, its operands as one
+    flat list, and a flag per operand: 1 for a parent. Checks that the parents are the
+    node's, in order."""
+    rule = _rule(node, operands)
+    items, differentiable = _flat_operands(node, operands)
+    flags = bytearray(len(items))
+    for k in differentiable:
+        flags[k] = isinstance(items[k], Value)
+    if [item for item, flag in zip(items, flags) if flag] != list(node._parents):
         raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
-    tape.slot_of[node] = len(tape.template)
-    tape.template.append(node.data)
-    tape.nodes.append(TapeNode(rule, tape.slot_of[node], slots, parents))
-    tape.node_count += 1
+    return rule, items, flags
 
 
 def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int]]:
@@ -220,22 +292,28 @@ def _slot(tape: Tape, item: object) -> int:
             )
         return _slot_of_leaf(tape, item)
     value = float(item)
-    key = struct.pack("<d", value)
-    if key not in tape.constants:
-        tape.constants[key] = len(tape.template)
+    by_value = value and value == value  # (not a zero, not a nan)
+    places, key = (tape.slot_of, value) if by_value else (tape.constants, struct.pack("<d", value))
+    if key not in places:
+        places[key] = len(tape.template)
         tape.template.append(value)
-    return tape.constants[key]
+        tape.depth.append(0)
+    return places[key]
 
 
 def _slot_of_leaf(tape: Tape, leaf: Value) -> int:
     tape.slot_of[leaf] = len(tape.template)
     tape.leaves.append(leaf)
     tape.template.append(leaf.data)
+    tape.depth.append(0)
     return tape.slot_of[leaf]
 
 
-def backward_order(root: Value, tape: Tape) -> tuple[list[int], list[int]]:
+def backward_order(root: Value, tape: Tape) -> tuple[np.ndarray, list[int]]:
     """The slots of the interior nodes in the order eager backward visits them (root
-    first), and the slots of the leaves it reaches, in the order it adds to them."""
+    first), an array, and the slots of the leaves it reaches, in the order it adds to
+    them."""
     interior, leaves = _graph_parents_first(root)
-    return [tape.slot_of[node] for node in reversed(interior)], [tape.slot_of[v] for v in leaves]
+    slot_of = tape.slot_of
+    visit = np.fromiter(map(slot_of.__getitem__, reversed(interior)), np.intp, len(interior))
+    return visit, [slot_of[v] for v in leaves]
