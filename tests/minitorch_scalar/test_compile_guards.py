@@ -9,6 +9,7 @@ import math
 import random
 import struct
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -609,6 +610,19 @@ def test_a_list_of_numpy_rows_is_an_input_not_a_static_argument() -> None:
     assert len(step.traces) == 1
 
 
+class TorchStyle(nn.Module):
+    """A model written as in PyTorch: children registered by attribute, a forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = nn.Layer(2, 3, seed=6)
+        self.middle = nn.Layer(3, 3, seed=7, activation="tanh")
+        self.out = nn.Linear(3, 1, seed=8)
+
+    def forward(self, x):
+        return self.out(self.middle(self.hidden(x)))
+
+
 # Generic over modules: the changes are found by walking any Module's attributes, so the
 # test holds for module types it does not know (a new nn.Linear, a user's module).
 
@@ -624,8 +638,8 @@ def _sites(obj, found: dict, seen: set) -> None:
     if isinstance(obj, nn.Module) and setter is not None:
         found["activation"].append(obj)
     modules = [i for i, v in items if isinstance(v, nn.Module)]
-    if isinstance(obj, list) and len(modules) > 1:
-        found["swap"].append(obj)
+    if len(modules) > 1:  # a list's items, or a module's children (a Sequential's "0", "1")
+        found["swap"].append((obj, modules))
     for key, value in items:
         if isinstance(value, Value):
             found["value"].append((obj, key))
@@ -649,10 +663,14 @@ def _generic_change(model, rng: random.Random) -> None:
         else:
             setattr(holder, key, new)
     elif kind == "swap":
-        items = rng.choice(found["swap"])
-        i, j = rng.sample(range(len(items)), 2)
-        if _shapes(items[i]) == _shapes(items[j]):  # modules alike: the model still runs
-            items[i], items[j] = items[j], items[i]
+        holder, keys = rng.choice(found["swap"])
+        i, j = rng.sample(keys, 2)
+        get = holder.__getitem__ if isinstance(holder, list) else partial(getattr, holder)
+        put = holder.__setitem__ if isinstance(holder, list) else partial(setattr, holder)
+        first, second = get(i), get(j)
+        if _shapes(first) == _shapes(second):  # modules alike: the model still runs
+            put(i, second)
+            put(j, first)
     else:
         module = rng.choice(found["activation"])
         module.activation = rng.choice(["relu", "tanh", "sigmoid", None])
@@ -665,6 +683,10 @@ def _generic_change(model, rng: random.Random) -> None:
         lambda: nn.Layer(2, 3, seed=2),
         lambda: nn.Neuron(2, seed=3),
         Micro,
+        lambda: nn.Sequential(
+            nn.Linear(2, 3, seed=4), nn.Tanh(), nn.Linear(3, 3, seed=5), nn.ReLU(), nn.Linear(3, 1)
+        ),
+        TorchStyle,
     ],
 )
 @settings(max_examples=30, deadline=None, derandomize=True)
