@@ -18,8 +18,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from .engine import Value, _node
-from .fused import _value_of
+from .engine import Value, make_node
+from .fused import data_of
 from .real import as_float
 
 Rule = Callable[..., tuple[float, tuple[float, ...]]]
@@ -38,13 +38,13 @@ class CustomOp:
 
     def __call__(self, *operands: Value | float) -> Value:
         """The op's node: value and local derivatives from the rule, parents the Values."""
-        values = [_value_of(x, self.name, "operands", i) for i, x in enumerate(operands)]
+        values = [data_of(x, self.name, "operands", i) for i, x in enumerate(operands)]
         data, local_grads = self.apply(values)
         edges = [(x, d) for x, d in zip(operands, local_grads) if isinstance(x, Value)]
         if not edges:
             return Value(data)
         parents, grads = zip(*edges)
-        return _node(data, self.name, parents, grads, (self, *operands))
+        return make_node(data, self.name, parents, grads, (self, *operands))
 
     def apply(self, values: list[float]) -> tuple[float, tuple[float, ...]]:
         """The rule on these values, its answer checked: a number and one derivative each."""

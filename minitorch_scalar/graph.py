@@ -54,7 +54,7 @@ def to_dot(root: Value, names: object = None) -> str:
     for node in nodes:
         lines.append(f'  {ids[node]} [label="{_dot_escape(node_text(node, named[node]))}"];')
     for parent, child, local in edges:
-        lines.append(f'  {ids[parent]} -> {ids[child]} [label="{_format_number(local)}"];')
+        lines.append(f'  {ids[parent]} -> {ids[child]} [label="{format_number(local)}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -274,7 +274,7 @@ def _draw_edge(axes: Axes, route: list[Point], child_box: Text, local: float) ->
     label = axes.text(
         (x0 + x1) / 2,
         (y0 + y1) / 2,
-        _format_number(local),
+        format_number(local),
         ha="center",
         va="center",
         fontsize=8,
@@ -352,12 +352,13 @@ def node_text(node: Value, name: str, grad: float | None = None) -> str:
     """
     title = name if not node.op or name.startswith(f"{node.op}#") else f"{name} | {node.op}"
     shown = node.grad if grad is None else grad
-    shown_text = "None" if shown is None else _format_number(shown)  # zero_grad() may clear it
-    return f"{title}\nval {_format_number(node.data)}  grad {shown_text}"
+    shown_text = "None" if shown is None else format_number(shown)  # zero_grad() may clear it
+    return f"{title}\nval {format_number(node.data)}  grad {shown_text}"
 
 
-def _format_number(x: float) -> str:
-    """`x` in at most four significant digits: -2, 0.5, 1.235e+05; -0.0 as 0."""
+def format_number(x: float) -> str:
+    """`x` in at most four significant digits: -2, 0.5, 1.235e+05; -0.0 as 0. The one
+    format of a number in every picture and text of a graph (graph.py, animate.py)."""
     return f"{x + 0.0:.4g}"  # adding +0.0 turns -0.0 into 0.0 and changes nothing else
 
 

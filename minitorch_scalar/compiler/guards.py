@@ -32,9 +32,9 @@ from typing import Any
 
 from .. import structure
 from ..engine import Value
-from .arguments import _Same
+from .arguments import IdentityKey
 
-COUNT = structure._count  # read in place by every call
+COUNT = structure.change_count  # read in place by every call
 
 
 class ModelGuard:
@@ -101,16 +101,16 @@ def _walk(obj: Any, out: list, seen: dict[int, int]) -> None:
     elif isinstance(obj, dict):
         out.append((dict, len(obj)))
         for key, value in obj.items():
-            out.append(_Same(key) if not isinstance(key, str) else key)
+            out.append(IdentityKey(key) if not isinstance(key, str) else key)
             _walk(value, out, seen)
     elif structure.is_model(obj) and id(obj) not in seen:
         seen[id(obj)] = len(seen)
-        out.append(_Same(obj))
+        out.append(IdentityKey(obj))
         _walk(vars(obj), out, seen)
     elif structure.is_model(obj):
         out.append(("model met before", seen[id(obj)]))
     else:
-        out.append(_Same(obj))
+        out.append(IdentityKey(obj))
 
 
 def _named(fn: Any) -> tuple[list, list[tuple[Callable[[], Any], Any]]]:

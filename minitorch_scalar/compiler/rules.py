@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..custom_op import CustomOp
-from ..engine import _d_base, _d_exponent, _divide, _exp, _log, _power, _sigmoid
+from ..float_math import (
+    d_power_d_base,
+    d_power_d_exponent,
+    float_divide,
+    float_exp,
+    float_log,
+    float_power,
+    float_sigmoid,
+)
 from ..fused import select
 
 if TYPE_CHECKING:
@@ -111,7 +119,7 @@ def _divided(a: Array, b: Array) -> Array:
     """a / b, with the engine's error for a zero divisor."""
     zero = np.flatnonzero(b == 0.0)
     if zero.size:
-        _divide(float(a[zero[0]]), 0.0)  # raises, naming the operands
+        float_divide(float(a[zero[0]]), 0.0)  # raises, naming the operands
     return a / b
 
 
@@ -124,13 +132,13 @@ ELEMENTWISE = [
     Elementwise("+", lambda a, b: a + b, lambda a, b, out: (ONE, ONE)),
     Elementwise("-", lambda a, b: a - b, lambda a, b, out: (ONE, -ONE)),
     Elementwise("*", lambda a, b: a * b, lambda a, b, out: (b, a)),
-    Elementwise("/", _divided, lambda a, b, out: (1.0 / b, -out / b), scalar=_divide),
+    Elementwise("/", _divided, lambda a, b, out: (1.0 / b, -out / b), scalar=float_divide),
     Elementwise(
         "**",
-        lambda a, b: each(_power, a, b),
-        lambda a, b, out: (each(_d_base, a, b), each(_d_exponent, a, b, out)),
-        scalar=_power,
-        scalar_grads=lambda a, b, out: (_d_base(a, b), _d_exponent(a, b, out)),
+        lambda a, b: each(float_power, a, b),
+        lambda a, b, out: (each(d_power_d_base, a, b), each(d_power_d_exponent, a, b, out)),
+        scalar=float_power,
+        scalar_grads=lambda a, b, out: (d_power_d_base(a, b), d_power_d_exponent(a, b, out)),
     ),
     Elementwise("neg", lambda a: -a, lambda a, out: (-ONE,)),
     Elementwise(
@@ -141,10 +149,13 @@ ELEMENTWISE = [
         scalar_grads=lambda a, out: (1.0 if a > 0.0 else 0.0,),
     ),
     Elementwise("tanh", lambda a: each(math.tanh, a), lambda a, out: (1.0 - out * out,), math.tanh),
-    Elementwise("exp", lambda a: each(_exp, a), lambda a, out: (out,), _exp),
-    Elementwise("log", lambda a: each(_log, a), lambda a, out: (1.0 / a,), _log),
+    Elementwise("exp", lambda a: each(float_exp, a), lambda a, out: (out,), float_exp),
+    Elementwise("log", lambda a: each(float_log, a), lambda a, out: (1.0 / a,), float_log),
     Elementwise(
-        "sigmoid", lambda a: each(_sigmoid, a), lambda a, out: (out * (1.0 - out),), _sigmoid
+        "sigmoid",
+        lambda a: each(float_sigmoid, a),
+        lambda a, out: (out * (1.0 - out),),
+        float_sigmoid,
     ),
 ]
 
