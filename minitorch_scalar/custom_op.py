@@ -22,13 +22,15 @@ from .engine import Value, make_node
 from .fused import data_of
 from .real import as_float
 
-Rule = Callable[..., tuple[float, tuple[float, ...]]]
+FloatRule = Callable[..., tuple[float, tuple[float, ...]]]
+"""A custom op's rule: the operands' floats in, (value, d(op)/d(operand) each) out. (The
+compiler's `VectorisedRule` is the same idea on a whole group of nodes at once.)"""
 
 
 class CustomOp:
     """An op made from a rule on floats: calling it on Values makes one node."""
 
-    def __init__(self, name: str, rule: Rule) -> None:
+    def __init__(self, name: str, rule: FloatRule) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"custom_op(name) expects a non-empty str, got {name!r}")
         if not callable(rule):
@@ -62,10 +64,10 @@ class CustomOp:
         return as_float(data, f"{what} (value)"), tuple(as_float(d, what) for d in local_grads)
 
 
-def custom_op(name: str) -> Callable[[Rule], CustomOp]:
+def custom_op(name: str) -> Callable[[FloatRule], CustomOp]:
     """A decorator: turn `rule(*floats) -> (value, derivatives)` into an op named `name`."""
 
-    def make(rule: Rule) -> CustomOp:
+    def make(rule: FloatRule) -> CustomOp:
         return CustomOp(name, rule)
 
     if not isinstance(name, str):

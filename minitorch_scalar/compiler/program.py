@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layer_grid import LayerGrid, as_grid
-from .rules import BUILT_IN, Rule
+from .rules import BUILT_IN, VectorisedRule
 from .tape import Tape, TapeLayer
 
 
@@ -31,7 +31,7 @@ from .tape import Tape, TapeLayer
 class Step:
     """One vectorised op: `rule` on the nodes in slots `out`, operands in `operands`."""
 
-    rule: Rule
+    rule: VectorisedRule
     out: slice | np.ndarray  # the nodes' slots: a contiguous range, once renumbered
     operands: np.ndarray | None  # (nodes, arity) slots; None for a layer (see `grid`)
     depth: int  # 1 + the largest depth of the operands (leaves and constants: 0)
@@ -69,10 +69,10 @@ class Run:
     order: each after its operands) has the rule `rules[i]`, the slot out.start + i
     once renumbered, and the operands `operands[starts[i]:starts[i + 1]]`
     (`is_parent`: which are parents). The rules' scalar forms compute what the engine
-    computes, to the bit (`Rule.scalar`).
+    computes, to the bit (`VectorisedRule.scalar`).
     """
 
-    rules: list[Rule]
+    rules: list[VectorisedRule]
     out: slice | np.ndarray  # the nodes' slots: a contiguous range, once renumbered
     starts: np.ndarray  # (nodes + 1,) offsets into `operands`
     operands: np.ndarray  # every node's operands' slots, one after another

@@ -44,7 +44,7 @@ def each(function: Callable[..., float], *columns: Array) -> Array:
     return np.array(list(map(function, *(c.tolist() for c in columns))), dtype=np.float64)
 
 
-class Rule:
+class VectorisedRule:
     """An op's values and local derivatives, vectorised over nodes (see the module)."""
 
     name = ""
@@ -77,7 +77,7 @@ class Rule:
         return self.terms(np.array([x]), np.array([out]), np.array([g]), len(x))[0].tolist()
 
 
-class Elementwise(Rule):
+class Elementwise(VectorisedRule):
     """An op of one or two operands given by two functions of the operand columns.
 
     Its x is a list of columns, not an array: a column that is a run of slots (often
@@ -174,7 +174,7 @@ def sum_rows(block: Array) -> Array:
     return np.add.reduce(block, axis=0)
 
 
-class Sum(Rule):
+class Sum(VectorisedRule):
     """s = x_0 + x_1 + ... added left to right;  ds/dx_k = 1."""
 
     name = "sum"
@@ -186,7 +186,7 @@ class Sum(Rule):
         return np.ones_like(x)
 
 
-class Dot(Rule):
+class Dot(VectorisedRule):
     """d = b + w_1 x_1 + ... + w_n x_n, columns (b, w_1..w_n, x_1..x_n), added left to
     right;  dd/db = 1, dd/dw_k = x_k, dd/dx_k = w_k."""
 
@@ -204,7 +204,7 @@ class Dot(Rule):
         return np.concatenate([np.ones((len(x), 1)), x[:, n + 1 :], x[:, 1 : n + 1]], axis=1)
 
 
-class Max(Rule):
+class Max(VectorisedRule):
     """m = the first largest x_k (the first nan, if any);  dm/dx_k = 1 there, else 0."""
 
     name = "max"
@@ -218,7 +218,7 @@ class Max(Rule):
         return grads
 
 
-class Select(Rule):
+class Select(VectorisedRule):
     """s = x_index, columns (x_0..x_{n-1}, index);  ds/dx_k = 1 if k == index, else 0."""
 
     name = "select"
@@ -241,7 +241,7 @@ class Select(Rule):
         return grads
 
 
-class Custom(Rule):
+class Custom(VectorisedRule):
     """A `custom_op`: its own rule, called on each node's operands."""
 
     def __init__(self, op: CustomOp) -> None:
@@ -254,4 +254,6 @@ class Custom(Rule):
         return np.array([self.op.apply(row)[1] for row in x.tolist()], dtype=np.float64)
 
 
-BUILT_IN: dict[str, Rule] = {r.name: r for r in [*ELEMENTWISE, Sum(), Dot(), Max(), Select()]}
+BUILT_IN: dict[str, VectorisedRule] = {
+    r.name: r for r in [*ELEMENTWISE, Sum(), Dot(), Max(), Select()]
+}

@@ -31,7 +31,7 @@ import numpy as np
 from ..custom_op import CustomOp
 from ..engine import Value, graph_parents_first
 from ..grad_mode import changing_mode, restore
-from .rules import BUILT_IN, Custom, Rule
+from .rules import BUILT_IN, Custom, VectorisedRule
 
 
 class CompileError(ValueError):
@@ -52,7 +52,7 @@ class TapeLayer:
     """A `LayerInput` on the tape: node j, in slot `slots[j]`, has the operands
     (rows[j], inputs): its bias, its weights, then the input."""
 
-    rule: Rule  # the rule of dot
+    rule: VectorisedRule  # the rule of dot
     slots: range
     rows: np.ndarray  # (R, 1 + k) slots, shared by the layer's records
     inputs: list[int]  # (k,) slots
@@ -78,7 +78,7 @@ class Tape:
     batch is kept whole, record by record (`layers`).
     """
 
-    rules: list[Rule] = field(default_factory=list)
+    rules: list[VectorisedRule] = field(default_factory=list)
     node_slots: array = field(default_factory=_ints)
     starts: array = field(default_factory=lambda: array("q", [0]))
     operands: array = field(default_factory=_ints)
@@ -244,7 +244,7 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
     return add
 
 
-def _operands(node: Value, operands: tuple) -> tuple[Rule, list, bytearray]:
+def _operands(node: Value, operands: tuple) -> tuple[VectorisedRule, list, bytearray]:
     """The rule of a node whose operands are not just its parents, its operands as one
     flat list, and a flag per operand: 1 for a parent. Checks that the parents are the
     node's, in order."""
@@ -274,7 +274,7 @@ def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int
     return items, range(len(items))
 
 
-def _rule(node: Value, operands: tuple) -> Rule:
+def _rule(node: Value, operands: tuple) -> VectorisedRule:
     if operands and isinstance(operands[0], CustomOp):
         return Custom(operands[0])
     if node.op not in BUILT_IN:
