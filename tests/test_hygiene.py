@@ -230,7 +230,7 @@ def test_the_scan_sees_the_whole_library():
     graph = import_graph(MODULES)
     assert "minitorch_scalar.engine" in graph["minitorch_scalar.compiler.tape"]
     assert "minitorch_scalar" in graph["nn.module"]
-    assert "minitorch_scalar.compiler.describe" in graph["minitorch_scalar.compiler"]
+    assert "minitorch_scalar.compiler.arguments" in graph["minitorch_scalar.compiler"]
 
 
 def test_no_import_cycles():

@@ -38,6 +38,7 @@ from ..grad_mode import is_grad_enabled, is_tracing
 from ..real import is_integer, is_real_number
 from .arguments import Call, input_numbers, signature, traced
 from .backward import backward_plan, run_backward
+from .describe import describe
 from .guards import ModelGuard
 from .output import CompileCheckError, CompiledValue, Replayed, make_output, same
 from .program import forward_steps, run_forward
@@ -252,8 +253,6 @@ class Trace:
 
     def program(self) -> str:
         """The vectorised program, as a learner reads it (see `describe`)."""
-        from .describe import describe
-
         return describe(self)
 
 
