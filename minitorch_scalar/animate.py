@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .engine import Value
 from .explain import BackwardStep, BackwardSteps, explain_backward, factor
-from .graph import EDGE_COLOUR, Picture, _format_number, check_drawable, draw_picture, node_text
+from .graph import EDGE_COLOUR, Picture, check_drawable, draw_picture, format_number, node_text
 from .real import is_real_number
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ def _light(picture: Picture, edge: tuple[Value, Value], *, lit: bool) -> None:
     artists.label.set_color(LIT if lit else "#1f4e79")
     artists.label.set_fontweight("bold" if lit else "normal")
     if not lit:
-        artists.label.set_text(_format_number(artists.local))
+        artists.label.set_text(format_number(artists.local))
     patch = picture.boxes[edge[0]].get_bbox_patch()
     patch.set_edgecolor(colour if lit else "#555555")
     patch.set_linewidth(2.5 if lit else 1.0)
@@ -236,8 +236,8 @@ def _arithmetic(step: BackwardStep) -> str:
     """``<- (-4) * (-3) = 12``: the step's term of formula 6, local times arriving,
     with an arrow the way the gradient flows (against the edge's arrow).
     """
-    local, arriving = factor(step.local, _format_number), factor(step.arriving, _format_number)
-    return f"\u2190 {local} * {arriving} = {_format_number(step.local * step.arriving)}"
+    local, arriving = factor(step.local, format_number), factor(step.arriving, format_number)
+    return f"\u2190 {local} * {arriving} = {format_number(step.local * step.arriving)}"
 
 
 def _check_path(path: object) -> Path:

@@ -18,17 +18,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from .engine import Value, _node
-from .fused import _value_of
+from .engine import Value, make_node
+from .fused import data_of
 from .real import as_float
 
-Rule = Callable[..., tuple[float, tuple[float, ...]]]
+FloatRule = Callable[..., tuple[float, tuple[float, ...]]]
+"""A custom op's rule: the operands' floats in, (value, d(op)/d(operand) each) out. (The
+compiler's `VectorisedRule` is the same idea on a whole group of nodes at once.)"""
 
 
 class CustomOp:
     """An op made from a rule on floats: calling it on Values makes one node."""
 
-    def __init__(self, name: str, rule: Rule) -> None:
+    def __init__(self, name: str, rule: FloatRule) -> None:
         if not isinstance(name, str) or not name:
             raise TypeError(f"custom_op(name) expects a non-empty str, got {name!r}")
         if not callable(rule):
@@ -38,13 +40,13 @@ class CustomOp:
 
     def __call__(self, *operands: Value | float) -> Value:
         """The op's node: value and local derivatives from the rule, parents the Values."""
-        values = [_value_of(x, self.name, "operands", i) for i, x in enumerate(operands)]
+        values = [data_of(x, self.name, "operands", i) for i, x in enumerate(operands)]
         data, local_grads = self.apply(values)
         edges = [(x, d) for x, d in zip(operands, local_grads) if isinstance(x, Value)]
         if not edges:
             return Value(data)
         parents, grads = zip(*edges)
-        return _node(data, self.name, parents, grads, (self, *operands))
+        return make_node(data, self.name, parents, grads, (self, *operands))
 
     def apply(self, values: list[float]) -> tuple[float, tuple[float, ...]]:
         """The rule on these values, its answer checked: a number and one derivative each."""
@@ -62,10 +64,10 @@ class CustomOp:
         return as_float(data, f"{what} (value)"), tuple(as_float(d, what) for d in local_grads)
 
 
-def custom_op(name: str) -> Callable[[Rule], CustomOp]:
+def custom_op(name: str) -> Callable[[FloatRule], CustomOp]:
     """A decorator: turn `rule(*floats) -> (value, derivatives)` into an op named `name`."""
 
-    def make(rule: Rule) -> CustomOp:
+    def make(rule: FloatRule) -> CustomOp:
         return CustomOp(name, rule)
 
     if not isinstance(name, str):

@@ -13,6 +13,12 @@ A node keeps its parents in one tuple and the local derivatives, in the same ord
 in another. Derivatives that are the same for every node of an op (1 and 1 for ``+``)
 are one shared tuple. Python numbers in an expression are constants: they are folded
 into the local derivatives and never become nodes.
+
+The rest of the library builds on three functions of this module besides `Value`:
+`make_node`, the one constructor of an op's result (the fused ops, `custom_op` and
+`linear` make their nodes with it); `backpropagate`, the loop of `backward`, which
+`explain_backward` watches; and `graph_parents_first`, the walk of a graph that both
+`backward` and the compiler use.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from .float_math import (
+    d_power_d_base,
+    d_power_d_exponent,
+    float_divide,
+    float_exp,
+    float_log,
+    float_power,
+    float_sigmoid,
+)
 from .grad_mode import mode, open_blocks, refuse_while_tracing
 from .real import as_float, is_real_number
 
@@ -64,7 +79,7 @@ class Value:
     def __init__(self, data: Number, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(f"Value(label) expects a str, got {type(label).__name__}: {label!r}")
-        # The same slots as `_node` sets for an op's result: keep the two in step.
+        # The same slots as `make_node` sets for an op's result: keep the two in step.
         self.data = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
@@ -125,69 +140,69 @@ class Value:
     def __add__(self, other: Value | Number) -> Value:
         """a + b;  d/da = 1, d/db = 1."""
         if isinstance(other, Value):
-            return _node(self.data + other.data, "+", (self, other), _DERIVATIVES_1_1)
+            return make_node(self.data + other.data, "+", (self, other), _DERIVATIVES_1_1)
         c = _constant(other, "+")
         if c is None:
             return NotImplemented
-        return _node(self.data + c, "+", (self,), _DERIVATIVE_1, (self, c))
+        return make_node(self.data + c, "+", (self,), _DERIVATIVE_1, (self, c))
 
     def __radd__(self, other: Number) -> Value:
         """c + a;  d/da = 1."""
         c = _constant(other, "+")
         if c is None:
             return NotImplemented
-        return _node(c + self.data, "+", (self,), _DERIVATIVE_1, (c, self))
+        return make_node(c + self.data, "+", (self,), _DERIVATIVE_1, (c, self))
 
     def __sub__(self, other: Value | Number) -> Value:
         """a - b;  d/da = 1, d/db = -1."""
         if isinstance(other, Value):
-            return _node(self.data - other.data, "-", (self, other), _DERIVATIVES_1_MINUS_1)
+            return make_node(self.data - other.data, "-", (self, other), _DERIVATIVES_1_MINUS_1)
         c = _constant(other, "-")
         if c is None:
             return NotImplemented
-        return _node(self.data - c, "-", (self,), _DERIVATIVE_1, (self, c))
+        return make_node(self.data - c, "-", (self,), _DERIVATIVE_1, (self, c))
 
     def __rsub__(self, other: Number) -> Value:
         """c - a;  d/da = -1."""
         c = _constant(other, "-")
         if c is None:
             return NotImplemented
-        return _node(c - self.data, "-", (self,), _DERIVATIVE_MINUS_1, (c, self))
+        return make_node(c - self.data, "-", (self,), _DERIVATIVE_MINUS_1, (c, self))
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b;  d/da = b, d/db = a."""
         if isinstance(other, Value):
-            return _node(self.data * other.data, "*", (self, other), (other.data, self.data))
+            return make_node(self.data * other.data, "*", (self, other), (other.data, self.data))
         c = _constant(other, "*")
         if c is None:
             return NotImplemented
-        return _node(self.data * c, "*", (self,), (c,), (self, c))
+        return make_node(self.data * c, "*", (self,), (c,), (self, c))
 
     def __rmul__(self, other: Number) -> Value:
         """c * a;  d/da = c."""
         c = _constant(other, "*")
         if c is None:
             return NotImplemented
-        return _node(c * self.data, "*", (self,), (c,), (c, self))
+        return make_node(c * self.data, "*", (self,), (c,), (c, self))
 
     def __truediv__(self, other: Value | Number) -> Value:
         """a / b;  d/da = 1/b, d/db = -a/b^2, computed as -(a/b)/b (no b^2 to underflow)."""
         if isinstance(other, Value):
-            out = _divide(self.data, other.data)
+            out = float_divide(self.data, other.data)
             grads = (1.0 / other.data, -out / other.data)
-            return _node(out, "/", (self, other), grads)
+            return make_node(out, "/", (self, other), grads)
         c = _constant(other, "/")
         if c is None:
             return NotImplemented
-        return _node(_divide(self.data, c), "/", (self,), (1.0 / c,), (self, c))
+        return make_node(float_divide(self.data, c), "/", (self,), (1.0 / c,), (self, c))
 
     def __rtruediv__(self, other: Number) -> Value:
         """c / a;  d/da = -c/a^2, computed as -(c/a)/a."""
         c = _constant(other, "/")
         if c is None:
             return NotImplemented
-        out = _divide(c, self.data)
-        return _node(out, "/", (self,), (-out / self.data,), (c, self))
+        out = float_divide(c, self.data)
+        return make_node(out, "/", (self,), (-out / self.data,), (c, self))
 
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b;  d/da = b * a^(b-1), d/db = a^b * ln(a).
@@ -197,53 +212,54 @@ class Value:
         """
         if isinstance(other, Value):
             a, b = self.data, other.data
-            out = _power(a, b)
-            return _node(out, "**", (self, other), (_d_base(a, b), _d_exponent(a, b, out)))
+            out = float_power(a, b)
+            grads = (d_power_d_base(a, b), d_power_d_exponent(a, b, out))
+            return make_node(out, "**", (self, other), grads)
         b = _constant(other, "**")
         if b is None:
             return NotImplemented
         a = self.data
-        return _node(_power(a, b), "**", (self,), (_d_base(a, b),), (self, b))
+        return make_node(float_power(a, b), "**", (self,), (d_power_d_base(a, b),), (self, b))
 
     def __rpow__(self, other: Number) -> Value:
         """c ** a;  d/da = c^a * ln(c)."""
         c = _constant(other, "**")
         if c is None:
             return NotImplemented
-        out = _power(c, self.data)
-        return _node(out, "**", (self,), (_d_exponent(c, self.data, out),), (c, self))
+        out = float_power(c, self.data)
+        return make_node(out, "**", (self,), (d_power_d_exponent(c, self.data, out),), (c, self))
 
     # ---------------------------------------------------------------- unary ops
 
     def __neg__(self) -> Value:
         """-a;  d/da = -1."""
-        return _node(-self.data, "neg", (self,), _DERIVATIVE_MINUS_1)
+        return make_node(-self.data, "neg", (self,), _DERIVATIVE_MINUS_1)
 
     def relu(self) -> Value:
         """max(a, 0);  d/da = 1 if a > 0 else 0. As PyTorch: 0 at a == 0; relu(nan) is nan."""
         a = self.data
         if a > 0.0:
-            return _node(a, "relu", (self,), _DERIVATIVE_1)
-        return _node(0.0 if a <= 0.0 else a, "relu", (self,), _DERIVATIVE_0)
+            return make_node(a, "relu", (self,), _DERIVATIVE_1)
+        return make_node(0.0 if a <= 0.0 else a, "relu", (self,), _DERIVATIVE_0)
 
     def tanh(self) -> Value:
         """tanh(a) = (e^a - e^-a) / (e^a + e^-a);  d/da = 1 - tanh(a)^2."""
         t = math.tanh(self.data)
-        return _node(t, "tanh", (self,), (1.0 - t * t,))
+        return make_node(t, "tanh", (self,), (1.0 - t * t,))
 
     def exp(self) -> Value:
         """e^a;  d/da = e^a (inf where e^a overflows, as PyTorch)."""
-        e = _exp(self.data)
-        return _node(e, "exp", (self,), (e,))
+        e = float_exp(self.data)
+        return make_node(e, "exp", (self,), (e,))
 
     def log(self) -> Value:
         """ln(a) for a > 0;  d/da = 1/a."""
-        return _node(_log(self.data), "log", (self,), (1.0 / self.data,))
+        return make_node(float_log(self.data), "log", (self,), (1.0 / self.data,))
 
     def sigmoid(self) -> Value:
         """s(a) = 1 / (1 + e^-a);  d/da = s(a) * (1 - s(a))."""
-        s = _sigmoid(self.data)
-        return _node(s, "sigmoid", (self,), (s * (1.0 - s),))
+        s = float_sigmoid(self.data)
+        return make_node(s, "sigmoid", (self,), (s * (1.0 - s),))
 
     # ----------------------------------------------------------------- backward
 
@@ -262,13 +278,13 @@ class Value:
         (as PyTorch's ``zero_grad`` leaves it) takes this call's gradient.
         """
         refuse_while_tracing("backward()")
-        _backpropagate(self, backward_seed(grad, gradient))
+        backpropagate(self, backward_seed(grad, gradient))
 
 
 Watcher = Callable[[Value, Value, float, float, float], None]
 
 
-def _backpropagate(root: Value, seed: float, watch: Watcher | None = None) -> None:
+def backpropagate(root: Value, seed: float, watch: Watcher | None = None) -> None:
     """`root.backward(seed)`: the one loop of backprop, for `backward` and its explainers.
 
     `watch`, when given, is called after each edge's step of formula 6, in the order
@@ -282,7 +298,7 @@ def _backpropagate(root: Value, seed: float, watch: Watcher | None = None) -> No
         root.grad = seed if root.grad is None else root.grad + seed
         return
     with cyclic_gc_paused():  # the walk allocates much and makes no cycle
-        interior, leaves = _graph_parents_first(root)
+        interior, leaves = graph_parents_first(root)
         held = _take_grads(leaves)  # so that this call's sum comes first (PyTorch's order)
         for node in interior:
             node.grad = 0.0
@@ -300,7 +316,7 @@ def _backpropagate(root: Value, seed: float, watch: Watcher | None = None) -> No
 
 
 def _push_watched(node: Value, g: float, watch: Watcher) -> None:
-    """Formula 6 along each edge of `node`, as `_backpropagate` does, telling `watch`."""
+    """Formula 6 along each edge of `node`, as `backpropagate` does, telling `watch`."""
     for parent, local in zip(node._parents, node._local_grads):
         before = parent.grad
         parent.grad += local * g
@@ -334,7 +350,7 @@ _DERIVATIVES_1_1, _DERIVATIVES_1_MINUS_1 = (1.0, 1.0), (1.0, -1.0)
 _new_value = object.__new__
 
 
-def _node(
+def make_node(
     data: float,
     op: str,
     parents: tuple[Value, ...],
@@ -365,7 +381,7 @@ def _node(
     return out
 
 
-def _graph_parents_first(root: Value) -> tuple[list[Value], list[Value]]:
+def graph_parents_first(root: Value) -> tuple[list[Value], list[Value]]:
     """The nodes `root` depends on: (interior nodes, each after all its parents; leaves).
 
     An iterative depth-first walk with an explicit stack, so the depth of the graph
@@ -432,7 +448,7 @@ def topological_order(root: Value) -> list[Value]:
         raise TypeError(f"topological_order expects a Value, got {type(root).__name__}")
     if not root._parents:
         return [root]
-    interior, leaves = _graph_parents_first(root)
+    interior, leaves = graph_parents_first(root)
     return leaves + interior
 
 
@@ -464,70 +480,6 @@ def _constant(x: object, op: str) -> float | None:
     if not is_real_number(x):
         return None
     return as_float(x, f"{op} (the number operand)")
-
-
-def _divide(numerator: float, divisor: float) -> float:
-    """numerator / divisor; a ZeroDivisionError naming both for a divisor of 0."""
-    if divisor == 0.0:
-        raise ZeroDivisionError(f"division: {numerator!r} / {divisor!r} divides by zero")
-    return numerator / divisor
-
-
-def _exp(a: float) -> float:
-    """e^a, inf where it overflows (as PyTorch, where Python's math.exp raises)."""
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return math.inf
-
-
-def _log(a: float) -> float:
-    """ln(a); a ValueError naming the operand where it is not positive (nan gives nan)."""
-    if a <= 0.0:
-        raise ValueError(f"log: expected a positive operand, got {a!r}")
-    return math.log(a)
-
-
-def _sigmoid(a: float) -> float:
-    """1 / (1 + e^-a) without overflow for any a: the e^... taken is of -|a|, at most 1."""
-    if a >= 0.0:
-        return 1.0 / (1.0 + math.exp(-a))
-    e = math.exp(a)  # also nan for a nan
-    return e / (1.0 + e)
-
-
-def _power(base: float, exponent: float) -> float:
-    """base ** exponent: +-inf where it overflows, a clear error where it has no value."""
-    if base == 0.0 and exponent < 0.0:
-        raise ZeroDivisionError(f"pow: {base!r} ** {exponent!r} divides by zero")
-    if base < 0.0 and math.isfinite(exponent) and not exponent.is_integer():
-        raise ValueError(f"pow: {base!r} ** {exponent!r} is not a real number")
-    try:
-        return base**exponent
-    except OverflowError:
-        return math.copysign(math.inf, base if _is_odd_integer(exponent) else 1.0)
-
-
-def _d_base(a: float, b: float) -> float:
-    """d(a^b)/da = b * a^(b-1); 0 for b == 0 and +-inf at a == 0 for 0 < b < 1."""
-    if b == 0.0:
-        return 0.0
-    if a == 0.0 and b < 1.0:
-        return math.inf
-    return b * _power(a, b - 1.0)
-
-
-def _d_exponent(a: float, b: float, a_pow_b: float) -> float:
-    """d(a^b)/db = a^b * ln(a); 0 where a == 0 and b >= 0, nan where a < 0."""
-    if a > 0.0:
-        return a_pow_b * math.log(a)
-    if a == 0.0 and b >= 0.0:
-        return 0.0
-    return math.nan
-
-
-def _is_odd_integer(x: float) -> bool:
-    return math.isfinite(x) and x.is_integer() and x % 2.0 == 1.0
 
 
 __all__ = ["Value", "cyclic_gc_paused", "topological_order"]

@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, overload
 
-from .engine import Value, _backpropagate, topological_order
+from .engine import Value, backpropagate, topological_order
 from .real import as_float, is_integer
 
 Names = object  # a model with named_parameters(), (name, Value) pairs, or {Value: name}
@@ -138,7 +138,7 @@ def explain_backward(
     """Run ``root.backward(grad)`` and return its steps of formula 6, one per edge, in order.
 
     The gradients it leaves are exactly those ``root.backward(grad)`` leaves: it is the
-    same loop (`engine._backpropagate`), watched. A node that uses a parent twice
+    same loop (`engine.backpropagate`), watched. A node that uses a parent twice
     (``z * z``) gives two steps, one per use (formula 7 adds them).
 
     `names` names the nodes without a label (see `node_names`). To keep a big graph
@@ -175,7 +175,7 @@ def explain_backward(
                 )
             )
 
-    _backpropagate(root, seed, record)
+    backpropagate(root, seed, record)
     kept = {leaf: (before, sums[leaf]) for leaf, before in held.items()}
     return BackwardSteps(root, seed, steps, found, total, kept)
 

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .engine import Value, _node
-from .fused import Term, _value_of, dot
+from .engine import Value, make_node
+from .fused import Term, data_of, dot
 from .grad_mode import changing_mode, is_tracing, restore
 from .real import as_float, is_real_number
 
@@ -88,7 +88,7 @@ def _dot_nodes(rows: list[_Row], x: _Input, values: list[float]) -> list[Value]:
     """The node `dot` makes for each row and this input, from the two halves."""
     x_parents, x_data, x_data_after_one = x
     return [
-        _node(
+        make_node(
             value,
             "dot",
             parents + x_parents,
@@ -158,7 +158,7 @@ def _row(weights: list, bias: Term | None) -> _Row | None:
         return None
     if isinstance(bias, Value):
         return _Row((bias, *weights), data, bias.data, True)
-    start = 0.0 if bias is None else _value_of(bias, "dot", "bias")
+    start = 0.0 if bias is None else data_of(bias, "dot", "bias")
     return _Row(tuple(weights), data, start, False)
 
 

@@ -15,7 +15,7 @@ import builtins
 import math
 from collections.abc import Iterable, Sequence
 
-from .engine import Number, Value, _node
+from .engine import Number, Value, make_node
 from .real import as_float, is_integer, is_real_number
 
 Term = Value | Number
@@ -29,14 +29,14 @@ def sum(values: Iterable[Term], start: Term = 0.0) -> Value:
     result is a leaf holding the constant.
     """
     values = _listed(values, "sum(values)")
-    total = _value_of(start, "sum", "start")
+    total = data_of(start, "sum", "start")
     for i, v in enumerate(values):
-        total += _value_of(v, "sum", "values", i)
+        total += data_of(v, "sum", "values", i)
     terms = (start, *values)
     parents = tuple(term for term in terms if isinstance(term, Value))
     if not parents:
         return Value(total)
-    return _node(total, "sum", parents, (1.0,) * len(parents), terms)
+    return make_node(total, "sum", parents, (1.0,) * len(parents), terms)
 
 
 def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = None) -> Value:
@@ -52,9 +52,9 @@ def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = Non
             f"dot expects weights and inputs of the same length, "
             f"got {len(weights)} weights and {len(inputs)} inputs"
         )
-    w = [_value_of(w_i, "dot", "weights", i) for i, w_i in enumerate(weights)]
-    x = [_value_of(x_i, "dot", "inputs", i) for i, x_i in enumerate(inputs)]
-    total = 0.0 if bias is None else _value_of(bias, "dot", "bias")
+    w = [data_of(w_i, "dot", "weights", i) for i, w_i in enumerate(weights)]
+    x = [data_of(x_i, "dot", "inputs", i) for i, x_i in enumerate(inputs)]
+    total = 0.0 if bias is None else data_of(bias, "dot", "bias")
     for w_i, x_i in zip(w, x):
         total += w_i * x_i
     edges = [(bias, 1.0)] if isinstance(bias, Value) else []
@@ -63,7 +63,7 @@ def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = Non
     if not edges:
         return Value(total)
     parents, local_grads = zip(*edges)
-    return _node(total, "dot", parents, local_grads, (bias, tuple(weights), tuple(inputs)))
+    return make_node(total, "dot", parents, local_grads, (bias, tuple(weights), tuple(inputs)))
 
 
 def max(values: Iterable[Value]) -> Value:
@@ -74,7 +74,7 @@ def max(values: Iterable[Value]) -> Value:
     values = _listed(values, "max(values)")
     if not values:
         raise ValueError("max expects at least one Value, got none")
-    data = [_value_of(v, "max", "values", i) for i, v in enumerate(values)]
+    data = [data_of(v, "max", "values", i) for i, v in enumerate(values)]
     nan_at = next((i for i, d in enumerate(data) if math.isnan(d)), None)
     k = nan_at if nan_at is not None else data.index(builtins.max(data))
     return _picked(values, k, "max", tuple(values))
@@ -103,7 +103,7 @@ def _picked(values: list[Value], k: int, op: str, operands: tuple) -> Value:
             raise TypeError(f"{op} expects Values, got {type(v).__name__} at values[{i}]")
     local_grads = [0.0] * len(values)
     local_grads[k] = 1.0
-    return _node(values[k].data, op, tuple(values), tuple(local_grads), operands)
+    return make_node(values[k].data, op, tuple(values), tuple(local_grads), operands)
 
 
 def _listed(items: Iterable, where: str) -> list:
@@ -113,7 +113,7 @@ def _listed(items: Iterable, where: str) -> list:
     return list(items)
 
 
-def _value_of(term: object, op: str, name: str, index: int | None = None) -> float:
+def data_of(term: object, op: str, name: str, index: int | None = None) -> float:
     """A term's value: a Value's data, or a number as a constant; else an error naming
     the op and the argument `name` (at `index`)."""
     if isinstance(term, Value):

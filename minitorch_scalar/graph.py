@@ -54,7 +54,7 @@ def to_dot(root: Value, names: object = None) -> str:
     for node in nodes:
         lines.append(f'  {ids[node]} [label="{_dot_escape(node_text(node, named[node]))}"];')
     for parent, child, local in edges:
-        lines.append(f'  {ids[parent]} -> {ids[child]} [label="{_format_number(local)}"];')
+        lines.append(f'  {ids[parent]} -> {ids[child]} [label="{format_number(local)}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -274,7 +274,7 @@ def _draw_edge(axes: Axes, route: list[Point], child_box: Text, local: float) ->
     label = axes.text(
         (x0 + x1) / 2,
         (y0 + y1) / 2,
-        _format_number(local),
+        format_number(local),
         ha="center",
         va="center",
         fontsize=8,
@@ -317,7 +317,22 @@ def _layout(nodes: list[Value], edges: list[Edge]) -> tuple[dict[Value, Point], 
     column: dict[Value, int] = {}
     for node in nodes:
         column[node] = 1 + max((column[parent] for parent in node.parents), default=-1)
-    # An item is a node or a waypoint (edge index, column); `fed_by` lists its feeders.
+    items_in, fed_by = _items_by_column(nodes, edges, column)
+    position = _positions(items_in, fed_by)
+    routes = []
+    for index, (parent, child, _) in enumerate(edges):
+        crossed = range(column[parent] + 1, column[child])
+        routes.append([position[parent], *(position[(index, c)] for c in crossed), position[child]])
+    return {node: position[node] for node in nodes}, routes
+
+
+def _items_by_column(
+    nodes: list[Value], edges: list[Edge], column: dict[Value, int]
+) -> tuple[list[list[object]], dict[object, list[object]]]:
+    """The items of each column, and what feeds each item. An item is a node, or a
+    waypoint ``(edge index, column)`` of an edge that crosses that column; a node is
+    fed by its parents (or the last waypoints of their edges), a waypoint by the item
+    before it on its edge."""
     items_in: list[list[object]] = [[] for _ in range(1 + max(column.values()))]
     fed_by: dict[object, list[object]] = {node: [] for node in nodes}
     for node in nodes:
@@ -330,6 +345,15 @@ def _layout(nodes: list[Value], edges: list[Edge]) -> tuple[dict[Value, Point], 
             fed_by[waypoint] = [previous]
             previous = waypoint
         fed_by[child].append(previous)
+    return items_in, fed_by
+
+
+def _positions(
+    items_in: list[list[object]], fed_by: dict[object, list[object]]
+) -> dict[object, Point]:
+    """The (column, row) of each item. Column by column, the items are sorted by the
+    mean row of what feeds them (0 for none), highest first, and their rows centred
+    on 0. Sorts each column's list of items in place."""
     position: dict[object, Point] = {}
     for current, items in enumerate(items_in):
         wanted = {}
@@ -339,11 +363,7 @@ def _layout(nodes: list[Value], edges: list[Edge]) -> tuple[dict[Value, Point], 
         items.sort(key=wanted.__getitem__, reverse=True)
         for index, item in enumerate(items):
             position[item] = (float(current), (len(items) - 1) / 2 - index)
-    routes = []
-    for index, (parent, child, _) in enumerate(edges):
-        crossed = range(column[parent] + 1, column[child])
-        routes.append([position[parent], *(position[(index, c)] for c in crossed), position[child]])
-    return {node: position[node] for node in nodes}, routes
+    return position
 
 
 def node_text(node: Value, name: str, grad: float | None = None) -> str:
@@ -352,12 +372,13 @@ def node_text(node: Value, name: str, grad: float | None = None) -> str:
     """
     title = name if not node.op or name.startswith(f"{node.op}#") else f"{name} | {node.op}"
     shown = node.grad if grad is None else grad
-    shown_text = "None" if shown is None else _format_number(shown)  # zero_grad() may clear it
-    return f"{title}\nval {_format_number(node.data)}  grad {shown_text}"
+    shown_text = "None" if shown is None else format_number(shown)  # zero_grad() may clear it
+    return f"{title}\nval {format_number(node.data)}  grad {shown_text}"
 
 
-def _format_number(x: float) -> str:
-    """`x` in at most four significant digits: -2, 0.5, 1.235e+05; -0.0 as 0."""
+def format_number(x: float) -> str:
+    """`x` in at most four significant digits: -2, 0.5, 1.235e+05; -0.0 as 0. The one
+    format of a number in every picture and text of a graph (graph.py, animate.py)."""
     return f"{x + 0.0:.4g}"  # adding +0.0 turns -0.0 into 0.0 and changes nothing else
 
 

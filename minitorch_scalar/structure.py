@@ -20,17 +20,20 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_count = [0]  # one list, read in place: the compiler keeps a reference to it
+change_count = [0]
+"""The number of structure changes, in ``change_count[0]``: one list, changed in place, that
+the compiler's guards keep a reference to and read on every call (cheaper than a call of
+`version`). Only `changed` writes it."""
 
 
 def changed() -> None:
     """Say that some structure changed: every compiled call looks at its models again."""
-    _count[0] += 1
+    change_count[0] += 1
 
 
 def version() -> int:
     """The number of structure changes so far (it only goes up)."""
-    return _count[0]
+    return change_count[0]
 
 
 _kinds: list[type] = []

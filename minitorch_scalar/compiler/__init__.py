@@ -33,15 +33,16 @@ from typing import Any
 import numpy as np
 
 from .. import structure
-from ..engine import Value, _graph_parents_first, cyclic_gc_paused
+from ..engine import Value, cyclic_gc_paused, graph_parents_first
 from ..grad_mode import is_grad_enabled, is_tracing
 from ..real import is_integer, is_real_number
 from .arguments import Call, input_numbers, signature, traced
 from .backward import backward_plan, run_backward
+from .describe import describe
 from .guards import ModelGuard
 from .output import CompileCheckError, CompiledValue, Replayed, make_output, same
 from .program import forward_steps, run_forward
-from .tape import CompileError, Tape, _slot, backward_order, build, record
+from .tape import CompileError, Tape, backward_order, build, new_slot, record
 
 CACHE_SIZE = 8
 """Traces kept per compiled function by default: torch.compile's cache_size_limit."""
@@ -188,7 +189,7 @@ class Trace:
             tape = build(outputs, inputs + copies, made)
             for out in outputs:
                 if out not in tape.slot_of:  # a leaf returned as it is
-                    _slot(tape, out)
+                    new_slot(tape, out)
             if not _floats_only([v.data for v in tape.leaves]):
                 return None
             trace = cls(tape, len(inputs), len(copies), outputs, shape)
@@ -252,8 +253,6 @@ class Trace:
 
     def program(self) -> str:
         """The vectorised program, as a learner reads it (see `describe`)."""
-        from .describe import describe
-
         return describe(self)
 
 
@@ -338,7 +337,7 @@ def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any) -> None
     replay = result._replayed if isinstance(result, CompiledValue) else None
     if replay is not None and eager[0]._parents and not result._several:
         own = set(inputs)  # the eager run's own input leaves: the replay has none
-        reached = _graph_parents_first(eager[0])[1]
+        reached = graph_parents_first(eager[0])[1]
         leaves = dict.fromkeys(leaf for leaf in reached if leaf not in own)
         leaves.update(dict.fromkeys(replay.parents))  # and those only the replay reaches
         replay.check = (eager[0], list(leaves))

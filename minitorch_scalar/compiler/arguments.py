@@ -148,7 +148,7 @@ def _static(arg: Any) -> tuple:
     try:
         return ("static", type(arg), frozen, hash(frozen))
     except TypeError:  # unhashable: the same object, not an equal one
-        return ("static object", _Same(arg))
+        return ("static object", IdentityKey(arg))
 
 
 def _frozen(arg: Any) -> Any:
@@ -163,7 +163,7 @@ def _frozen(arg: Any) -> Any:
     return arg
 
 
-class _Same:
+class IdentityKey:
     """An object as a key by identity, kept alive by the key (so its id is not reused)."""
 
     __slots__ = ("obj",)
@@ -175,7 +175,7 @@ class _Same:
         return id(self.obj)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Same) and other.obj is self.obj
+        return isinstance(other, IdentityKey) and other.obj is self.obj
 
 
 def input_numbers(numbers: list) -> np.ndarray:

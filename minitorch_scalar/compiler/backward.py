@@ -181,16 +181,10 @@ def backward_plan(
     lines = bundles.Lines([b for pair in bundled.values() for b in pair], slots, len(visit))
     before = lines.before(listed.parent, listed.visit)
     listed.rank += before
-    count = np.bincount(listed.parent, minlength=slots)
-    for pair in bundled.values():
-        for b in pair:
-            count[b.parents] += b.visits.shape[1]
+    count = _term_counts(listed, bundled, slots)
     longest = max([b.visits.shape[1] for pair in bundled.values() for b in pair], default=0)
     others = bundles.Others(listed.parent, before, lines, longest)
-    in_run = np.zeros(slots, dtype=bool)
-    for step in steps:
-        if type(step) is Run:
-            in_run[step.out] = True
+    in_run = _in_runs(steps, slots)
     interior = np.array(visit[1:], dtype=np.intp)  # not the root: its gradient is the seed
     single = interior[count[interior] == 1]  # one term: taken in its own place
     summed_in_runs = interior[in_run[interior] & (count[interior] > 1)]
@@ -215,6 +209,25 @@ def backward_plan(
             levels.append(Level(step.depth, layout.sums.pop(step.depth, []), []))
         levels[-1].sends[:0] = [send for send in sends if send is not None]  # step order
     return BackwardPlan(levels, layout.sums.get(-1, []), np.array(leaves, np.intp), layout.size)
+
+
+def _term_counts(listed: Edges, bundled: dict[int, list], slots: int) -> np.ndarray:
+    """For each slot, how many terms its gradient sums: its listed edges, and the
+    edges of the bundles it is a parent in."""
+    count = np.bincount(listed.parent, minlength=slots)
+    for pair in bundled.values():
+        for b in pair:
+            count[b.parents] += b.visits.shape[1]
+    return count
+
+
+def _in_runs(steps: list[Step | Run], slots: int) -> np.ndarray:
+    """For each slot, whether it is a node of a run."""
+    in_run = np.zeros(slots, dtype=bool)
+    for step in steps:
+        if type(step) is Run:
+            in_run[step.out] = True
+    return in_run
 
 
 def _bundles(steps: list[Step | Run], order: np.ndarray, slots: int) -> dict[int, list]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .backward import BlockWrite, Level, Send
-from .program import Run
+from .backward import BackwardPlan, BlockWrite, Level, Send
+from .program import Run, Step
 
 if TYPE_CHECKING:
     from . import Trace
@@ -16,25 +16,35 @@ def describe(trace: Trace) -> str:
     backward level (the sums of gradients, and the local derivatives times gradients)."""
     nodes = trace.node_count
     lines = [f"  trace of {nodes} scalar nodes -> {len(trace.steps)} forward steps"]
-    for step in trace.steps:
-        if type(step) is Run:
-            lines.append(f"    forward  {len(step.rules)} nodes one by one (a run of small steps)")
-            continue
-        rows, arity = step.shape
-        line = f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}"
-        if step.grid is not None:
-            line += f"  (a layer: {len(step.grid.inputs)} inputs x {len(step.grid.rows)} rows)"
-        lines.append(line)
+    lines += [_forward_line(step) for step in trace.steps]
     if trace.plan is None:
         lines.append("    (no backward: the function does not return one Value)")
-        return "\n".join(lines)
-    levels = [level for level in trace.plan.levels if type(level) is Level]
+    else:
+        lines += _backward_lines(trace.plan)
+    return "\n".join(lines)
+
+
+def _forward_line(step: Step | Run) -> str:
+    """One forward step: its op, how many nodes, its operand array; or a run's nodes."""
+    if type(step) is Run:
+        return f"    forward  {len(step.rules)} nodes one by one (a run of small steps)"
+    rows, arity = step.shape
+    line = f"    forward  {step.rule.name:>8} x {rows:<6} operands {rows}x{arity}"
+    if step.grid is not None:
+        line += f"  (a layer: {len(step.grid.inputs)} inputs x {len(step.grid.rows)} rows)"
+    return line
+
+
+def _backward_lines(plan: BackwardPlan) -> list[str]:
+    """The backward plan: how many steps, then each level's sums and sends, deepest
+    first (a run's nodes one by one), then the leaves' sums."""
+    levels = [level for level in plan.levels if type(level) is Level]
     count = sum(len(level.sums) + len(level.sends) for level in levels)
-    count += len(trace.plan.levels) - len(levels) + len(trace.plan.leaf_sums)
-    runs = len(trace.plan.levels) - len(levels)
+    count += len(plan.levels) - len(levels) + len(plan.leaf_sums)
+    runs = len(plan.levels) - len(levels)
     where = f"{len(levels)} depths" + (f" and {runs} run(s)" if runs else "")
-    lines.append(f"  backward in {where}, deepest first: {count} steps")
-    for level in trace.plan.levels:
+    lines = [f"  backward in {where}, deepest first: {count} steps"]
+    for level in plan.levels:
         if type(level) is not Level:
             lines.append(f"    {len(level.run.rules)} nodes one by one, the last first (the run)")
             continue
@@ -42,9 +52,9 @@ def describe(trace: Trace) -> str:
             lines.append(f"    sum the grads of {s.nodes} nodes, {s.count} terms each")
         for send in level.sends:
             lines.append(_send_line(send))
-    for s in trace.plan.leaf_sums:
+    for s in plan.leaf_sums:
         lines.append(f"    sum the grads of {s.nodes} leaves, {s.count} terms each")
-    return "\n".join(lines)
+    return lines
 
 
 def _send_line(send: Send) -> str:

@@ -32,9 +32,9 @@ from typing import Any
 
 from .. import structure
 from ..engine import Value
-from .arguments import _Same
+from .arguments import IdentityKey
 
-COUNT = structure._count  # read in place by every call
+COUNT = structure.change_count  # read in place by every call
 
 
 class ModelGuard:
@@ -94,23 +94,37 @@ def _walk(obj: Any, out: list, seen: dict[int, int]) -> None:
         out.append((kind, obj))
     elif kind is float:
         out.append((kind, obj.hex()))  # nan as text, equal to itself
-    elif isinstance(obj, list | tuple):
-        out.append((kind, len(obj)))
-        for item in obj:
-            _walk(item, out, seen)
-    elif isinstance(obj, dict):
+    elif isinstance(obj, list | tuple | dict):
+        _walk_container(obj, out, seen)
+    elif structure.is_model(obj):
+        _walk_model(obj, out, seen)
+    else:
+        out.append(IdentityKey(obj))
+
+
+def _walk_container(obj: list | tuple | dict, out: list, seen: dict[int, int]) -> None:
+    """A list or tuple: its type, its length, each item walked. A dict: its length, then
+    each key (a str by value, any other by identity) and its value walked."""
+    if isinstance(obj, dict):
         out.append((dict, len(obj)))
         for key, value in obj.items():
-            out.append(_Same(key) if not isinstance(key, str) else key)
+            out.append(IdentityKey(key) if not isinstance(key, str) else key)
             _walk(value, out, seen)
-    elif structure.is_model(obj) and id(obj) not in seen:
-        seen[id(obj)] = len(seen)
-        out.append(_Same(obj))
-        _walk(vars(obj), out, seen)
-    elif structure.is_model(obj):
+        return
+    out.append((type(obj), len(obj)))
+    for item in obj:
+        _walk(item, out, seen)
+
+
+def _walk_model(obj: object, out: list, seen: dict[int, int]) -> None:
+    """A model: by identity, its attributes walked, the first time it is met; after
+    that, only its number among the models met (one model may be met twice)."""
+    if id(obj) in seen:
         out.append(("model met before", seen[id(obj)]))
-    else:
-        out.append(_Same(obj))
+        return
+    seen[id(obj)] = len(seen)
+    out.append(IdentityKey(obj))
+    _walk(vars(obj), out, seen)
 
 
 def _named(fn: Any) -> tuple[list, list[tuple[Callable[[], Any], Any]]]:

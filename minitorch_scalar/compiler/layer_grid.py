@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import Dot, Rule, sum_rows
+from .rules import Dot, VectorisedRule, sum_rows
 
 SHORT_ROW = 4  # rows of fewer weights than this make their terms weight by weight
 
@@ -104,7 +104,7 @@ class LayerGrid:
 
 
 def as_grid(
-    rule: Rule, operands: np.ndarray, parents: np.ndarray
+    rule: VectorisedRule, operands: np.ndarray, parents: np.ndarray
 ) -> tuple[np.ndarray, LayerGrid] | None:
     """If a step of `rule` on `operands` (nodes x slots; `parents`: which are parents)
     is a layer on a batch: the order that puts its nodes in grid order, and the grid.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layer_grid import LayerGrid, as_grid
-from .rules import BUILT_IN, Rule
+from .rules import BUILT_IN, VectorisedRule
 from .tape import Tape, TapeLayer
 
 
@@ -31,7 +31,7 @@ from .tape import Tape, TapeLayer
 class Step:
     """One vectorised op: `rule` on the nodes in slots `out`, operands in `operands`."""
 
-    rule: Rule
+    rule: VectorisedRule
     out: slice | np.ndarray  # the nodes' slots: a contiguous range, once renumbered
     operands: np.ndarray | None  # (nodes, arity) slots; None for a layer (see `grid`)
     depth: int  # 1 + the largest depth of the operands (leaves and constants: 0)
@@ -69,10 +69,10 @@ class Run:
     order: each after its operands) has the rule `rules[i]`, the slot out.start + i
     once renumbered, and the operands `operands[starts[i]:starts[i + 1]]`
     (`is_parent`: which are parents). The rules' scalar forms compute what the engine
-    computes, to the bit (`Rule.scalar`).
+    computes, to the bit (`VectorisedRule.scalar`).
     """
 
-    rules: list[Rule]
+    rules: list[VectorisedRule]
     out: slice | np.ndarray  # the nodes' slots: a contiguous range, once renumbered
     starts: np.ndarray  # (nodes + 1,) offsets into `operands`
     operands: np.ndarray  # every node's operands' slots, one after another
@@ -113,6 +113,17 @@ def forward_steps(tape: Tape) -> list[Step | Run]:
     """The tape's nodes grouped into steps (by depth, then op, then arity) and runs,
     each step's or run's nodes moved to consecutive slots (in `tape` too: its
     template and `slot_of`). The tape's nodes are emptied: the steps hold them now."""
+    units = _steps_and_runs(tape)
+    _find_layers(units)
+    tape.rules, tape.layers = [], []  # (the arrays, too: read by the steps only)
+    tape.node_slots = tape.starts = tape.operands = tape.is_parent = tape.depth = array("q")
+    _move_to_consecutive_slots(tape, units)
+    return units
+
+
+def _steps_and_runs(tape: Tape) -> list[Step | Run]:
+    """The tape's groups (`_grouped`) in order: each a step, but small groups one
+    after another, enough of them, one run (`_runs`)."""
     entries, sizes, small = _grouped(tape)
     units: list[Step | Run] = []
     first = np.concatenate([[0], np.cumsum(sizes)])
@@ -123,14 +134,23 @@ def forward_steps(tape: Tape) -> list[Step | Run]:
         if start < stop:
             units.append(_run(tape, entries[first[start] : first[stop]]))
         g = stop
+    return units
+
+
+def _find_layers(units: list[Step | Run]) -> None:
+    """Each step of scalar dots that is a layer on a batch gets its grid (`as_grid`),
+    its nodes in the grid's order; its operand and parent arrays are dropped."""
     for step in units:
         if type(step) is Step and step.grid is None:
             ordered = as_grid(step.rule, step.operands, step.parents)
             if ordered is not None:  # a layer on a batch: its nodes in grid order
                 order, step.grid = ordered
                 step.out, step.operands, step.parents = step.out[order], None, None
-    tape.rules, tape.layers = [], []  # (the arrays, too: read by the steps only)
-    tape.node_slots = tape.starts = tape.operands = tape.is_parent = tape.depth = array("q")
+
+
+def _move_to_consecutive_slots(tape: Tape, units: list[Step | Run]) -> None:
+    """Renumber the slots (`_renumber`) so that each step's or run's nodes are
+    consecutive, in order; each step's out becomes a slice, its operands renumbered."""
     new = _renumber(tape, units)
     start = len(tape.template) - tape.node_count
     for step in units:
@@ -144,7 +164,6 @@ def forward_steps(tape: Tape) -> list[Step | Run]:
                 step.index_columns()
             else:
                 step.index_locals()
-    return units
 
 
 def _grouped(tape: Tape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

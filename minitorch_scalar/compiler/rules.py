@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..custom_op import CustomOp
-from ..engine import _d_base, _d_exponent, _divide, _exp, _log, _power, _sigmoid
+from ..float_math import (
+    d_power_d_base,
+    d_power_d_exponent,
+    float_divide,
+    float_exp,
+    float_log,
+    float_power,
+    float_sigmoid,
+)
 from ..fused import select
 
 if TYPE_CHECKING:
@@ -36,7 +44,7 @@ def each(function: Callable[..., float], *columns: Array) -> Array:
     return np.array(list(map(function, *(c.tolist() for c in columns))), dtype=np.float64)
 
 
-class Rule:
+class VectorisedRule:
     """An op's values and local derivatives, vectorised over nodes (see the module)."""
 
     name = ""
@@ -69,7 +77,7 @@ class Rule:
         return self.terms(np.array([x]), np.array([out]), np.array([g]), len(x))[0].tolist()
 
 
-class Elementwise(Rule):
+class Elementwise(VectorisedRule):
     """An op of one or two operands given by two functions of the operand columns.
 
     Its x is a list of columns, not an array: a column that is a run of slots (often
@@ -111,7 +119,7 @@ def _divided(a: Array, b: Array) -> Array:
     """a / b, with the engine's error for a zero divisor."""
     zero = np.flatnonzero(b == 0.0)
     if zero.size:
-        _divide(float(a[zero[0]]), 0.0)  # raises, naming the operands
+        float_divide(float(a[zero[0]]), 0.0)  # raises, naming the operands
     return a / b
 
 
@@ -124,13 +132,13 @@ ELEMENTWISE = [
     Elementwise("+", lambda a, b: a + b, lambda a, b, out: (ONE, ONE)),
     Elementwise("-", lambda a, b: a - b, lambda a, b, out: (ONE, -ONE)),
     Elementwise("*", lambda a, b: a * b, lambda a, b, out: (b, a)),
-    Elementwise("/", _divided, lambda a, b, out: (1.0 / b, -out / b), scalar=_divide),
+    Elementwise("/", _divided, lambda a, b, out: (1.0 / b, -out / b), scalar=float_divide),
     Elementwise(
         "**",
-        lambda a, b: each(_power, a, b),
-        lambda a, b, out: (each(_d_base, a, b), each(_d_exponent, a, b, out)),
-        scalar=_power,
-        scalar_grads=lambda a, b, out: (_d_base(a, b), _d_exponent(a, b, out)),
+        lambda a, b: each(float_power, a, b),
+        lambda a, b, out: (each(d_power_d_base, a, b), each(d_power_d_exponent, a, b, out)),
+        scalar=float_power,
+        scalar_grads=lambda a, b, out: (d_power_d_base(a, b), d_power_d_exponent(a, b, out)),
     ),
     Elementwise("neg", lambda a: -a, lambda a, out: (-ONE,)),
     Elementwise(
@@ -141,10 +149,13 @@ ELEMENTWISE = [
         scalar_grads=lambda a, out: (1.0 if a > 0.0 else 0.0,),
     ),
     Elementwise("tanh", lambda a: each(math.tanh, a), lambda a, out: (1.0 - out * out,), math.tanh),
-    Elementwise("exp", lambda a: each(_exp, a), lambda a, out: (out,), _exp),
-    Elementwise("log", lambda a: each(_log, a), lambda a, out: (1.0 / a,), _log),
+    Elementwise("exp", lambda a: each(float_exp, a), lambda a, out: (out,), float_exp),
+    Elementwise("log", lambda a: each(float_log, a), lambda a, out: (1.0 / a,), float_log),
     Elementwise(
-        "sigmoid", lambda a: each(_sigmoid, a), lambda a, out: (out * (1.0 - out),), _sigmoid
+        "sigmoid",
+        lambda a: each(float_sigmoid, a),
+        lambda a, out: (out * (1.0 - out),),
+        float_sigmoid,
     ),
 ]
 
@@ -163,7 +174,7 @@ def sum_rows(block: Array) -> Array:
     return np.add.reduce(block, axis=0)
 
 
-class Sum(Rule):
+class Sum(VectorisedRule):
     """s = x_0 + x_1 + ... added left to right;  ds/dx_k = 1."""
 
     name = "sum"
@@ -175,7 +186,7 @@ class Sum(Rule):
         return np.ones_like(x)
 
 
-class Dot(Rule):
+class Dot(VectorisedRule):
     """d = b + w_1 x_1 + ... + w_n x_n, columns (b, w_1..w_n, x_1..x_n), added left to
     right;  dd/db = 1, dd/dw_k = x_k, dd/dx_k = w_k."""
 
@@ -193,7 +204,7 @@ class Dot(Rule):
         return np.concatenate([np.ones((len(x), 1)), x[:, n + 1 :], x[:, 1 : n + 1]], axis=1)
 
 
-class Max(Rule):
+class Max(VectorisedRule):
     """m = the first largest x_k (the first nan, if any);  dm/dx_k = 1 there, else 0."""
 
     name = "max"
@@ -207,7 +218,7 @@ class Max(Rule):
         return grads
 
 
-class Select(Rule):
+class Select(VectorisedRule):
     """s = x_index, columns (x_0..x_{n-1}, index);  ds/dx_k = 1 if k == index, else 0."""
 
     name = "select"
@@ -230,7 +241,7 @@ class Select(Rule):
         return grads
 
 
-class Custom(Rule):
+class Custom(VectorisedRule):
     """A `custom_op`: its own rule, called on each node's operands."""
 
     def __init__(self, op: CustomOp) -> None:
@@ -243,4 +254,6 @@ class Custom(Rule):
         return np.array([self.op.apply(row)[1] for row in x.tolist()], dtype=np.float64)
 
 
-BUILT_IN: dict[str, Rule] = {r.name: r for r in [*ELEMENTWISE, Sum(), Dot(), Max(), Select()]}
+BUILT_IN: dict[str, VectorisedRule] = {
+    r.name: r for r in [*ELEMENTWISE, Sum(), Dot(), Max(), Select()]
+}

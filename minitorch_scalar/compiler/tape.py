@@ -1,7 +1,7 @@
 """Trace: run the function once on the engine and keep its graph as a flat tape.
 
 While the function runs, every node the engine makes is reported with its operands
-(see `engine._node`). The tape keeps the nodes the outputs depend on, in the order they
+(see `engine.make_node`). The tape keeps the nodes the outputs depend on, in the order they
 were made (so each comes after its operands), and gives every number a place, a
 *slot*, in one flat array: slot 0 holds 0.0, then the inputs; the other leaves
 (parameters, Values made inside the function) and the constants get theirs as they
@@ -29,9 +29,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..custom_op import CustomOp
-from ..engine import Value, _graph_parents_first
+from ..engine import Value, graph_parents_first
 from ..grad_mode import changing_mode, restore
-from .rules import BUILT_IN, Custom, Rule
+from .rules import BUILT_IN, Custom, VectorisedRule
 
 
 class CompileError(ValueError):
@@ -52,7 +52,7 @@ class TapeLayer:
     """A `LayerInput` on the tape: node j, in slot `slots[j]`, has the operands
     (rows[j], inputs): its bias, its weights, then the input."""
 
-    rule: Rule  # the rule of dot
+    rule: VectorisedRule  # the rule of dot
     slots: range
     rows: np.ndarray  # (R, 1 + k) slots, shared by the layer's records
     inputs: list[int]  # (k,) slots
@@ -78,7 +78,7 @@ class Tape:
     batch is kept whole, record by record (`layers`).
     """
 
-    rules: list[Rule] = field(default_factory=list)
+    rules: list[VectorisedRule] = field(default_factory=list)
     node_slots: array = field(default_factory=_ints)
     starts: array = field(default_factory=lambda: array("q", [0]))
     operands: array = field(default_factory=_ints)
@@ -190,7 +190,7 @@ def _slots_of(tape: Tape, items: list | tuple) -> list[int]:
     if None in slots:
         for k, slot in enumerate(slots):
             if slot is None:  # (a new leaf may stand twice among the operands: one slot)
-                slots[k] = tape.slot_of.get(items[k]) or _slot(tape, items[k])
+                slots[k] = tape.slot_of.get(items[k]) or new_slot(tape, items[k])
     return slots
 
 
@@ -244,7 +244,7 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
     return add
 
 
-def _operands(node: Value, operands: tuple) -> tuple[Rule, list, bytearray]:
+def _operands(node: Value, operands: tuple) -> tuple[VectorisedRule, list, bytearray]:
     """The rule of a node whose operands are not just its parents, its operands as one
     flat list, and a flag per operand: 1 for a parent. Checks that the parents are the
     node's, in order."""
@@ -274,7 +274,7 @@ def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int
     return items, range(len(items))
 
 
-def _rule(node: Value, operands: tuple) -> Rule:
+def _rule(node: Value, operands: tuple) -> VectorisedRule:
     if operands and isinstance(operands[0], CustomOp):
         return Custom(operands[0])
     if node.op not in BUILT_IN:
@@ -282,8 +282,9 @@ def _rule(node: Value, operands: tuple) -> Rule:
     return BUILT_IN[node.op]
 
 
-def _slot(tape: Tape, item: object) -> int:
-    """The slot of an operand not placed yet: a new leaf, or a constant."""
+def new_slot(tape: Tape, item: object) -> int:
+    """Place an operand not placed yet, a new leaf or a constant, in a new slot (a
+    constant already placed keeps its slot); its slot."""
     if isinstance(item, Value):
         if item.parents:
             raise CompileError(
@@ -313,7 +314,7 @@ def backward_order(root: Value, tape: Tape) -> tuple[np.ndarray, list[int]]:
     """The slots of the interior nodes in the order eager backward visits them (root
     first), an array, and the slots of the leaves it reaches, in the order it adds to
     them."""
-    interior, leaves = _graph_parents_first(root)
+    interior, leaves = graph_parents_first(root)
     slot_of = tape.slot_of
     visit = np.fromiter(map(slot_of.__getitem__, reversed(interior)), np.intp, len(interior))
     return visit, [slot_of[v] for v in leaves]

@@ -39,6 +39,6 @@ def test_the_op_the_tour_quotes_is_the_engines_own() -> None:
 
 def test_the_backward_loop_the_tour_quotes_is_the_engines_own() -> None:
     quoted = [line.strip() for line in tour_blocks()[2].strip().splitlines()]
-    source = [line.strip() for line in inspect.getsource(engine._backpropagate).splitlines()]
+    source = [line.strip() for line in inspect.getsource(engine.backpropagate).splitlines()]
     start = source.index(quoted[0])
     assert source[start : start + len(quoted)] == quoted
