@@ -105,6 +105,11 @@ class Interpreter:
 
 
 def interpret(fn: Callable[..., Any], *args: Any) -> Interpreter:
-    """fn(*args) traced on the engine (fn returns one Value, a node), as an Interpreter."""
+    """fn(*args) traced on the engine, as an Interpreter. fn must return one Value
+    computed by ops (a node): TypeError for anything else, ValueError for a leaf."""
     root, made = record(fn, args)
+    if not isinstance(root, Value):
+        raise TypeError(f"interpret expects fn to return a Value, got {type(root).__name__}")
+    if not root.parents:
+        raise ValueError(f"interpret expects fn to return a Value computed by ops, got {root!r}")
     return Interpreter(build([root], [], made), root)

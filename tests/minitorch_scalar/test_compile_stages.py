@@ -3,9 +3,13 @@ eager engine's values and gradients to the bit, and each faster stage gives the
 interpreter's numbers: the grouped forward every node's value, the backward plan every
 leaf's gradient, the layer grid each layer's values and terms."""
 
+import contextlib
+import io
 import math
 import random
+import re
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,6 +116,33 @@ def test_the_interpreter_lists_the_article_as_one_instruction_per_node() -> None
     program = [str(node) for node in interpret(fn, *args).program]
     assert len(program) == 9  # z, y1, s, relu, +, +, -, *, +
     assert program[:2] == ["s3 = *(s1, s2)", "s5 = +(s3, s4)"]
+
+
+def test_the_interpreter_refuses_an_output_that_is_not_a_node() -> None:
+    x = Value(2.0)
+    with pytest.raises(TypeError, match="return a Value, got float"):
+        interpret(lambda x: x.data * 2.0, x)
+    with pytest.raises(ValueError, match="computed by ops, got Value"):
+        interpret(lambda x: x, x)
+
+
+def test_the_docs_example_of_the_interpreter_prints_what_it_says() -> None:
+    """docs/compiler.md, section 0: its example runs, and prints the numbers its
+    comments give (the engine's: the article's loss and gradient at x = -4 and 3)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "compiler.md").read_text()
+    section = text.split("## 0. The simplest replay", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"^```python\n(.*?)^```", section, flags=re.S | re.M)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(example, {})
+    lines = printed.getvalue().splitlines()
+    assert lines[:2] == ["s3 = *(s1, s2)", "s5 = +(s3, s4)"]
+    assert lines[-2:] == ["-318.0 [220.0]", "95.0 [94.0]"]
+    for x in (-4.0, 3.0):
+        leaf = Value(x)
+        out = article_program(leaf)["loss"]
+        out.backward()
+        assert f"{out.data} [{leaf.grad}]" in lines
 
 
 # ------------------------------------------------- each faster stage == the interpreter
