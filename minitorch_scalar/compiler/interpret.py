@@ -43,9 +43,8 @@ class Instruction(NamedTuple):
 def instructions(tape: Tape) -> list[Instruction]:
     """The tape's nodes as instructions, in the order they were made (each after its
     operands); a layer on a batch (`TapeLayer`) is unrolled where it was made."""
-    nodes = [
-        (2 * i + 1, [_node(tape, i)]) for i in range(len(tape.rules))
-    ]  # a layer made after i scalar nodes sorts at 2 * i, before node i
+    # Scalar node i sorts at 2i + 1; a layer made after i scalar nodes at 2i, before it.
+    nodes = [(2 * i + 1, [_node(tape, i)]) for i in range(len(tape.rules))]
     layers = [(2 * layer.after, _layer(layer)) for layer in tape.layers]
     ordered = sorted(nodes + layers, key=lambda placed: placed[0])
     return [instruction for _, part in ordered for instruction in part]

@@ -63,9 +63,26 @@ def article_loss():
     return (lambda x: article_program(x)["loss"]), [Value(-4.0)]
 
 
+SOFTPLUS = ms.custom_op("softplus")(
+    lambda a: (math.log1p(math.exp(a)), (1.0 / (1.0 + math.exp(-a)),))
+)
+
+
+def max_select_custom():
+    """max, select (a constant index among its operands) and a custom op."""
+    row = [Value(x) for x in (0.5, -1.0, 2.0, 2.0)]
+
+    def fn(*row):
+        values = [x * 1.5 for x in row]
+        return SOFTPLUS(ms.max(values) - ms.select(values, 1)) * ms.max([row[2], row[3]])
+
+    return fn, row
+
+
 PROGRAMS = {
     **{f"random program {seed}": (lambda seed=seed: random_root(seed)) for seed in range(12)},
     "the article's example": article_loss,
+    "max, select and a custom op": max_select_custom,
     "an MLP 3-4-1": lambda: mlp_loss([4, 1]),
     "an MLP 3-5-4-2": lambda: mlp_loss([5, 4, 2]),
 }
