@@ -1,9 +1,22 @@
-"""minitorch_scalar.compile beside the eager engine and PyTorch, measured in one run.
+"""minitorch_scalar.compile beside the eager engine, PyTorch, JAX and numpy, in one run.
 
-    python benchmarks/compiled.py            # the full run (about a minute)
-    python benchmarks/compiled.py --quick    # fewer rounds (under 40 s)
+    python benchmarks/compiled.py            # the full run (about ten minutes)
+    python benchmarks/compiled.py --quick    # fewer rounds, no sweep (under a minute)
     python benchmarks/compiled.py --json     # results as JSON on stdout
+    python benchmarks/compiled.py --steady   # the headline alone (the steady state)
+    python benchmarks/compiled.py --sweep    # the steady state over sizes alone
     python benchmarks/compiled.py --scaling --quick   # part 6 alone, small sizes
+
+The headline is the steady state (`contenders.steady`): the moons step of part 1 run by
+each contender (ours compiled, PyTorch eager, JAX ``jit`` when installed, numpy written
+by hand: the floor) in blocks of steps back to back after a warm-up, in both orders
+(torch first, then reversed), as ratios of CPU time to PyTorch's. Each contender's first
+losses must equal ours to 1e-12. The sweep does the same for MLPs 2-w-w-1 (w = 16, 64,
+256) on 10, 100 and 1,000 moons, and for digits at hidden widths 32 and 128 (a full run
+only, or ``--sweep``). The interleaved rounds of parts 1 to 3 time blocks of a few
+steps, each starting with caches left cold by another contender's block, a cost that is
+not the same for every contender (PyTorch's first step pays more than ours): their
+ratios are shown beside the headline, for information.
 
 1. micrograd's moons demo step, full batch of 100 (bench.py's part 1): compiled vs our
    eager ``model(X)`` vs PyTorch eager (float64, 1 thread). The compiled and eager runs
