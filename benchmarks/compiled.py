@@ -999,8 +999,8 @@ def header(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags, run every part, print the table (or JSON)."""
     parser = argparse.ArgumentParser(
-        description="Benchmark minitorch_scalar.compile beside the eager engine and "
-        "PyTorch (not a test)."
+        description="Benchmark minitorch_scalar.compile beside the eager engine, "
+        "PyTorch, JAX and numpy (not a test)."
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds (under 40 s)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
