@@ -1,9 +1,22 @@
-"""minitorch_scalar.compile beside the eager engine and PyTorch, measured in one run.
+"""minitorch_scalar.compile beside the eager engine, PyTorch, JAX and numpy, in one run.
 
-    python benchmarks/compiled.py            # the full run (about a minute)
-    python benchmarks/compiled.py --quick    # fewer rounds (under 40 s)
+    python benchmarks/compiled.py            # the full run (about ten minutes)
+    python benchmarks/compiled.py --quick    # fewer rounds, no sweep (under a minute)
     python benchmarks/compiled.py --json     # results as JSON on stdout
+    python benchmarks/compiled.py --steady   # the headline alone (the steady state)
+    python benchmarks/compiled.py --sweep    # the steady state over sizes alone
     python benchmarks/compiled.py --scaling --quick   # part 6 alone, small sizes
+
+The headline is the steady state (`contenders.steady`): the moons step of part 1 run by
+each contender (ours compiled, PyTorch eager, JAX ``jit`` when installed, numpy written
+by hand: the floor) in blocks of steps back to back after a warm-up, in both orders
+(torch first, then reversed), as ratios of CPU time to PyTorch's. Each contender's first
+losses must equal ours to 1e-12. The sweep does the same for MLPs 2-w-w-1 (w = 16, 64,
+256) on 10, 100 and 1,000 moons, and for digits at hidden widths 32 and 128 (a full run
+only, or ``--sweep``). The interleaved rounds of parts 1 to 3 time blocks of a few
+steps, each starting with caches left cold by another contender's block, a cost that is
+not the same for every contender (PyTorch's first step pays more than ours): their
+ratios are shown beside the headline, for information.
 
 1. micrograd's moons demo step, full batch of 100 (bench.py's part 1): compiled vs our
    eager ``model(X)`` vs PyTorch eager (float64, 1 thread). The compiled and eager runs
@@ -40,10 +53,12 @@ from importlib import metadata
 from time import perf_counter
 from typing import Any
 
+import contenders as ct
 import numpy as np
 import torch
 import workloads as wl
 from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_limits
 
 import minitorch_scalar as ms
 import nn
@@ -70,6 +85,13 @@ QUICK = {
     "chains": (1_000, 4_000, 20_000),
     "widths": (16, 64),
 }
+# the steady state: each contender's steps back to back (contenders.steady)
+STEADY = {"block_s": 1.0, "warmup_s": 0.2, "pairs": 2}  # the headline, the moons step
+STEADY_QUICK = {"block_s": 0.2, "warmup_s": 0.05, "pairs": 1}
+SWEEP = {"block_s": 0.5, "warmup_s": 0.1, "pairs": 1}  # each size of the sweep
+SWEEP_FULL = {"widths": (16, 64, 256), "batches": (10, 100, 1_000), "hidden": (32, 128)}
+SWEEP_QUICK = {"widths": (16, 64), "batches": (10, 100), "hidden": (32,)}
+SWEEP_LR = 0.01  # the sweep's moons MLPs: SGD at a constant rate
 SCALING_BATCH = 100  # part 6: the MLPs' batch
 SCALING_BLOCK_S = 0.2  # part 6: a round times each of the two this long (at least one call)
 MOONS_BLOCK = {"torch": 5, "compiled": 5, "eager": 5}  # steps per block (k stays <= 104)
@@ -88,6 +110,7 @@ TARGETS = {
     "trace_cost": ("<=", 5.0),
     "trace_memory": ("<=", 2.0),
     "identical": ("==", 0.0),
+    "same_loss": ("<=", 1e-12),
     "traces": ("==", 1),
 }
 GOALS = {"moons_vs_torch": "goal 0.5"}
@@ -465,6 +488,71 @@ def inference_part(config: dict) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------- the steady state and the sweep
+
+
+def moons_task() -> ct.Task:
+    """Part 1's step: the demo's model, weights, loss and schedule (k mod 100), batch 100."""
+    points, labels = wl.moons()
+    return ct.Task(
+        "moons 2-16-16-1, batch 100",
+        lambda: wl.ours_model(wl.initial_weights())[0],
+        "hinge",
+        "sgd",
+        lambda k: wl.learning_rate(k % 100),
+        [(np.array(points), np.array(labels))],
+    )
+
+
+def sweep_moons_task(width: int, batch: int) -> ct.Task:
+    """An MLP 2-width-width-1 (seed 0) on `batch` moons (seeded), hinge + L2, SGD."""
+    points, labels = (np.array(a) for a in wl.moons(batch))
+    return ct.Task(
+        f"moons 2-{width}-{width}-1, batch {batch:,}",
+        lambda: nn.MLP(2, [width, width, 1], seed=0),
+        "hinge",
+        "sgd",
+        lambda k: SWEEP_LR,
+        [(points, labels)],
+    )
+
+
+def digits_task(hidden: int) -> ct.Task:
+    """Part 3's step: MLP 64-hidden-10 (seed 0), cross-entropy, Adam, the 15 batches of
+    100 of the first epoch in turn."""
+    data = digits_data(1)
+    return ct.Task(
+        f"digits 64-{hidden}-10, batch {DIGITS_BATCH}, Adam",
+        lambda: nn.MLP(64, [hidden, 10], seed=DIGITS_SEED),
+        "cross_entropy",
+        "adam",
+        lambda k: DIGITS_LR,
+        [(data.images[b], data.labels[b]) for b in data.epochs[0]],
+    )
+
+
+def steady_part(task: ct.Task, timing: dict) -> dict[str, Any]:
+    """Every contender's steady state on `task`, and its ratios of CPU time to torch's."""
+    progress(f"steady state: {task.name}")
+    steps = {key: make(task) for key, make in ct.contenders(task).items()}
+    times = ct.steady(steps, timing["block_s"], timing["warmup_s"], timing["pairs"])
+    torch_cpu = {
+        order: t["cpu_s"] for order, t in times["torch"].items() if order != "loss_vs_ours"
+    }
+    ratios = {
+        key: {order: per[order]["cpu_s"] / torch_cpu[order] for order in torch_cpu}
+        for key, per in times.items()
+    }
+    return {"task": task.name, "timing": timing, "times": times, "vs_torch_cpu": ratios}
+
+
+def sweep_part(config: dict) -> list[dict[str, Any]]:
+    """The steady state over sizes: moons MLPs of each width and batch, then digits."""
+    tasks = [sweep_moons_task(w, b) for w in config["widths"] for b in config["batches"]]
+    tasks += [digits_task(h) for h in config["hidden"]]
+    return [steady_part(task, SWEEP) for task in tasks]
+
+
 # ------------------------------------------------------------ part 6: trace scaling
 
 
@@ -621,7 +709,7 @@ def moons_rows(number: int, part: dict) -> list[list[str]]:
             t["compiled"],
             t["torch"],
             part["compiled_vs_torch"],
-            "moons_vs_torch" if judged else None,
+            None,
             False,
         ),
         *ratio_rows(
@@ -763,6 +851,84 @@ def scaling_rows(part: list[dict]) -> list[list[str]]:
     return rows
 
 
+STEADY_ORDERS = {"forward": "torch first", "reverse": "torch last", "both": "both"}
+
+
+def steady_table(parts: list[dict], headline: bool, interleaved: dict | None) -> str:
+    """The steady state's rows: per workload and contender, CPU time per step (both
+    orders together) and its ratio to torch's in each order; the headline judged."""
+    rows = [
+        [
+            "workload",
+            "contender",
+            "CPU/step",
+            *(f"/ torch, {name}" for name in STEADY_ORDERS.values()),
+            "loss vs ours",
+            "target",
+            "result",
+        ]
+    ]
+    for index, part in enumerate(parts):
+        for key, per in part["times"].items():
+            ratios = part["vs_torch_cpu"][key]
+            judged = index == 0 and headline and key == "compiled"
+            if judged:
+                cells = target_cells(ratios["both"], "moons_vs_torch")
+            elif key == "compiled":
+                cells = ["", ""]
+            else:
+                cells = target_cells(per["loss_vs_ours"], "same_loss")
+            label = part["task"] if key == next(iter(part["times"])) else ""
+            rows.append(
+                [
+                    label,
+                    key,
+                    seconds(per["both"]["cpu_s"]),
+                    *(f"{ratios[order]:.2f}" for order in STEADY_ORDERS),
+                    "" if key == "compiled" else f"{per['loss_vs_ours']:.1e}",
+                    *cells,
+                ]
+            )
+        if index == 0 and headline and interleaved is not None:
+            rows.append(
+                [
+                    "  the same, interleaved (part 1)",
+                    "compiled",
+                    seconds(interleaved["times"]["compiled"]["mean_cpu_s"]),
+                    "",
+                    "",
+                    f"{interleaved['compiled_vs_torch']['ratio_cpu']:.2f}",
+                    "",
+                    "(info)",
+                    "",
+                ]
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i in (0, 1, 8) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(r, widths))
+        ).rstrip()
+        for r in rows
+    )
+
+
+def steady_header(results: dict) -> str:
+    """What the steady state's times are."""
+    lines = ["steady state (the headline): CPU time per step, each contender's steps back to"]
+    for key, name in (("steady", "moons step"), ("sweep", "sweep")):
+        if key in results:
+            t = results[key][0]["timing"]
+            lines.append(
+                f"  back; {name}: blocks of at least {t['block_s']} s, each after"
+                f" {t['warmup_s']} s of warm-up,\n    in {t['pairs']} pair(s) of rounds,"
+                " one torch first, one in the reverse order;"
+            )
+    lines.append("  / torch = the ratio of CPU times per step, in each order and both together;")
+    lines.append("  loss vs ours = max rel. difference of the first 3 losses from ours compiled")
+    return "\n".join(lines)
+
+
 def table(results: dict) -> str:
     """The results as an aligned table, targets with PASS/MISS."""
     parts = {
@@ -833,34 +999,54 @@ def header(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse the flags, run every part, print the table (or JSON)."""
     parser = argparse.ArgumentParser(
-        description="Benchmark minitorch_scalar.compile beside the eager engine and "
-        "PyTorch (not a test)."
+        description="Benchmark minitorch_scalar.compile beside the eager engine, "
+        "PyTorch, JAX and numpy (not a test)."
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds (under 40 s)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument(
+    alone = parser.add_mutually_exclusive_group()
+    alone.add_argument(
         "--scaling", action="store_true", help="run part 6 alone (the trace's cost over sizes)"
+    )
+    alone.add_argument(
+        "--steady", action="store_true", help="run the steady state of the moons step alone"
+    )
+    alone.add_argument(
+        "--sweep", action="store_true", help="run the steady state's sweep over sizes alone"
     )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     torch.set_num_threads(TORCH_THREADS)
+    threadpool_limits(TORCH_THREADS)  # numpy's BLAS on one thread too
     host = machine()
     start = perf_counter()
     results: dict[str, Any] = {"quick": args.quick, "config": config}
-    if not args.scaling:
+    everything = not (args.scaling or args.steady or args.sweep)
+    if everything or args.steady:
+        results["steady"] = [steady_part(moons_task(), STEADY_QUICK if args.quick else STEADY)]
+    if everything:
         results["moons"] = moons_part(config, None)
         results["minibatch"] = moons_part(config, MINIBATCH)
         results["digits"] = digits_part(config)
         results["trace"] = trace_part(config)
         results["inference"] = inference_part(config)
-    results["scaling"] = scaling_part(config)
+    if args.sweep or (everything and not args.quick):
+        results["sweep"] = sweep_part(SWEEP_QUICK if args.quick else SWEEP_FULL)
+    if everything or args.scaling:
+        results["scaling"] = scaling_part(config)
     results["machine"] = host | {"load_average_1min_end": os.getloadavg()[0]}
     results["total_s"] = perf_counter() - start
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print(header(results), end="\n\n")
-        print(table(results), end="\n\n")
+        if "steady" in results or "sweep" in results:
+            print(steady_header(results), end="\n\n")
+            parts = results.get("steady", []) + results.get("sweep", [])
+            print(steady_table(parts, "steady" in results, results.get("moons")))
+            print()
+        if any(key in results for key in ("moons", "scaling")):
+            print(header(results), end="\n\n")
+            print(table(results), end="\n\n")
         print(footer(results))
         print(f"the whole run took {results['total_s']:.0f} s")
     return 0

@@ -44,9 +44,11 @@ def learning_rate(k: int) -> float:
     return 1.0 - 0.9 * k / 100
 
 
-def moons() -> tuple[list[list[float]], list[float]]:
-    """micrograd's demo data: 100 moons, noise 0.1, seed 1337, labels in {-1, +1}."""
-    points, labels = make_moons(n_samples=100, noise=0.1, random_state=np.random.RandomState(1337))
+def moons(samples: int = 100) -> tuple[list[list[float]], list[float]]:
+    """micrograd's demo data: 100 moons (or `samples`), noise 0.1, seed 1337, labels in
+    {-1, +1}."""
+    rng = np.random.RandomState(1337)
+    points, labels = make_moons(n_samples=samples, noise=0.1, random_state=rng)
     return points.tolist(), (2 * labels - 1).astype(float).tolist()
 
 
