@@ -192,11 +192,17 @@ class Module:
         return [module for _, module in self.named_modules()]
 
     def train(self, mode: bool = True) -> Module:
-        """Set `training` to `mode` on this module and every module under it; returns self."""
+        """Set `training` to `mode` on this module and every module under it; returns self.
+
+        A module already in `mode` is left alone: setting an attribute counts as a change
+        of structure for `compile`, and ``model.train()`` before every step must not make
+        each compiled call look at the model again.
+        """
         if not isinstance(mode, bool):
             raise TypeError(f"train(mode) expects True or False, got {type(mode).__name__}")
         for module in self.modules():
-            module.training = mode
+            if module.training is not mode:
+                module.training = mode
         return self
 
     def eval(self) -> Module:

@@ -283,6 +283,19 @@ def test_train_and_eval_set_the_whole_tree_and_return_self():
         model.train(0)
 
 
+def test_train_in_the_mode_it_is_in_changes_no_structure_and_a_switch_does():
+    model = nn.Sequential(nn.Linear(2, 3, seed=0), nn.Tanh(), nn.Linear(3, 1, seed=1))
+    step = ms.compile(lambda x: model(x))
+    step([0.5, -1.0])
+    before = ms.structure.version()
+    model.train()  # already training: a compiled loop calling it every step stays fast
+    assert ms.structure.version() == before
+    model.eval()
+    assert ms.structure.version() > before  # a switch is a change the guards look at
+    assert step([0.5, -1.0]).data == model([0.5, -1.0]).data
+    assert len(step.traces) == 1  # nothing here changes the graph: no retrace
+
+
 def test_module_zero_grad_sets_zero_or_none():
     model = nn.Linear(2, 1, seed=0)
     model([1.0, 2.0]).backward()
