@@ -92,18 +92,6 @@ ADAM_CASES = [
 ]
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("kwargs", ADAM_CASES, ids=str)
-def test_adam_matches_torch(kwargs, seed):
-    for opt, state, ours, theirs in run_both(Adam, torch.optim.Adam, kwargs, seed):
-        assert_close(ours, theirs)
-        assert states(opt, "step") == [int(state["step"])] * N_PARAMS
-        assert_close(states(opt, "exp_avg"), state["exp_avg"].numpy())
-        assert_close(states(opt, "exp_avg_sq"), state["exp_avg_sq"].numpy())
-        if opt.param_groups[0]["amsgrad"]:
-            assert_close(states(opt, "max_exp_avg_sq"), state["max_exp_avg_sq"].numpy())
-
-
 ADAMW_CASES = [
     {"lr": 0.1},
     {"lr": 0.1, "weight_decay": 0.5, "amsgrad": True},
@@ -114,10 +102,17 @@ ADAMW_CASES = [
 ]
 
 
+ADAM_KINDS = [(Adam, torch.optim.Adam, k) for k in ADAM_CASES] + [
+    (AdamW, torch.optim.AdamW, k) for k in ADAMW_CASES
+]
+
+
 @pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("kwargs", ADAMW_CASES, ids=str)
-def test_adamw_matches_torch(kwargs, seed):
-    for opt, state, ours, theirs in run_both(AdamW, torch.optim.AdamW, kwargs, seed):
+@pytest.mark.parametrize(
+    ("ours_class", "torch_class", "kwargs"), ADAM_KINDS, ids=lambda x: getattr(x, "__name__", x)
+)
+def test_adam_and_adamw_match_torch(ours_class, torch_class, kwargs, seed):
+    for opt, state, ours, theirs in run_both(ours_class, torch_class, kwargs, seed):
         assert_close(ours, theirs)
         assert states(opt, "step") == [int(state["step"])] * N_PARAMS
         assert_close(states(opt, "exp_avg"), state["exp_avg"].numpy())
