@@ -8,6 +8,8 @@ from typing import Any
 
 from minitorch_scalar import Value, as_float
 
+from . import array_step
+from .array_step import adam_on_arrays
 from .checks import (
     Check,
     finite_nonnegative_number,
@@ -38,30 +40,30 @@ def beta_pair(betas: object, name: str) -> tuple[float, float]:
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015), as PyTorch's ``torch.optim.Adam``; AMSGrad optional.
 
-    For each parameter theta with gradient grad f(theta), starting from
-    m_0 = v_0 = vmax_0 = 0, at its step t = 1, 2, ...
-    (lr = learning rate, wd = weight_decay, (beta1, beta2) = betas)::
+    For each parameter theta with gradient grad f(theta), whose state starts at
+    t = 0, m = v = vmax = 0 (lr = learning rate, wd = weight_decay, (beta1, beta2) =
+    betas), one step is::
 
-        g_t <- -grad f(theta_{t-1})  if maximize  else  grad f(theta_{t-1})
+        g <- -grad f(theta)  if maximize  else  grad f(theta)
         if wd != 0:
             if decoupled_weight_decay:
-                theta_{t-1} <- theta_{t-1} - lr * wd * theta_{t-1}   (AdamW's decay)
+                theta <- theta * (1 - lr * wd)                 (AdamW's decay)
             else:
-                g_t <- g_t + wd * theta_{t-1}                        (an L2 penalty)
-        m_t <- beta1 * m_{t-1} + (1 - beta1) * g_t        (first moment)
-        v_t <- beta2 * v_{t-1} + (1 - beta2) * g_t^2      (second moment)
-        mhat_t <- m_t / (1 - beta1^t)                     (bias corrections)
+                g <- g + wd * theta                            (an L2 penalty)
+        t <- t + 1
+        m <- beta1 * m + (1 - beta1) * g                       (first moment)
+        v <- beta2 * v + (1 - beta2) * g * g                   (second moment)
         if amsgrad:
-            vmax_t <- max(vmax_{t-1}, v_t)
-            vhat_t <- vmax_t / (1 - beta2^t)
-        else:
-            vhat_t <- v_t / (1 - beta2^t)
-        theta_t <- theta_{t-1} - lr * mhat_t / (sqrt(vhat_t) + eps)
+            vmax <- max(vmax, v)                               (the largest v so far)
+        denominator <- sqrt(vmax if amsgrad else v) / sqrt(1 - beta2^t) + eps
+        if denominator != 0:
+            theta <- theta - (lr / (1 - beta1^t)) * m / denominator
 
-    As PyTorch, the decoupled decay is computed ``theta * (1 - lr * wd)`` and the last
-    line in the equal form
-    ``theta - (lr / (1 - beta1^t)) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)``. AMSGrad
-    is from Reddi et al., "On the Convergence of Adam and Beyond" (2018).
+    That is the paper's theta - lr * mhat / (sqrt(vhat) + eps), with the bias-corrected
+    moments mhat = m / (1 - beta1^t) and vhat = v / (1 - beta2^t) (vmax with AMSGrad),
+    written in PyTorch's order of operations; `step_by_rule` is these lines, one
+    parameter at a time, and `step` runs them on arrays (`optim.array_step`) to the same
+    bits. AMSGrad is from Reddi et al., "On the Convergence of Adam and Beyond" (2018).
 
     t is each parameter's own step count, as in PyTorch: a parameter whose grad is None
     is skipped, and its t, m, v and vmax stay as they were (and it is not decayed).
@@ -151,32 +153,37 @@ class Adam(Optimizer):
         return {} if options["amsgrad"] else {"max_exp_avg_sq": finite_nonnegative_number}
 
     def step(self) -> None:
-        """Update every parameter that has a gradient once by the rule above, group by group."""
+        """Update every parameter that has a gradient once by the rule above, group by
+        group: on arrays (`optim.array_step`, the rule's bits), or by `step_by_rule`
+        when `plain_rule` is set or the arrays cannot hold something."""
+        if self.plain_rule or not array_step.step(self, array_step.ADAM_STATE, adam_on_arrays):
+            self.step_by_rule()
+
+    def step_by_rule(self) -> None:
+        """The rule above, line for line, one parameter at a time: the reference."""
         for options, stepping in self.stepping_groups():  # all checked before anything changes
-            lr, eps, weight_decay = options["lr"], options["eps"], options["weight_decay"]
+            lr, eps, wd = options["lr"], options["eps"], options["weight_decay"]
             beta1, beta2 = options["betas"]
             maximize, amsgrad = options["maximize"], options["amsgrad"]
-            decoupled, decay = options["decoupled_weight_decay"], 1.0 - lr * weight_decay
-            one_minus_beta1, one_minus_beta2 = 1.0 - beta1, 1.0 - beta2
-            corrections = BiasCorrections(lr, beta1, beta2)
+            decoupled = options["decoupled_weight_decay"]
             for p in stepping:
                 state = self.state.get(p) or self._first_state(p, amsgrad)
                 g = -p.grad if maximize else p.grad
                 theta = p.data
-                if weight_decay:
+                if wd != 0:
                     if decoupled:
-                        theta *= decay
+                        theta = theta * (1 - lr * wd)
                     else:
-                        g += weight_decay * theta
+                        g = g + wd * theta
                 t = state["step"] = state["step"] + 1
-                m = state["exp_avg"] = beta1 * state["exp_avg"] + one_minus_beta1 * g
-                v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + one_minus_beta2 * g * g
+                m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+                v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
                 if amsgrad:  # (vmax 0 for a parameter that stepped before amsgrad was set)
-                    v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
-                step_size, root_of_correction = corrections[t]
-                denominator = math.sqrt(v) / root_of_correction + eps
-                # 0 only if eps == 0 and v == 0: then no step (see the docstring)
-                p.data = theta - step_size * m / denominator if denominator else theta
+                    vmax = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
+                denominator = math.sqrt(vmax if amsgrad else v) / math.sqrt(1 - beta2**t) + eps
+                if denominator != 0:  # 0 only if eps == 0 and v == 0: no step (see above)
+                    theta = theta - (lr / (1 - beta1**t)) * m / denominator
+                p.data = theta
 
     def _first_state(self, p: Value, amsgrad: bool) -> dict[str, Any]:
         """p's state before its first step: t = 0, m = v = 0 (and vmax = 0 with amsgrad)."""
@@ -190,21 +197,21 @@ class AdamW(Adam):
     """AdamW (Loshchilov and Hutter, 2019), as PyTorch's ``torch.optim.AdamW``: Adam whose
     weight decay shrinks the parameter itself instead of joining the gradient.
 
-    For each parameter theta with gradient grad f(theta), starting from
-    m_0 = v_0 = vmax_0 = 0, at its step t = 1, 2, ...
-    (lr = learning rate, wd = weight_decay, (beta1, beta2) = betas)::
+    For each parameter theta with gradient grad f(theta), whose state starts at
+    t = 0, m = v = vmax = 0 (lr = learning rate, wd = weight_decay, (beta1, beta2) =
+    betas), one step is::
 
-        g_t <- -grad f(theta_{t-1})  if maximize  else  grad f(theta_{t-1})
-        theta_{t-1} <- theta_{t-1} - lr * wd * theta_{t-1}     (decoupled decay)
-        m_t <- beta1 * m_{t-1} + (1 - beta1) * g_t
-        v_t <- beta2 * v_{t-1} + (1 - beta2) * g_t^2
-        mhat_t <- m_t / (1 - beta1^t)
+        g <- -grad f(theta)  if maximize  else  grad f(theta)
+        if wd != 0:
+            theta <- theta * (1 - lr * wd)                     (decoupled decay)
+        t <- t + 1
+        m <- beta1 * m + (1 - beta1) * g
+        v <- beta2 * v + (1 - beta2) * g * g
         if amsgrad:
-            vmax_t <- max(vmax_{t-1}, v_t)
-            vhat_t <- vmax_t / (1 - beta2^t)
-        else:
-            vhat_t <- v_t / (1 - beta2^t)
-        theta_t <- theta_{t-1} - lr * mhat_t / (sqrt(vhat_t) + eps)
+            vmax <- max(vmax, v)
+        denominator <- sqrt(vmax if amsgrad else v) / sqrt(1 - beta2^t) + eps
+        if denominator != 0:
+            theta <- theta - (lr / (1 - beta1^t)) * m / denominator
 
     With Adam's L2 penalty the decay is divided by sqrt(vhat) like the gradient, so
     parameters with large gradients are barely decayed; here every parameter shrinks by
@@ -245,16 +252,3 @@ class AdamW(Adam):
             maximize=maximize,
             decoupled_weight_decay=True,
         )
-
-
-class BiasCorrections(dict):
-    """t -> (lr / (1 - beta1^t), sqrt(1 - beta2^t)): step t's bias corrections, each
-    computed once per step for all the parameters at that t (most share one)."""
-
-    def __init__(self, lr: float, beta1: float, beta2: float) -> None:
-        super().__init__()
-        self.lr, self.beta1, self.beta2 = lr, beta1, beta2
-
-    def __missing__(self, t: int) -> tuple[float, float]:
-        found = self[t] = (self.lr / (1.0 - self.beta1**t), math.sqrt(1.0 - self.beta2**t))
-        return found

@@ -9,8 +9,8 @@ layout is in `optim.state_dict`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from minitorch_scalar import Value, as_float
 from minitorch_scalar.grad_mode import refuse_while_tracing
@@ -18,6 +18,9 @@ from minitorch_scalar.grad_mode import refuse_while_tracing
 from . import groups as grouping
 from . import state_dict as layout
 from .checks import Check, flag, nonnegative_number, option_name
+
+if TYPE_CHECKING:
+    from .array_step import GroupState
 
 
 class Optimizer(ABC):
@@ -46,7 +49,14 @@ class Optimizer(ABC):
         defaults: the options given to the constructor, checked (a dict).
         state: PyTorch's ``optimizer.state``: parameter -> a dict of its state (SGD's
             ``momentum_buffer``, Adam's ``step``, ``exp_avg``...). A parameter has an entry
-            from its first step with a gradient on.
+            from its first step with a gradient on. Up to date whenever it is read (the
+            array path keeps the state in arrays between steps: see `optim.array_step`).
+        plain_rule: False (the default, a class attribute): `step` runs the array path
+            (`optim.array_step`), which gives the rule's bits; True: `step` runs
+            ``step_by_rule``, the rule as the class docstring writes it, one parameter at
+            a time in Python floats (the reference the tests hold the array path to).
+        state_arrays: the array path's state between steps (None while ``opt.state`` is
+            the state); set by `optim.array_step`, handed back to ``opt.state`` when read.
         lr: (not PyTorch's) for an optimizer with one group, ``param_groups[0]["lr"]``,
             to read or set; with several groups, a ValueError that says to use them.
 
@@ -62,7 +72,9 @@ class Optimizer(ABC):
 
     A subclass passes its `defaults` to ``super().__init__``, lists its checks in
     `option_checks` and the checks of one parameter's state in `state_checks` (for
-    `load_state_dict`), and implements `step` by `stepping_groups()`.
+    `load_state_dict`), and implements `step` by `stepping_groups()`. SGD and Adam write
+    that as ``step_by_rule``, and their `step` runs a fast path with the same bits
+    (`optim.array_step`) unless `plain_rule`.
 
     Deliberate differences from PyTorch: a parameter listed twice in one group is a
     ValueError (PyTorch warns, then updates it twice per step; in two groups it is an
@@ -72,6 +84,7 @@ class Optimizer(ABC):
     """
 
     option_checks: ClassVar[dict[str, Check]] = {"lr": nonnegative_number}
+    plain_rule: ClassVar[bool] = False
 
     def __init__(self, params: Iterable[Any], defaults: Mapping[str, Any]) -> None:
         if not isinstance(defaults, Mapping):
@@ -79,7 +92,7 @@ class Optimizer(ABC):
         if "lr" not in defaults:
             raise ValueError(f"defaults expects the option 'lr', got {list(defaults)}")
         self.defaults = self.checked_options(defaults)
-        self.state: dict[Value, dict[str, Any]] = {}
+        self.state = {}
         self.param_groups: list[dict[str, Any]] = []
         for group, where in grouping.given_groups(params):
             self._add_group(group, where)
@@ -110,6 +123,22 @@ class Optimizer(ABC):
             key: checks[key](value, option_name(where, key)) if key in checks else value
             for key, value in given.items()
         }
+
+    @property
+    def state(self) -> dict[Value, dict[str, Any]]:
+        """Parameter -> its state, a dict (see the class's docstring), up to date: the
+        numbers the array path kept since the last read are written into these dicts
+        first, and the next array step reads the dicts again (so edits count)."""
+        if self.state_arrays is not None:
+            for group_state in self.state_arrays:
+                group_state.write_into(self._state)
+            self.state_arrays = None
+        return self._state
+
+    @state.setter
+    def state(self, state: dict[Value, dict[str, Any]]) -> None:
+        self._state = state
+        self.state_arrays: list[GroupState] | None = None
 
     def state_checks(self, options: Mapping[str, Any]) -> dict[str, Check]:
         """Each key of one parameter's state in a group with `options`, and its check."""
@@ -167,21 +196,32 @@ class Optimizer(ABC):
         refuse_while_tracing("an optimizer step")
         several = len(self.param_groups) > 1
         checked, conversions = [], []
-        for index, group in enumerate(self.param_groups):
-            where = f"param_groups[{index}]"
-            options = self.checked_options(grouping.options_of(group, self.defaults, where), where)
-            stepping, unusual = _stepping(group["params"])
+        for index, options in enumerate(self.checked_group_options()):
+            params = self.param_groups[index]["params"]
+            stepping, unusual = _stepping(params)
             if unusual:
-                prefix = f"{where}['params']" if several else "params"
-                conversions += _as_floats(unusual, group["params"], prefix)
+                prefix = f"param_groups[{index}]['params']" if several else "params"
+                conversions += _as_floats(unusual, params, prefix)
             checked.append((options, stepping))
         for p, grad, data in conversions:
             p.grad, p.data = grad, data
         return checked
 
+    def checked_group_options(self) -> Iterator[dict[str, Any]]:
+        """Each group's options, checked as they are read (a TypeError or ValueError
+        naming ``param_groups[i]['key']``), one group at a time."""
+        for index, group in enumerate(self.param_groups):
+            where = f"param_groups[{index}]"
+            yield self.checked_options(grouping.options_of(group, self.defaults, where), where)
+
     @abstractmethod
     def step(self) -> None:
         """Update every parameter's ``.data`` once from its ``.grad``."""
+
+    def step_by_rule(self) -> None:
+        """`step` by the rule as the class docstring writes it: the reference. SGD and
+        Adam implement it; a subclass of the user's may implement `step` alone."""
+        self.step()
 
     def state_dict(self) -> dict[str, Any]:
         """A copy of the state in PyTorch's layout, plain Python numbers only::

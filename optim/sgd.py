@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import array_step
+from .array_step import sgd_on_arrays
 from .checks import Check, finite_number, flag, nonnegative_number, real_number
 from .optimizer import Optimizer
 
@@ -12,27 +14,23 @@ from .optimizer import Optimizer
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with momentum: PyTorch's ``torch.optim.SGD``.
 
-    For each parameter theta with gradient grad f(theta), at step t = 1, 2, ...
-    (lr = learning rate, wd = weight_decay, mu = momentum, tau = dampening)::
+    For each parameter theta with gradient grad f(theta) (lr = learning rate,
+    wd = weight_decay, mu = momentum, tau = dampening, b = the momentum buffer), one
+    step is::
 
-        g_t <- -grad f(theta_{t-1})  if maximize  else  grad f(theta_{t-1})
+        g <- -grad f(theta)  if maximize  else  grad f(theta)
         if wd != 0:
-            g_t <- g_t + wd * theta_{t-1}
+            g <- g + wd * theta
         if mu != 0:
-            if t > 1:
-                b_t <- mu * b_{t-1} + (1 - tau) * g_t
-            else:
-                b_t <- g_t                  (the first buffer is not dampened)
-            if nesterov:
-                g_t <- g_t + mu * b_t
-            else:
-                g_t <- b_t
-        theta_t <- theta_{t-1} - lr * g_t
+            b <- g  if b is none  else  mu * b + (1 - tau) * g   (the first one undampened)
+            g <- g + mu * b  if nesterov  else  b
+        theta <- theta - lr * g
 
-    t counts a parameter's own steps with momentum (those in which it had a gradient):
-    its buffer starts empty and is created at its t = 1, as in PyTorch. Nesterov momentum
-    follows Sutskever et al., "On the importance of initialization and momentum in deep
-    learning" (2013).
+    The buffer starts empty, and is made at p's first step with momentum that gives
+    it a gradient, as in PyTorch. `step_by_rule` is these lines, one parameter at a
+    time, and `step` runs them on arrays (`optim.array_step`) to the same bits. Nesterov
+    momentum follows Sutskever et al., "On the importance of initialization and
+    momentum in deep learning" (2013).
 
     Every option below is also an option of each parameter group, read afresh at every
     step: ``opt.param_groups[i]["lr"] = ...`` takes effect at the next step, and a group
@@ -108,18 +106,24 @@ class SGD(Optimizer):
         return {"momentum_buffer": finite_number}
 
     def step(self) -> None:
-        """Update every parameter that has a gradient once by the rule above, group by group."""
+        """Update every parameter that has a gradient once by the rule above, group by
+        group: on arrays (`optim.array_step`, the rule's bits), or by `step_by_rule`
+        when `plain_rule` is set or the arrays cannot hold something."""
+        if self.plain_rule or not array_step.step(self, array_step.SGD_STATE, sgd_on_arrays):
+            self.step_by_rule()
+
+    def step_by_rule(self) -> None:
+        """The rule above, line for line, one parameter at a time: the reference."""
         for options, stepping in self.stepping_groups():  # all checked before anything changes
-            lr, weight_decay, momentum = options["lr"], options["weight_decay"], options["momentum"]
-            undampened, nesterov = 1.0 - options["dampening"], options["nesterov"]
-            maximize = options["maximize"]
+            lr, wd, mu, tau = (options[k] for k in ("lr", "weight_decay", "momentum", "dampening"))
+            maximize, nesterov = options["maximize"], options["nesterov"]
             for p in stepping:
                 g = -p.grad if maximize else p.grad
-                if weight_decay:
-                    g += weight_decay * p.data
-                if momentum:
+                if wd != 0:
+                    g = g + wd * p.data
+                if mu != 0:
                     state = self.state.setdefault(p, {})
                     b = state.get("momentum_buffer")
-                    b = state["momentum_buffer"] = g if b is None else momentum * b + undampened * g
-                    g = g + momentum * b if nesterov else b
-                p.data -= lr * g
+                    b = state["momentum_buffer"] = g if b is None else mu * b + (1 - tau) * g
+                    g = g + mu * b if nesterov else b
+                p.data = p.data - lr * g
