@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import countOf
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -191,17 +192,16 @@ def read_group(options: dict[str, Any], params: list[Value]) -> GroupRead | None
     """The group's stepping parameters (grad not None) and their grads and data as
     arrays; None if a grad or data is neither a float nor (a grad) None."""
     grads = [p.grad for p in params]
-    kinds = set(map(type, grads))
     where = None
     stepping = params
-    if kinds != {float}:
-        if not kinds <= {float, type(None)}:
+    if not all_floats(grads):
+        if countOf(map(type, grads), float) + grads.count(None) != len(grads):
             return None
         where = np.flatnonzero([g is not None for g in grads])
         stepping = [params[i] for i in where.tolist()]
         grads = [grads[i] for i in where.tolist()]
     data = [p.data for p in stepping]
-    if stepping and set(map(type, data)) != {float}:
+    if not all_floats(data):
         return None
     count = len(stepping)
     return GroupRead(
@@ -211,6 +211,11 @@ def read_group(options: dict[str, Any], params: list[Value]) -> GroupRead | None
         np.fromiter(grads, float, count),
         np.fromiter(data, float, count),
     )
+
+
+def all_floats(numbers: list[object]) -> bool:
+    """Every item is a float (exactly: not an int, a bool or a numpy float)."""
+    return countOf(map(type, numbers), float) == len(numbers)
 
 
 def current_state(optimizer: Optimizer, keys: tuple[StateKey, ...]) -> list[GroupState] | None:
@@ -237,9 +242,9 @@ def bias_corrections(t: np.ndarray, correct: Callable[[int], float]) -> float | 
     """``correct(t)`` for each step count in `t`, computed as the scalar rule computes
     it (a Python float from a Python int), once per distinct t: one float when all
     parameters are at the same step (the usual case), else an array."""
+    if t.min() == t.max():
+        return correct(int(t[0]))
     distinct, positions = np.unique(t, return_inverse=True)
-    if len(distinct) == 1:
-        return correct(int(distinct[0]))
     return np.array([correct(step) for step in distinct.tolist()])[positions]
 
 
