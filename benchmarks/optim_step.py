@@ -13,11 +13,16 @@ optimizer below, two copies of it with the same weights and gradients step side 
 - ``numpy floor`` (Adam only): the same Adam update on numpy arrays that are already
   there, without reading or writing a Value: what the arrays' arithmetic alone costs.
 
-Only ``opt.step()`` is timed (the gradients are set between steps, untimed), in CPU time
-(`time.process_time`, which a busy machine's other processes do not add to), in blocks
-of steps that take turns, both orders; each figure is the median over rounds of the
-block's mean step. After the run the two copies' parameters must be the same floats to
-the bit, and the script says so (it exits with 1 if they are not).
+Then the whole compiled digits training step (``minitorch_scalar.compile`` of the
+cross-entropy of a batch of 100, backward, zero_grad, Adam's step), with Adam on the
+plain rule beside Adam on arrays: what the array path changes in a training step.
+
+Only ``opt.step()`` is timed in the first part (the gradients are set between steps,
+untimed), the whole step in the second, in CPU time (`time.process_time`, which a busy
+machine's other processes do not add to), in blocks of steps that take turns, both
+orders; each figure is the median over rounds of the block's mean step. After the run
+the two copies' parameters must be the same floats to the bit, and the script says so
+(it exits with 1 if they are not).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from time import process_time
 
 import numpy as np
 
+import minitorch_scalar as ms
 import nn
 import optim
 
@@ -96,6 +102,30 @@ def numpy_adam_floor(rows: list[list[float]]) -> Callable:
     return block
 
 
+def compiled_digits_step(plain_rule: bool) -> Callable:
+    """A function running the next block of compiled digits training steps (batches of
+    100 random images, Adam at 0.05); it returns the block's mean CPU seconds per step."""
+    rng = np.random.default_rng(1)
+    images, labels = rng.random((100, 64)), rng.integers(0, 10, 100)
+    model = nn.MLP(64, [32, 10], seed=0)
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    opt.plain_rule = plain_rule
+    forward = ms.compile(lambda x, y: nn.cross_entropy(model(x), y))
+    forward(images, labels).backward()  # the trace, untimed
+
+    def block(steps: int) -> float:
+        start = process_time()
+        for _ in range(steps):
+            loss = forward(images, labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return (process_time() - start) / steps
+
+    block.params = model.parameters()  # type: ignore[attr-defined]
+    return block
+
+
 def interleaved(contenders: dict[str, Callable], rounds: int, steps: int) -> dict[str, float]:
     """Median over rounds of each contender's mean step, the blocks taking turns (the
     order reversed every other round), after one warm-up round."""
@@ -149,6 +179,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         if "floor" in medians:
             print(f"{'  numpy floor':<20} {'':>12} {micro(medians['floor']):>12}")
+    contenders = {"plain": compiled_digits_step(True), "arrays": compiled_digits_step(False)}
+    medians = interleaved(contenders, config["rounds"], config["steps"])
+    same = bits_of(contenders["plain"].params) == bits_of(contenders["arrays"].params)
+    same_everywhere &= same
+    print(
+        f"{'compiled digits step':<20} {micro(medians['plain']):>12} "
+        f"{micro(medians['arrays']):>12} {medians['plain'] / medians['arrays']:>7.1f}x  "
+        f"{'yes' if same else 'NO'}   (Adam's step on the plain rule / on arrays)"
+    )
     return 0 if same_everywhere else 1
 
 
