@@ -1,9 +1,9 @@
 """The fast path of an optimizer's step: its rule run on numpy arrays, to the bit.
 
 Each optimizer's ``step_by_rule`` is its docstring's algorithm, one parameter at a
-time in Python floats: that is the rule, and the reference. In a compiled training step
-that Python loop is most of the step, so `step` here runs the same rule once per
-parameter group on arrays:
+time in Python floats: that is the rule, and the reference. Its Python work per
+parameter does not shrink when the rest of a training step is compiled, so `step` here
+runs the same rule once per parameter group on arrays:
 
 1. read every stepping parameter's ``.grad`` and ``.data`` into two arrays, once;
 2. apply the rule to whole arrays (`adam_on_arrays`, `sgd_on_arrays`), each line the
@@ -20,7 +20,7 @@ same way, as Python floats, once per distinct t. A comparison stays a comparison
 the second is larger, also with nan), and a step skipped on a zero denominator is a
 ``where``. ``tests/optim/test_array_step.py`` holds this path to the rule, bit for bit.
 
-Between steps the state stays in arrays (`StateArrays`, one `GroupState` per group).
+Between steps the state stays in arrays (``opt.state_arrays``: a `GroupState` per group).
 ``opt.state`` is the per-parameter dicts of PyTorch's layout: reading it writes the
 arrays' numbers into those dicts (the same dict objects each time) and hands the state
 back to them, and the next array step reads the dicts again. So a user reading or
