@@ -282,3 +282,18 @@ def test_bias_corrections_are_the_python_floats_of_each_step_count():
     corrections = array_step.bias_corrections(t, lambda step: 0.1 / (1 - 0.9**step))
     assert corrections.tolist() == [0.1 / (1 - 0.9**k) for k in (3, 1, 3, 2)]
     assert array_step.bias_corrections(np.array([5, 5]), lambda step: step / 3) == 5 / 3
+
+
+@pytest.mark.parametrize("make", [lambda p: SGD(p, lr=0.1, momentum=0.9), Adam], ids=str)
+def test_switching_between_the_rule_and_the_arrays_mid_run(make):
+    """One optimizer stepping by turns on the plain rule and on arrays ends where an
+    optimizer on the plain rule alone ends, to the bit."""
+    rng = np.random.default_rng(3)
+    plain, mixed = side_by_side(make, rng.normal(size=9).tolist())
+    for k in range(12):
+        mixed[0].plain_rule = k % 3 == 1
+        row = [None if k % 4 == i % 4 else float(g) for i, g in enumerate(rng.normal(size=9))]
+        for opt, params in (plain, mixed):
+            set_grads(params, row)
+            opt.step()
+    assert_same(plain, mixed)
