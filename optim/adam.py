@@ -170,7 +170,7 @@ class Adam(Optimizer):
                 state = self.state.get(p) or self._first_state(p, amsgrad)
                 g = -p.grad if maximize else p.grad
                 theta = p.data
-                if wd != 0:
+                if wd:
                     if decoupled:
                         theta = theta * (1 - lr * wd)
                     else:
@@ -181,7 +181,7 @@ class Adam(Optimizer):
                 if amsgrad:  # (vmax 0 for a parameter that stepped before amsgrad was set)
                     vmax = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
                 denominator = math.sqrt(vmax if amsgrad else v) / math.sqrt(1 - beta2**t) + eps
-                if denominator != 0:  # 0 only if eps == 0 and v == 0: no step (see above)
+                if denominator:  # 0 only if eps == 0 and v == 0: no step (see above)
                     theta = theta - (lr / (1 - beta1**t)) * m / denominator
                 p.data = theta
 

@@ -119,9 +119,9 @@ class SGD(Optimizer):
             maximize, nesterov = options["maximize"], options["nesterov"]
             for p in stepping:
                 g = -p.grad if maximize else p.grad
-                if wd != 0:
+                if wd:
                     g = g + wd * p.data
-                if mu != 0:
+                if mu:
                     state = self.state.setdefault(p, {})
                     b = state.get("momentum_buffer")
                     b = state["momentum_buffer"] = g if b is None else mu * b + (1 - tau) * g
