@@ -1,4 +1,5 @@
-"""What the example scripts share: checked argument types, and the guard around main.
+"""What the example scripts share: checked argument types, the guard around main, the
+checks of a run that diverged, and the writing of a run's figures and model.
 
 Each type turns a command-line string into a checked value or raises
 `argparse.ArgumentTypeError`, which argparse reports as a usage error (exit code 2,
@@ -128,6 +129,21 @@ def writing(what: str) -> Iterator[None]:
         name = f" {str(error.filename)!r}" if error.filename else ""
         reason = error.strerror or str(error)
         raise RunError(f"could not write {what}{name}: {reason}") from error
+
+
+def write_figures(draw: Callable[[], list[Path]]) -> None:
+    """Call `draw`, which writes a run's figures and returns their paths, then print
+    "wrote <path>, <path>, ..."; a write that fails is a `RunError` (see `writing`)."""
+    with writing("the figures"):
+        paths = draw()
+    print("wrote " + ", ".join(map(str, paths)))
+
+
+def check_finite_weights(model: Any, step: int) -> None:
+    """`DivergenceError` at `step` unless every parameter of `model` is a finite number
+    (an update can overflow a weight while the loss that led to it was finite)."""
+    if not all(math.isfinite(p.data) for p in model.parameters()):
+        raise DivergenceError(step, "the weights became nan or inf")
 
 
 def save_model(model: Any, path: Path) -> None:
