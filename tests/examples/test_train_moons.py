@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from unittest import mock
 
+import moons_args
 import moons_watch
 import numpy as np
 import pytest
@@ -70,6 +71,15 @@ def test_moons_draws_the_points_of_micrographs_global_seed():
     points, labels = train_moons.moons(100, 0.1, 1337)
     np.testing.assert_array_equal(points, expected[0])
     np.testing.assert_array_equal(labels, expected[1])
+
+
+def test_each_loss_the_flag_offers_has_its_function_and_its_targets():
+    """--loss's choices (moons_args) and the losses train_moons computes are one list."""
+    names = list(moons_args.LOSS_NAMES)
+    assert list(train_moons.LOSSES) == list(train_moons.TARGETS) == names
+    labels = np.array([0, 1, 1])
+    assert train_moons.TARGETS["hinge"](labels).tolist() == [-1, 1, 1]
+    assert train_moons.TARGETS["bce"](labels).tolist() == [0, 1, 1]
 
 
 def test_accuracy_counts_positive_scores_as_class_one():
