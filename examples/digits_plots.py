@@ -1,6 +1,8 @@
 """The figures of train_digits.py: curves, confusion matrix, mistakes, first-layer weights.
 
-Drawn on matplotlib `Figure` objects with the Agg canvas, never through pyplot.
+`draw_run` writes all four from the numbers of a run (the model's predictions are
+made by the script). Drawn on matplotlib `Figure` objects with the Agg canvas, never
+through pyplot.
 """
 
 from __future__ import annotations
