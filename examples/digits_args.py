@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
-from script_args import check_output_file, int_between, make_out_dir, numpy_seed, positive_float
+from script_args import (
+    add_diagnose_flag,
+    add_hidden_flag,
+    add_out_dir_flag,
+    add_save_model_flag,
+    check_output_file,
+    int_between,
+    make_out_dir,
+    numpy_seed,
+    positive_float,
+)
 
 DESCRIPTION = "Train an MLP on scikit-learn's handwritten digits and draw what it learned."
-MAX_WIDTH = 256
 MAX_EPOCHS = 1_000
 MAX_BATCH = 1_437  # all the training images
 
@@ -24,14 +32,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     --out-dir is created.
     """
     parser = argparse.ArgumentParser(description=DESCRIPTION)
-    parser.add_argument(
-        "--hidden",
-        type=int_between(1, MAX_WIDTH),
-        nargs="+",
-        default=[32],
-        metavar="WIDTH",
-        help="hidden layer widths, each 1 to 256; the output layer has 10 (default: 32)",
-    )
+    add_hidden_flag(parser, [32], "10")
     parser.add_argument(
         "--epochs",
         type=int_between(1, MAX_EPOCHS),
@@ -61,28 +62,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="train on the eager engine instead of minitorch_scalar.compile (same numbers)",
     )
-    parser.add_argument(
-        "--out-dir",
-        type=Path,
-        default=Path("."),
-        help="folder for the four digits_*.png figures, created if missing "
-        "(default: the current folder)",
-    )
-    parser.add_argument(
-        "--save-model",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="write the trained weights here (numpy .npz); to load them, build the same "
-        "model and call its load: model = nn.MLP(64, [32, 10]); model.load(PATH) for "
-        "the default --hidden 32 (the run prints the line for its own sizes)",
-    )
-    parser.add_argument(
-        "--diagnose",
-        action="store_true",
-        help="also draw each layer's outputs, gradients and update ratio over training "
-        "(digits_histograms.png, digits_over_training.png)",
-    )
+    add_out_dir_flag(parser, "the four digits_*.png figures")
+    add_save_model_flag(parser, "nn.MLP(64, [32, 10])", "32")
+    add_diagnose_flag(parser, "digits")
     args = parser.parse_args(argv)
     args.out_dir = make_out_dir(parser, args.out_dir)
     check_output_file(parser, "--save-model", args.save_model)

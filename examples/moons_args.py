@@ -15,6 +15,10 @@ from pathlib import Path
 
 from moons_watch import BOUNDARY_FILE, CURVES_FILE, GIF_FRAMES
 from script_args import (
+    add_diagnose_flag,
+    add_hidden_flag,
+    add_out_dir_flag,
+    add_save_model_flag,
     check_output_file,
     int_between,
     make_out_dir,
@@ -30,7 +34,6 @@ FINAL_LR_FRACTION = 0.1  # the learning rate falls linearly to 10% of --lr
 DEFAULT_LR = {"sgd": 1.0, "adam": 0.05}
 LOSS_NAMES = ("hinge", "bce")  # train_moons.LOSSES has one loss for each
 MAX_POINTS = 10_000  # --samples, --test-samples, --batch-size
-MAX_WIDTH = 256  # each hidden layer
 MAX_EPOCHS = 10_000
 
 
@@ -77,14 +80,7 @@ def _add_data_flags(group: argparse._ArgumentGroup) -> None:
 
 def _add_training_flags(group: argparse._ArgumentGroup) -> None:
     """The model, the loss, the optimizer and its schedule, the seed."""
-    group.add_argument(
-        "--hidden",
-        type=int_between(1, MAX_WIDTH),
-        nargs="+",
-        default=[16, 16],
-        metavar="WIDTH",
-        help="hidden layer widths, each 1 to 256; the output layer has one neuron (default: 16 16)",
-    )
+    add_hidden_flag(group, [16, 16], "one neuron")
     group.add_argument(
         "--epochs",
         type=int_between(1, MAX_EPOCHS),
@@ -134,14 +130,8 @@ def _add_training_flags(group: argparse._ArgumentGroup) -> None:
 
 
 def _add_output_flags(group: argparse._ArgumentGroup) -> None:
-    """--out-dir, --grid, --gif, --save-model."""
-    group.add_argument(
-        "--out-dir",
-        type=Path,
-        default=Path("."),
-        help=f"folder for {BOUNDARY_FILE} and {CURVES_FILE}, created if missing "
-        "(default: the current folder)",
-    )
+    """--out-dir, --grid, --gif, --save-model, --diagnose."""
+    add_out_dir_flag(group, f"{BOUNDARY_FILE} and {CURVES_FILE}")
     group.add_argument(
         "--grid",
         type=int_between(10, 1000),
@@ -158,18 +148,5 @@ def _add_output_flags(group: argparse._ArgumentGroup) -> None:
         help=f"also write an animated GIF of the boundary during training ({GIF_FRAMES} "
         "frames, closer together where the boundary moves faster)",
     )
-    group.add_argument(
-        "--save-model",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="write the trained weights here (numpy .npz); to load them, build the same "
-        "model and call its load: model = nn.MLP(2, [16, 16, 1]); model.load(PATH) for "
-        "the default --hidden 16 16 (the run prints the line for its own sizes)",
-    )
-    group.add_argument(
-        "--diagnose",
-        action="store_true",
-        help="also draw each layer's outputs, gradients and update ratio over training "
-        "(moons_histograms.png, moons_over_training.png)",
-    )
+    add_save_model_flag(group, "nn.MLP(2, [16, 16, 1])", "16 16")
+    add_diagnose_flag(group, "moons")

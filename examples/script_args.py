@@ -213,6 +213,60 @@ def momentum(text: str) -> float:
     return value
 
 
+# The flags the training scripts share; `group` is a parser or one of its argument groups.
+Group = argparse.ArgumentParser | argparse._ArgumentGroup
+MAX_WIDTH = 256  # each hidden layer
+
+
+def add_hidden_flag(group: Group, default: list[int], outputs: str) -> None:
+    """--hidden WIDTH [WIDTH ...]: the hidden layers' widths, each 1 to MAX_WIDTH.
+    `outputs` says what the output layer has ("one neuron", "10")."""
+    group.add_argument(
+        "--hidden",
+        type=int_between(1, MAX_WIDTH),
+        nargs="+",
+        default=default,
+        metavar="WIDTH",
+        help=f"hidden layer widths, each 1 to {MAX_WIDTH}; the output layer has {outputs} "
+        f"(default: {' '.join(map(str, default))})",
+    )
+
+
+def add_out_dir_flag(group: Group, figures: str) -> None:
+    """--out-dir: the folder for `figures` (what the help calls them); `make_out_dir`
+    creates it once the flags are parsed."""
+    group.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("."),
+        help=f"folder for {figures}, created if missing (default: the current folder)",
+    )
+
+
+def add_save_model_flag(group: Group, default_model: str, default_hidden: str) -> None:
+    """--save-model PATH, whose help says how to load the file: build `default_model`
+    (the model of the default --hidden, `default_hidden`) and call its load."""
+    group.add_argument(
+        "--save-model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write the trained weights here (numpy .npz); to load them, build the same "
+        f"model and call its load: model = {default_model}; model.load(PATH) for "
+        f"the default --hidden {default_hidden} (the run prints the line for its own sizes)",
+    )
+
+
+def add_diagnose_flag(group: Group, prefix: str) -> None:
+    """--diagnose: also draw <prefix>_histograms.png and <prefix>_over_training.png."""
+    group.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also draw each layer's outputs, gradients and update ratio over training "
+        f"({prefix}_histograms.png, {prefix}_over_training.png)",
+    )
+
+
 def make_out_dir(parser: argparse.ArgumentParser, out_dir: Path) -> Path:
     """`out_dir`, created if missing; a usage error (exit 2) if it cannot be written."""
     try:
