@@ -93,8 +93,9 @@ class History:
 class Watcher:
     """Measures the model during training: accuracies, the GIF's frames, progress lines.
 
-    Its clock starts when it is made, after it has pictured the model before training
-    (step 0) if there is a GIF.
+    Made just before the first step: its clock starts then, and it pictures the model
+    before training (step 0) if there is a GIF. The time it spends measuring is kept in
+    `History.watch_seconds` and left out of `History.seconds`.
     """
 
     def __init__(
