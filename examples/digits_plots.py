@@ -1,6 +1,8 @@
 """The figures of train_digits.py: curves, confusion matrix, mistakes, first-layer weights.
 
-Drawn on matplotlib `Figure` objects with the Agg canvas, never through pyplot.
+`draw_run` writes all four from the numbers of a run (the model's predictions are
+made by the script). Drawn on matplotlib `Figure` objects with the Agg canvas, never
+through pyplot.
 """
 
 from __future__ import annotations
@@ -16,6 +18,34 @@ DPI = 100
 CLASSES = 10
 MAX_MISTAKES = 24  # the mistakes figure shows at most this many digits
 MAX_NEURONS = 32  # the weights figure shows at most this many first-layer neurons
+FILES = {
+    "curves": "digits_training_curves.png",
+    "confusion": "digits_confusion.png",
+    "mistakes": "digits_mistakes.png",
+    "first_layer": "digits_first_layer.png",
+}
+
+
+def draw_run(
+    out_dir: Path,
+    history: dict[str, list[float]],
+    test: tuple[np.ndarray, np.ndarray],
+    predictions: np.ndarray,
+    change: np.ndarray,
+) -> list[Path]:
+    """Write the four figures of a run into `out_dir` (named by FILES); return their paths.
+
+    `history`: per epoch the mean loss and the held-out accuracy; `test`: the held-out
+    images (n, 64) and their digits, `predictions` the trained model's for them; `change`:
+    the first layer's weights after training minus before.
+    """
+    paths = {name: out_dir / file for name, file in FILES.items()}
+    images, labels = test
+    plot_curves(history["loss"], history["accuracy"], paths["curves"])
+    plot_confusion(labels, predictions, paths["confusion"])
+    plot_mistakes(images, labels, predictions, paths["mistakes"])
+    plot_first_layer(change, paths["first_layer"])
+    return list(paths.values())
 
 
 def plot_curves(losses: Sequence[float], accuracies: Sequence[float], path: Path) -> None:

@@ -1,7 +1,7 @@
 """The figures of train_moons.py: the learned boundary, the training curves, the GIF.
 
 Every function here draws numbers it is given: the scores over the plane come from
-the model itself (train_moons.py evaluates it on `plane_grid` under no_grad()).
+the model itself (moons_watch.py evaluates it on `plane_grid` under no_grad()).
 
 The figures are drawn on matplotlib `Figure` objects with the Agg canvas, never
 through pyplot: no window, no display needed.

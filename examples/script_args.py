@@ -1,4 +1,5 @@
-"""What the example scripts share: checked argument types, and the guard around main.
+"""What the example scripts share: checked argument types, the guard around main, the
+checks of a run that diverged, and the writing of a run's figures and model.
 
 Each type turns a command-line string into a checked value or raises
 `argparse.ArgumentTypeError`, which argparse reports as a usage error (exit code 2,
@@ -130,6 +131,21 @@ def writing(what: str) -> Iterator[None]:
         raise RunError(f"could not write {what}{name}: {reason}") from error
 
 
+def write_figures(draw: Callable[[], list[Path]]) -> None:
+    """Call `draw`, which writes a run's figures and returns their paths, then print
+    "wrote <path>, <path>, ..."; a write that fails is a `RunError` (see `writing`)."""
+    with writing("the figures"):
+        paths = draw()
+    print("wrote " + ", ".join(map(str, paths)))
+
+
+def check_finite_weights(model: Any, step: int) -> None:
+    """`DivergenceError` at `step` unless every parameter of `model` is a finite number
+    (an update can overflow a weight while the loss that led to it was finite)."""
+    if not all(math.isfinite(p.data) for p in model.parameters()):
+        raise DivergenceError(step, "the weights became nan or inf")
+
+
 def save_model(model: Any, path: Path) -> None:
     """`model.save(path)`, then a line saying so and how to load it back.
 
@@ -195,6 +211,60 @@ def momentum(text: str) -> float:
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
     return value
+
+
+# The flags the training scripts share; `group` is a parser or one of its argument groups.
+Group = argparse.ArgumentParser | argparse._ArgumentGroup
+MAX_WIDTH = 256  # each hidden layer
+
+
+def add_hidden_flag(group: Group, default: list[int], outputs: str) -> None:
+    """--hidden WIDTH [WIDTH ...]: the hidden layers' widths, each 1 to MAX_WIDTH.
+    `outputs` says what the output layer has ("one neuron", "10")."""
+    group.add_argument(
+        "--hidden",
+        type=int_between(1, MAX_WIDTH),
+        nargs="+",
+        default=default,
+        metavar="WIDTH",
+        help=f"hidden layer widths, each 1 to {MAX_WIDTH}; the output layer has {outputs} "
+        f"(default: {' '.join(map(str, default))})",
+    )
+
+
+def add_out_dir_flag(group: Group, figures: str) -> None:
+    """--out-dir: the folder for `figures` (what the help calls them); `make_out_dir`
+    creates it once the flags are parsed."""
+    group.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("."),
+        help=f"folder for {figures}, created if missing (default: the current folder)",
+    )
+
+
+def add_save_model_flag(group: Group, default_model: str, default_hidden: str) -> None:
+    """--save-model PATH, whose help says how to load the file: build `default_model`
+    (the model of the default --hidden, `default_hidden`) and call its load."""
+    group.add_argument(
+        "--save-model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="write the trained weights here (numpy .npz); to load them, build the same "
+        f"model and call its load: model = {default_model}; model.load(PATH) for "
+        f"the default --hidden {default_hidden} (the run prints the line for its own sizes)",
+    )
+
+
+def add_diagnose_flag(group: Group, prefix: str) -> None:
+    """--diagnose: also draw <prefix>_histograms.png and <prefix>_over_training.png."""
+    group.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also draw each layer's outputs, gradients and update ratio over training "
+        f"({prefix}_histograms.png, {prefix}_over_training.png)",
+    )
 
 
 def make_out_dir(parser: argparse.ArgumentParser, out_dir: Path) -> Path:

@@ -7,82 +7,47 @@ train_moons.py or train_digits.py with --save-model), builds the same network as
 between the two models' outputs on held-out data, and trains on in PyTorch for a few
 steps. Without torch installed it says how to install it and exits with status 0.
 
+Below the imports: main, the moons model trained here, and the move to PyTorch. The
+flags (and the reading of --load's file) are in to_pytorch_args.py.
+
 Run:  python examples/to_pytorch.py [--load PATH] [--help]
 """
 
 from __future__ import annotations
 
 import interrupt_guard  # noqa: F401  # isort: skip  (first: Ctrl-C while importing ends quietly)
-import argparse
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-from script_args import int_between, run_guarded
-from sklearn.datasets import load_digits, make_moons
+from script_args import run_guarded
+from script_data import digit_images, moons
+from to_pytorch_args import parse_args
 
 import nn
 import optim
-from nn.weights_file import read_shapes
 
 INSTALL_HINT = 'PyTorch is not installed. Install it with:  pip install -e ".[parity]"'
 MOONS_HIDDEN = [16, 16]
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line, checked: a bad value exits with code 2 and a usage line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--load",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="weights saved by train_moons.py or train_digits.py (--save-model); the "
-        "layer sizes are read from the file (default: train a moons model here)",
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags, get a model, move it to PyTorch, compare, train on there."""
+    args = parse_args(argv)
+    torch = import_torch()
+    if torch is None:
+        return
+    model, (held_out, x, y) = loaded_model(args.model, args.load) if args.load else moons_model()
+    twin = to_torch(torch, model)
+    print(twin)
+    difference = largest_difference(torch, model, twin, held_out)
+    print(
+        f"largest difference between the two models' outputs on {len(held_out)} held-out rows: "
+        f"{difference:.3g}"
     )
-    parser.add_argument(
-        "--torch-steps",
-        type=int_between(1, 1000),
-        default=5,
-        help="training steps to take in PyTorch, 1 to 1000 (default: 5)",
-    )
-    args = parser.parse_args(argv)
-    args.model = None
-    if args.load is not None:
-        if not args.load.exists():
-            parser.error(f"argument --load: no file {str(args.load)!r}")
-        try:
-            args.model = model_from_file(args.load)
-        except (OSError, ValueError) as error:
-            parser.error(f"argument --load: {error}")
-    return args
-
-
-def model_from_file(path: Path) -> nn.MLP:
-    """The MLP saved at `path`: its sizes read from the file's headers, then its weights
-    loaded by `load`, which checks the whole file. ValueError if the file is not an
-    MLP's weights (damaged, crafted, or another model's), naming the path."""
-    shapes = read_shapes(str(path))
-    weights = [shapes.get(f"layers.{i}.weight") for i in range(len(shapes) // 2)]
-    if not weights or any(w is None or len(w) != 2 for w in weights):
-        raise ValueError(
-            f"{str(path)!r} holds no MLP's weights: expected layers.0.weight, "
-            f"layers.0.bias, layers.1.weight, ..., got {sorted(shapes)}"
-        )
-    model = nn.MLP(weights[0][1], [out for out, _ in weights])
-    model.load(path)
-    return model
-
-
-def import_torch() -> ModuleType | None:
-    """The torch module, or None (after printing how to install it) if it is missing."""
-    try:
-        return importlib.import_module("torch")
-    except ImportError:
-        print(INSTALL_HINT)
-        return None
+    train_in_torch(torch, twin, x, y, args.torch_steps)
 
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray]  # held-out inputs, training inputs, labels
@@ -90,7 +55,7 @@ Data = tuple[np.ndarray, np.ndarray, np.ndarray]  # held-out inputs, training in
 
 def moons_model() -> tuple[nn.MLP, Data]:
     """A moons MLP trained here (60 full-batch Adam steps), and its data."""
-    points, labels = make_moons(200, noise=0.1, random_state=np.random.RandomState(0))
+    points, labels = moons(200, 0.1, seed=0)
     model = nn.MLP(2, [*MOONS_HIDDEN, 1], seed=0)
     optimizer = optim.Adam(model.parameters(), lr=0.05)
     targets = (2 * labels[:100] - 1).tolist()
@@ -111,10 +76,9 @@ def loaded_model(model: nn.MLP, path: Path) -> tuple[nn.MLP, Data]:
     """
     print(f"loaded MLP({model.nin}, {model.nouts}) from {path}")
     if model.nin == 64:
-        data = load_digits()
-        images = data.data / 16.0
-        return model, (images[-300:], images[:-300], data.target[:-300])
-    points, labels = make_moons(200, noise=0.1, random_state=np.random.RandomState(12345))
+        images, digits = digit_images()
+        return model, (images[-300:], images[:-300], digits[:-300])
+    points, labels = moons(200, 0.1, seed=12345)
     return model, (points[100:], points[:100], labels[:100])
 
 
@@ -161,21 +125,13 @@ def train_in_torch(
         print(f"PyTorch step {step}: loss {loss.item():.6f}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the flags, get a model, move it to PyTorch, compare, train on there."""
-    args = parse_args(argv)
-    torch = import_torch()
-    if torch is None:
-        return
-    model, (held_out, x, y) = loaded_model(args.model, args.load) if args.load else moons_model()
-    twin = to_torch(torch, model)
-    print(twin)
-    difference = largest_difference(torch, model, twin, held_out)
-    print(
-        f"largest difference between the two models' outputs on {len(held_out)} held-out rows: "
-        f"{difference:.3g}"
-    )
-    train_in_torch(torch, twin, x, y, args.torch_steps)
+def import_torch() -> ModuleType | None:
+    """The torch module, or None (after printing how to install it) if it is missing."""
+    try:
+        return importlib.import_module("torch")
+    except ImportError:
+        print(INSTALL_HINT)
+        return None
 
 
 if __name__ == "__main__":

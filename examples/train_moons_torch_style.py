@@ -10,26 +10,20 @@ tensors) and it is a PyTorch script; what differs is listed in the README.
 Prints a line every tenth of the run and a final summary; --save-model writes the
 weights (.npz), with PyTorch's names ("0.weight", "0.bias", ...).
 
+Below the imports: the model, the optimizer, then main with the loss and the training
+loop. The flags are in torch_style_args.py.
+
 Run:  python examples/train_moons_torch_style.py [--help]
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
-from script_args import (
-    check_finite_loss,
-    check_output_file,
-    engine_errors_as_divergence,
-    int_between,
-    numpy_seed,
-    positive_float,
-    run_guarded,
-)
+from script_args import check_finite_loss, engine_errors_as_divergence, run_guarded
 from sklearn.datasets import make_moons
+from torch_style_args import parse_args
 
 import minitorch_scalar as ms
 import nn
@@ -39,32 +33,6 @@ from optim.lr_scheduler import CosineAnnealingLR
 
 WEIGHT_DECAY = 1e-4  # on the weights; the biases are left free
 MOMENTUM = 0.9
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line, checked: a bad value exits with code 2 and a usage line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--samples", type=int_between(2, 10_000), default=100, help="training points (default: 100)"
-    )
-    parser.add_argument(
-        "--hidden", type=int_between(1, 256), default=16, help="hidden width (default: 16)"
-    )
-    parser.add_argument(
-        "--epochs", type=int_between(1, 10_000), default=100, help="full-batch steps (default: 100)"
-    )
-    parser.add_argument(
-        "--lr", type=positive_float, default=0.3, help="initial learning rate (default: 0.3)"
-    )
-    parser.add_argument(
-        "--seed", type=numpy_seed, default=1337, help="seed of data and weights (default: 1337)"
-    )
-    parser.add_argument(
-        "--save-model", type=Path, default=None, metavar="PATH", help="write the weights (.npz)"
-    )
-    args = parser.parse_args(argv)
-    check_output_file(parser, "--save-model", args.save_model)
-    return args
 
 
 def make_model(hidden: int) -> nn.Sequential:
@@ -87,11 +55,6 @@ def make_optimizer(model: nn.Module, lr: float) -> optim.SGD:
         lr=lr,
         momentum=MOMENTUM,
     )
-
-
-def accuracy(logits: list, labels: np.ndarray) -> float:
-    """The fraction of points whose logit has the sign of its class (> 0 for class 1)."""
-    return float(np.mean([(logit.data > 0) == label for logit, label in zip(logits, labels)]))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -129,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.save_model is not None:
         model.save(args.save_model)
         print(f"wrote {args.save_model}")
+
+
+def accuracy(logits: list, labels: np.ndarray) -> float:
+    """The fraction of points whose logit has the sign of its class (> 0 for class 1)."""
+    return float(np.mean([(logit.data > 0) == label for logit, label in zip(logits, labels)]))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 import train_digits
-from digits_plots import confusion_matrix
+from digits_plots import FILES, confusion_matrix
 
 import nn
 
@@ -34,7 +34,7 @@ def test_a_small_run_writes_four_figures_and_clears_an_accuracy_floor(run_script
     summary = SUMMARY.search(result.stdout)
     assert summary and summary.group(3) == "compiled", result.stdout
     assert float(summary.group(2)) >= 0.92  # 4 epochs of a 64-16-10 net: 0.944 at seed 0
-    for name in train_digits.FILES.values():
+    for name in FILES.values():
         assert (tmp_path / "figs" / name).read_bytes()[:8] == PNG_MAGIC
     model = nn.MLP(64, [16, 10])
     model.load(tmp_path / "m.npz")

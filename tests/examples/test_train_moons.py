@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from unittest import mock
 
+import moons_args
+import moons_watch
 import numpy as np
 import pytest
 import train_moons
@@ -69,6 +71,15 @@ def test_moons_draws_the_points_of_micrographs_global_seed():
     points, labels = train_moons.moons(100, 0.1, 1337)
     np.testing.assert_array_equal(points, expected[0])
     np.testing.assert_array_equal(labels, expected[1])
+
+
+def test_each_loss_the_flag_offers_has_its_function_and_its_targets():
+    """--loss's choices (moons_args) and the losses train_moons computes are one list."""
+    names = list(moons_args.LOSS_NAMES)
+    assert list(train_moons.LOSSES) == list(train_moons.TARGETS) == names
+    labels = np.array([0, 1, 1])
+    assert train_moons.TARGETS["hinge"](labels).tolist() == [-1, 1, 1]
+    assert train_moons.TARGETS["bce"](labels).tolist() == [0, 1, 1]
 
 
 def test_accuracy_counts_positive_scores_as_class_one():
@@ -230,22 +241,45 @@ def test_more_diverging_runs(flags, tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_engine_overflow_counts_as_divergence():
+def failing_at(step: int, error: Exception):
+    """A stand-in for train_moons.make_step: the real loss, except that its `step`-th
+    call raises `error` (as the engine does on an overflow, or on a bug)."""
+    real = train_moons.make_step
+
+    def make_step(model, loss_name, compiled):
+        forward = real(model, loss_name, compiled)
+        calls = []
+
+        def failing(points, targets):
+            calls.append(step)
+            if len(calls) == step:
+                raise error
+            return forward(points, targets)
+
+        return failing
+
+    return make_step
+
+
+def test_an_engine_overflow_counts_as_divergence(monkeypatch, capsys):
     from script_args import DivergenceError
 
-    def overflowing(points, targets):
-        raise OverflowError("exp: e ** 1000.0 overflows a float")
-
+    overflow = OverflowError("exp: e ** 1000.0 overflows a float")
+    monkeypatch.setattr(train_moons, "make_step", failing_at(4, overflow))
+    args = train_moons.parse_args(["--samples", "12", "--epochs", "6"])
+    data = train_moons.Points(*train_moons.moons(12, 0.1, 1))
     with pytest.raises(DivergenceError, match=r"training diverged at step 4 \(exp: .*smaller --lr"):
-        train_moons._train_step(overflowing, None, np.zeros((1, 2)), np.zeros(1), 4)
+        train_moons.train(args, nn.MLP(2, [4, 1], seed=1), data, data)
+    assert "step    3/6" in capsys.readouterr().out  # three steps went through first
 
 
-def test_a_value_error_without_nan_or_inf_is_a_bug_not_a_divergence():
-    def broken(points, targets):
-        raise ValueError("backward: this output has no backward")
-
+def test_a_value_error_without_nan_or_inf_is_a_bug_not_a_divergence(monkeypatch):
+    bug = ValueError("backward: this output has no backward")
+    monkeypatch.setattr(train_moons, "make_step", failing_at(1, bug))
+    args = train_moons.parse_args(["--samples", "12", "--epochs", "2"])
+    data = train_moons.Points(*train_moons.moons(12, 0.1, 1))
     with pytest.raises(ValueError, match="no backward"):
-        train_moons._train_step(broken, None, np.zeros((1, 2)), np.zeros(1), 1)
+        train_moons.train(args, nn.MLP(2, [4, 1], seed=1), data, data)
 
 
 def test_compiled_training_gives_the_eager_numbers(capsys):
@@ -300,8 +334,8 @@ def test_the_scorer_equals_the_model_called_row_by_row():
 def test_the_gif_of_the_defaults_chooses_among_every_step():
     """Every one of the defaults' 100 steps is pictured, so the GIF's frames can be
     spent where the boundary moves (see moons_plots.pick_frames)."""
-    assert len(set(np.linspace(0, 100, train_moons.GIF_CANDIDATES).round().tolist())) == 101
-    assert train_moons.GIF_FRAMES == 40
+    assert len(set(np.linspace(0, 100, moons_watch.GIF_CANDIDATES).round().tolist())) == 101
+    assert moons_watch.GIF_FRAMES == 40
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path, env):
