@@ -453,7 +453,7 @@ class StoreLayout:
         at its own place)."""
         return np.where(self.stride[nodes] > 0, self.first[nodes], 0)
 
-    def block_of(self, receivers: SlotArray) -> Block | None:
+    def block_with_columns(self, receivers: SlotArray) -> Block | None:
         """The block of which the receivers are consecutive columns, if any."""
         index = int(self.block_index[receivers[0]])
         first = self.first[receivers]
@@ -472,7 +472,7 @@ class StoreLayout:
     def writer(self, places: PlaceArray, receivers: SlotArray) -> Scatter | WholeRows:
         """How a layer's part writes its terms, given their places (a row per source, a
         column per receiver): as whole rows where every receiver adds them in one order."""
-        block = self.block_of(receivers)
+        block = self.block_with_columns(receivers)
         if block is None:
             return Scatter(places)
         offset = places - self.first[receivers]  # rank * width
@@ -632,7 +632,7 @@ def _bundle_send(
     if not layout.is_read(b.receivers).any():  # (inputs' numbers get no gradient)
         return None
     slots, position = b.slots.ravel(), bundles.positions(b)
-    block = layout.block_of(slots)
+    block = layout.block_with_columns(slots)
     rank = None if block is None else bundles.same_rank_per_node(b, others, position)
     if rank is not None:
         to: Scatter | WholeRows = layout.whole_rows(block, slots, 1 + rank)
