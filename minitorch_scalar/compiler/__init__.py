@@ -172,9 +172,8 @@ class Trace:
         self.parameter_ids = frozenset(map(id, self.parameters))
         self.first_node = len(tape.template) - tape.node_count
         self.plan = None
-        self.grad_leaves: tuple = ()
-        self.grad_leaf_arguments: list[tuple[int, int]] = []  # (k, i): grad leaf k is
-        # the call's Value argument i
+        self.grad_leaves: tuple = ()  # the output's parents (see above)
+        self.grad_leaf_arguments: list[tuple[int, int]] = []  # (k, i): grad leaf k is argument i
         if isinstance(self.structure, int):
             self._plan_backward(tape)
 

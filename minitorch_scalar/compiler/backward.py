@@ -188,7 +188,7 @@ class RunBackward:
 
     run: Run
     places: PlaceArray  # aligned with run.operands: where each operand's term goes
-    sum_from: PlaceArray  # per node: its first term's place; 0: its one term at its own
+    sum_from: PlaceArray  # per node: its first term's place (0: it has one, at its own place)
     count: np.ndarray  # per node: how many terms it sums
 
     def backward(self, values: np.ndarray, grads: np.ndarray) -> None:
