@@ -88,7 +88,7 @@ def measure(rounds: int, steps: int) -> dict[str, float]:
         times["unguarded"].append(timed_block(train, steps))
         guard.holds_now = real_check
         times["changing"].append(timed_block(changing, steps))
-    data = [p.data for p in trace.held_leaves]  # read by every replay, checked or not
+    data = [p.data for p in trace.parameters]  # read by every replay, checked or not
     from minitorch_scalar.compiler import _floats_only
 
     step_s = statistics.median(times["guarded"])

@@ -135,41 +135,64 @@ def compile(
 
 class Trace:
     """One signature's tape, its forward steps, its backward plan (one output), and
-    the guard on the models it went through."""
+    the guard on the models it went through.
+
+    Its leaves are of three kinds, by where a replay reads their numbers:
+
+    - *inputs*, slots `input_slots`: the numbers among the arguments (no gradient);
+    - *Value arguments*, slots `value_argument_slots`: each distinct Value among the
+      arguments, traced as a fresh leaf of its own (arguments.py); a replay reads the
+      call's Values;
+    - *parameters*, slots `parameter_slots`: every other leaf the function reached (a
+      model's weights, a Value in a closure or made inside the function); a replay
+      reads their current `.data`.
+
+    The *grad leaves* are the leaves a backward gives a gradient: the parameters and
+    Value arguments eager backward reaches, in the order it adds to them. The backward
+    plan returns their gradients in that order (`BackwardPlan.grad_leaf_slots`);
+    `grad_leaves` are the Values (None for a Value argument: the call's own Value, at
+    `grad_leaf_arguments`), the output's parents.
+    """
 
     guard: ModelGuard
 
-    def __init__(self, tape: Tape, n_inputs: int, n_fed: int, outputs: list, shape: Any):
+    def __init__(
+        self, tape: Tape, n_inputs: int, n_value_arguments: int, outputs: list, shape: Any
+    ):
         self.node_count = tape.node_count  # the tape itself is not kept
         self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
         self.structure = _slots(shape, tape, outputs)
         self.template = np.array(tape.template, dtype=np.float64)
-        self.inputs = slice(1, 1 + n_inputs)  # the input numbers' leaves
-        self.fed = slice(self.inputs.stop, self.inputs.stop + n_fed)  # the Values' copies
-        held = [(tape.slot_of[v], v) for v in tape.leaves[n_inputs + n_fed :]]
-        self.held_slots = np.array([slot for slot, _ in held], dtype=np.intp)
-        self.held_leaves = [leaf for _, leaf in held]
-        self.held_ids = frozenset(map(id, self.held_leaves))
+        self.input_slots = slice(1, 1 + n_inputs)
+        self.value_argument_slots = slice(
+            self.input_slots.stop, self.input_slots.stop + n_value_arguments
+        )
+        self.parameters = tape.leaves[n_inputs + n_value_arguments :]
+        self.parameter_slots = np.array([tape.slot_of[p] for p in self.parameters], np.intp)
+        self.parameter_ids = frozenset(map(id, self.parameters))
         self.first_node = len(tape.template) - tape.node_count
         self.plan = None
-        self.parents: tuple = ()  # the leaves backward hands gradients to (None: an argument)
-        self.arguments_at: list[tuple[int, int]] = []  # (place in parents, Value argument)
+        self.grad_leaves: tuple = ()  # the output's parents (see above)
+        self.grad_leaf_arguments: list[tuple[int, int]] = []  # (k, i): grad leaf k is argument i
         if isinstance(self.structure, int):
-            self._plan_backward(tape, dict(held))
+            self._plan_backward(tape)
 
-    def _plan_backward(self, tape: Tape, held: dict[int, Value]) -> None:
-        """The backward of the one output: its plan, and the leaves it hands gradients to."""
-        fed = range(self.fed.start, self.fed.stop)
+    def _plan_backward(self, tape: Tape) -> None:
+        """The backward of the one output: its plan, and its grad leaves."""
+        parameter_at = dict(zip(self.parameter_slots.tolist(), self.parameters))
+        arguments = range(self.value_argument_slots.start, self.value_argument_slots.stop)
         slot = self.structure
         if slot < self.first_node:  # the function returned a leaf (or a constant)
-            handed = [slot] if slot in held or slot in fed else []
+            grad_leaf_slots = [slot] if slot in parameter_at or slot in arguments else []
         else:
-            visit, leaves = backward_order(_node_at(tape, slot), tape)
+            visit, reached = backward_order(_node_at(tape, slot), tape)
             tape.slot_of.clear()  # (a dict of every node, not read past here: freed first)
-            handed = [s for s in leaves if s in held or s in fed]
-            self.plan = backward_plan(self.steps, len(tape.template), visit, handed)
-        self.parents = tuple(held.get(s) for s in handed)
-        self.arguments_at = [(k, s - fed.start) for k, s in enumerate(handed) if s in fed]
+            grad_leaf_slots = [s for s in reached if s in parameter_at or s in arguments]
+            self.plan = backward_plan(self.steps, len(tape.template), visit, grad_leaf_slots)
+        self.grad_leaves = tuple(parameter_at.get(s) for s in grad_leaf_slots)
+        self.grad_leaf_arguments = [
+            (k, s - arguments.start) for k, s in enumerate(grad_leaf_slots) if s in arguments
+        ]
 
     @classmethod
     def of(cls, fn: Callable[..., Any], args: tuple, call: Call) -> Trace | None:
@@ -216,17 +239,17 @@ class Trace:
         argument's data is a real number that is not a float (an int, a numpy float32:
         the engine computes with it as it is, the replay only in float64). Every
         parameter's data is checked before anything is computed."""
-        held = [leaf.data for leaf in self.held_leaves]
-        fed = [v.data for v in call.values]
-        if not (_floats_only(held) and _floats_only(fed)):
-            _refuse_non_numbers(self.held_leaves, "the trace's parameter", self.guard)
+        parameter_data = [leaf.data for leaf in self.parameters]
+        argument_data = [v.data for v in call.values]
+        if not (_floats_only(parameter_data) and _floats_only(argument_data)):
+            _refuse_non_numbers(self.parameters, "the trace's parameter", self.guard)
             _refuse_non_numbers(call.values, "the call's Value", None)
             return None
         values = np.empty(len(self.template))  # the steps write every node's slot
         values[: self.first_node] = self.template[: self.first_node]  # 0.0, leaves, constants
-        values[self.inputs] = input_numbers(call.numbers)
-        values[self.fed] = fed
-        values[self.held_slots] = held
+        values[self.input_slots] = input_numbers(call.numbers)
+        values[self.value_argument_slots] = argument_data
+        values[self.parameter_slots] = parameter_data
         run_forward(self.steps, values)
         return self._outputs(values, call)
 
@@ -235,21 +258,21 @@ class Trace:
             return _outputs(self.structure, values, None, False)
         if not isinstance(self.structure, int):
             return _outputs(self.structure, values, Replayed(values, (), None, False), True)
-        parents, arguments = self.parents, call.values
-        if self.arguments_at:
+        parents, arguments = self.grad_leaves, call.values
+        if self.grad_leaf_arguments:
             parents = list(parents)
-            for place, index in self.arguments_at:
-                parents[place] = arguments[index]
+            for k, index in self.grad_leaf_arguments:
+                parents[k] = arguments[index]
             parents = tuple(parents)
         if self.plan is None:  # the function returned a leaf: the engine adds its seed
             return _outputs(self.structure, values, Replayed(values, parents, None, False), False)
-        exact = all(map(_is_leaf, arguments)) and self.held_ids.isdisjoint(map(id, arguments))
+        exact = all(map(_is_leaf, arguments)) and self.parameter_ids.isdisjoint(map(id, arguments))
         replayed = Replayed(values, parents, self.gradients, exact)
         return _outputs(self.structure, values, replayed, False)
 
     def gradients(self, values: np.ndarray, seed: float) -> np.ndarray:
-        """d(output)/d(parent) * seed for each of `parents`, as eager backward adds them."""
-        return run_backward(self.plan, values, self.structure, seed).take(self.plan.leaves)
+        """d(output)/d(leaf) * seed for each grad leaf, as eager backward adds them."""
+        return run_backward(self.plan, values, self.structure, seed).take(self.plan.grad_leaf_slots)
 
     def program(self) -> str:
         """The vectorised program, as a learner reads it (see `describe`)."""

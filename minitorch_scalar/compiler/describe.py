@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .backward import BackwardPlan, BlockWrite, Level, Send
+from .backward import BackwardPlan, Level, Send, WholeRows
 from .program import Run, Step
 
 if TYPE_CHECKING:
@@ -37,10 +37,10 @@ def _forward_line(step: Step | Run) -> str:
 
 def _backward_lines(plan: BackwardPlan) -> list[str]:
     """The backward plan: how many steps, then each level's sums and sends, deepest
-    first (a run's nodes one by one), then the leaves' sums."""
+    first (a run's nodes one by one), then the grad leaves' sums."""
     levels = [level for level in plan.levels if type(level) is Level]
-    count = sum(len(level.sums) + len(level.sends) for level in levels)
-    count += len(plan.levels) - len(levels) + len(plan.leaf_sums)
+    count = sum(len(level.blocks) + len(level.sends) for level in levels)
+    count += len(plan.levels) - len(levels) + len(plan.leaf_blocks)
     runs = len(plan.levels) - len(levels)
     where = f"{len(levels)} depths" + (f" and {runs} run(s)" if runs else "")
     lines = [f"  backward in {where}, deepest first: {count} steps"]
@@ -48,12 +48,12 @@ def _backward_lines(plan: BackwardPlan) -> list[str]:
         if type(level) is not Level:
             lines.append(f"    {len(level.run.rules)} nodes one by one, the last first (the run)")
             continue
-        for s in level.sums:
-            lines.append(f"    sum the grads of {s.nodes} nodes, {s.count} terms each")
+        for block in level.blocks:
+            lines.append(f"    sum the grads of {block.width} nodes, {block.count} terms each")
         for send in level.sends:
             lines.append(_send_line(send))
-    for s in plan.leaf_sums:
-        lines.append(f"    sum the grads of {s.nodes} leaves, {s.count} terms each")
+    for block in plan.leaf_blocks:
+        lines.append(f"    sum the grads of {block.width} leaves, {block.count} terms each")
     return lines
 
 
@@ -61,6 +61,6 @@ def _send_line(send: Send) -> str:
     """One step's terms for its parents: the op, its operand array, and how they are written."""
     step = send.step
     rows, arity = step.shape
-    to = "whole rows of a block" if isinstance(send.to, BlockWrite) else "scattered"
+    to = "whole rows of a block" if isinstance(send.to, WholeRows) else "scattered"
     what = "to parents" if send.what == "operands" else f"to its {send.what}"
     return f"    d{step.rule.name:<8} x grad, {what:<14} {rows}x{arity}, {to}"

@@ -19,9 +19,9 @@ from scalar_random_programs import ALL_OPS, MINITORCH, Backend, random_program, 
 import minitorch_scalar as ms
 import nn
 from minitorch_scalar import Value
-from minitorch_scalar.compiler.backward import backward_plan, run_backward
+from minitorch_scalar.compiler.backward import backward_plan, run_backward, store_layout
 from minitorch_scalar.compiler.interpret import Interpreter, interpret
-from minitorch_scalar.compiler.program import Step, forward_steps, run_forward
+from minitorch_scalar.compiler.program import Run, Step, forward_steps, run_forward
 from minitorch_scalar.compiler.tape import backward_order, build, record
 
 
@@ -270,3 +270,61 @@ def test_a_compiled_step_and_the_interpreter_agree_on_a_model_in_training() -> N
         )
         for leaf in leaves:
             leaf.data -= 0.1 * leaf.grad
+
+
+def interpreter_term_counts(stages: Stages, slots: int) -> np.ndarray:
+    """How many terms each slot gets in the interpreter's backward (one per parent
+    operand of each node it visits), by the grouped slots."""
+    new_of = dict(stages.moved)
+    node_at = {node.slot: node for node in stages.interpreter.program}
+    count = np.zeros(slots, dtype=np.intp)
+    for old in stages.interpreter.visit:
+        node = node_at[old]
+        for operand, is_parent in zip(node.operands, node.parents):
+            if is_parent:  # (a constant has no term)
+                count[new_of[operand]] += 1
+    return count
+
+
+@pytest.mark.parametrize("name", [*PROGRAMS, "a chain (a run)"])
+def test_the_store_layout_gives_every_term_a_place_of_its_own_in_rank_order(name) -> None:
+    """`place_of` as the layout uses it, from the interpreter's count of each slot's
+    terms: every term read has a place no other term has; in a block, the term of rank
+    k is in row 1 + k of its receiver's column (so the block's sum adds it k-th); a node
+    with one term takes it at its own slot; a run's node, at consecutive places."""
+    if name == "a chain (a run)":
+        x = Value(0.3)
+        stages = Stages(lambda x: chain_of(x, 40), [x])
+        assert any(type(step) is Run for step in stages.steps)
+    else:
+        stages = Stages(*PROGRAMS[name]())
+    slots = len(stages.tape.template)
+    visit, reached = backward_order(stages.root, stages.tape)
+    count = interpreter_term_counts(stages, slots)
+    layout = store_layout(stages.steps, slots, visit, reached, count)
+    taken: list[int] = []
+    for receiver in np.flatnonzero(count).tolist():
+        if not layout.is_read(np.array([receiver])).all():
+            continue
+        places = layout.place(np.full(count[receiver], receiver), np.arange(count[receiver]))
+        taken += places.tolist()
+        index = layout.block_index[receiver]
+        if index >= 0:
+            block = layout.blocks[index]
+            column = np.flatnonzero(np.arange(slots)[block.receivers] == receiver)[0]
+            rows = (places - block.start - column) / block.width
+            assert rows.tolist() == list(range(1, count[receiver] + 1))
+        elif count[receiver] == 1:
+            assert places.tolist() == [receiver]
+        else:
+            assert np.diff(places).tolist() == [1] * (count[receiver] - 1)
+            assert places[0] >= slots
+    assert len(taken) == len(set(taken)) and min(taken) > 0 and max(taken) < layout.size
+    assert any(b.depth == -1 for b in layout.blocks)  # the leaves sum in blocks
+
+
+def chain_of(x, n: int):
+    """A chain of n small steps (one node each), with a node used twice: a run."""
+    for _ in range(n):
+        x = (x * 1.5).tanh() + x
+    return x
