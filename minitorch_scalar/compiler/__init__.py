@@ -135,7 +135,7 @@ class Compiled:
         return "\n".join(
             [
                 f"compiled {getattr(self.fn, '__name__', 'function')}"
-                f" ({'exact' if self.exact else 'fast, exact=False'}): {len(self.traces)} trace(s)"
+                f"{'' if self.exact else ' (fast mode, exact=False)'}: {len(self.traces)} trace(s)"
             ]
             + [trace.program() for trace in self.traces.values()]
         )

@@ -41,7 +41,8 @@ Index = slice | np.ndarray
 
 def close(a: float | None, b: float | None) -> bool:
     """|a - b| <= TOLERANCE * max(1, |a|, |b|): relative for numbers of size 1 or more,
-    absolute (1e-12) below; equal infinities, and nan with nan, agree; None with None.
+    absolute (1e-12) below; an infinity agrees with itself only, nan with nan, None
+    with None.
 
     Why this rule: reordering a sum of n terms changes it by at most about
     n * 2^-53 * (|t_1| + ... + |t_n|), so the error scales with the terms, not with
@@ -55,14 +56,16 @@ def close(a: float | None, b: float | None) -> bool:
         return a is b
     if a == b or (math.isnan(a) and math.isnan(b)):
         return True
-    return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
+    finite = math.isfinite(a) and math.isfinite(b)  # (an infinity agrees with itself only)
+    return finite and abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
 
 
 def all_close(a: Array, b: Array) -> Array:
     """`close` elementwise on two arrays, as an array of bools."""
     with np.errstate(all="ignore"):
         scale = np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
-        return (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= TOLERANCE * scale)
+        near = np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= TOLERANCE * scale)
+        return (a == b) | (np.isnan(a) & np.isnan(b)) | near
 
 
 # ------------------------------------------------ the libm functions, vectorised
