@@ -29,8 +29,8 @@ import numpy as np
 
 from ..float_math import float_log, float_power
 from .layer_grid import LayerGrid
-from .program import Run, Step
-from .rules import Dot, Elementwise, Sum, VectorisedRule
+from .program import SMALL, Run, Step
+from .rules import ONE, Dot, Elementwise, Max, Select, Sum, VectorisedRule
 
 TOLERANCE = 1e-12
 """Fast mode's agreement with eager: see `close`."""
@@ -111,30 +111,40 @@ VALUES: dict[str, Callable[..., Array]] = {
 }
 """The elementwise ops whose exact rule calls a `math` function on each element."""
 
-LOCAL_GRADS: dict[str, Callable[..., tuple]] = {"**": _power_grads}
-"""The elementwise ops whose exact local derivatives call `float_math` on each element."""
+LOCAL_GRADS: dict[str, Callable[..., tuple]] = {
+    "**": _power_grads,
+    "relu": lambda a, out: (a > 0.0,),  # (bools: times g, 1.0 or 0.0 times g)
+}
+"""Local derivatives other than the exact rule's: those that call `float_math` on each
+element, and a relu's as a mask, one numpy call fewer."""
 
 
 # ------------------------------------------------------- adding into gradients
 
 
 def adder(index: Index) -> Callable[[Array, Array], None]:
-    """``add(grads, terms)``: grads[index] += terms, each term to its slot. A slice or
-    distinct slots: one ``+=``; a slot repeated: ``np.add.at``, which adds each."""
+    """``add(grads, terms)``: grads[index] += terms, each term to its slot (terms shaped
+    as `index`, or broadcast to it). A slice or distinct slots: one ``+=``; a slot
+    repeated: each slot's terms summed first (``np.bincount``), then added."""
     if isinstance(index, slice):
 
         def add_view(grads: Array, terms: Array) -> None:
             grads[index] += terms.ravel()
 
         return add_view
-    if len(np.unique(index)) == index.size:
+    distinct, inverse = np.unique(index, return_inverse=True)
+    if len(distinct) == index.size:
 
         def add(grads: Array, terms: Array) -> None:
             grads[index] += terms
 
         return add
-    flat = index.ravel()
-    return lambda grads, terms: np.add.at(grads, flat, np.broadcast_to(terms, index.shape).ravel())
+    inverse, count, shape = inverse.ravel(), len(distinct), index.shape
+
+    def add_repeated(grads: Array, terms: Array) -> None:
+        grads[distinct] += np.bincount(inverse, np.broadcast_to(terms, shape).ravel(), count)
+
+    return add_repeated
 
 
 def as_view(slots: np.ndarray) -> Index:
@@ -178,14 +188,21 @@ class FastLayer:
 
     def backward(self, values: Array, grads: Array) -> None:
         g = grads[self.out].reshape(self.shape)
-        rows = read(values, self.rows, self.rows_shape)
         if self.add_rows is not None:
-            terms = np.empty(self.rows_shape)
-            g.sum(axis=0, out=terms[:, 0])
-            np.matmul(g.T, read(values, self.inputs, self.inputs_shape), out=terms[:, 1:])
-            self.add_rows(grads, terms)
+            x = read(values, self.inputs, self.inputs_shape)
+            self._add_to_rows(grads, np.add.reduce(g, axis=0), g.T @ x)
         if self.add_inputs is not None:
-            self.add_inputs(grads, g @ rows[:, 1:])
+            self.add_inputs(grads, g @ read(values, self.rows, self.rows_shape)[:, 1:])
+
+    def _add_to_rows(self, grads: Array, biases: Array, weights: Array) -> None:
+        """Each row's bias its term, each weight its own: in place where the rows are
+        consecutive slots, else through `add_rows`."""
+        if isinstance(self.rows, slice):
+            rows = grads[self.rows].reshape(self.rows_shape)
+            rows[:, 0] += biases
+            rows[:, 1:] += weights
+        else:
+            self.add_rows(grads, np.column_stack([biases, weights]))
 
     def describe(self) -> tuple[str, str]:
         s, r = self.shape
@@ -219,16 +236,87 @@ class FastElementwise:
         g = grads[self.out]
         for add, local in zip(self.adds, self.local_grads(*x, values[self.out])):
             if add is not None:
-                add(grads, local * g)
+                add(grads, g if local is ONE else local * g)
 
     def describe(self) -> tuple[str, str]:
         n = len(values_range(self.out))
         return f"{self.name:>8} x {n}", f"d{self.name:<8} x {n}"
 
 
+class FastScalar:
+    """An elementwise step of fewer than `program.SMALL` nodes: node by node on Python
+    floats, by the rule's scalar forms (numpy gains nothing on a few numbers)."""
+
+    def __init__(self, step: Step, needs: Array) -> None:
+        self.rule, self.name = step.rule, step.rule.name
+        self.slots = list(values_range(step.out))
+        self.operands, self.parents = step.operands.tolist(), step.parents.tolist()
+
+    def forward(self, values: Array) -> None:
+        item, scalar = values.item, self.rule.scalar
+        for slot, operands in zip(self.slots, self.operands):
+            values[slot] = scalar(*map(item, operands))
+
+    def backward(self, values: Array, grads: Array) -> None:
+        item, terms_of = values.item, self.rule.scalar_terms
+        for slot, operands, parents in zip(self.slots, self.operands, self.parents):
+            terms = terms_of(list(map(item, operands)), item(slot), grads.item(slot))
+            for operand, term, parent in zip(operands, terms, parents):
+                if parent:
+                    grads[operand] += term
+
+    def describe(self) -> tuple[str, str]:
+        n = len(self.slots)
+        return f"{self.name:>8} x {n}  (on floats)", f"d{self.name:<8} x {n}  (on floats)"
+
+
+class FastSum:
+    """Sums: each node's operands (a row) added by numpy; backward, g to each."""
+
+    def __init__(self, step: Step, needs: Array) -> None:
+        self.out, self.operands, self.name = step.out, step.operands, "sum"
+        self.add = adder(self.operands) if needs[self.operands].any() else None
+
+    def forward(self, values: Array) -> None:
+        values[self.out] = np.add.reduce(values.take(self.operands), axis=1)
+
+    def backward(self, values: Array, grads: Array) -> None:
+        if self.add is not None:
+            self.add(grads, grads[self.out][:, None])  # (a constant's term: never read)
+
+    def describe(self) -> tuple[str, str]:
+        n, arity = self.operands.shape
+        return f"     sum x {n}   operands {n}x{arity}", f"dsum      x {n}"
+
+
+class FastPick:
+    """max and select: each node is one of its operands (the first largest; the one at
+    its index), its local derivative 1 there and 0 elsewhere: backward adds g there."""
+
+    def __init__(self, step: Step, needs: Array) -> None:
+        self.out, self.rule, self.name = step.out, step.rule, step.rule.name
+        self.operands, self.nodes = step.operands, np.arange(len(step.operands))
+
+    def picked(self, x: Array) -> Array:
+        """The column each node picks (select's index checked by the engine's rule)."""
+        return np.argmax(x, axis=1) if isinstance(self.rule, Max) else self.rule.picked(x)
+
+    def forward(self, values: Array) -> None:
+        x = values.take(self.operands)
+        values[self.out] = x[self.nodes, self.picked(x)]
+
+    def backward(self, values: Array, grads: Array) -> None:
+        slots = self.operands[self.nodes, self.picked(values.take(self.operands))]
+        np.add.at(grads, slots, grads[self.out])
+
+    def describe(self) -> tuple[str, str]:
+        n, arity = self.operands.shape
+        return f"{self.name:>8} x {n}   operands {n}x{arity}", f"d{self.name:<8} x {n}"
+
+
 class FastGather:
-    """Any other step (sum, dot, max, select, your own op): its operands gathered as
-    (nodes, arity); sum and dot as numpy sums, the others by their exact rule. Backward
+    """Any other step (dot, your own op): its operands gathered as (nodes, arity); a
+    dot by numpy, the others by their exact rule. Backward
     sends terms to the columns up to the last that holds a parent (a term to a constant
     in between goes to its slot, whose gradient is never read)."""
 
@@ -255,9 +343,7 @@ class FastGather:
 
 
 def gathered_values(rule: VectorisedRule, x: Array) -> Array:
-    """The values of nodes whose operands are the rows of x: sum and dot by numpy."""
-    if isinstance(rule, Sum):
-        return x.sum(axis=1)
+    """The values of nodes whose operands are the rows of x: a dot by numpy."""
     if isinstance(rule, Dot):
         n = (x.shape[1] - 1) // 2
         return x[:, 0] + np.einsum("ij,ij->i", x[:, 1 : n + 1], x[:, n + 1 :])
@@ -265,10 +351,7 @@ def gathered_values(rule: VectorisedRule, x: Array) -> Array:
 
 
 def gathered_terms(rule: VectorisedRule, x: Array, out: Array, g: Array, columns: int) -> Array:
-    """Local derivatives times gradients for the first `columns` operands: a sum's
-    are g itself."""
-    if isinstance(rule, Sum):
-        return np.broadcast_to(g[:, None], (len(x), columns))
+    """Local derivatives times gradients for the first `columns` operands."""
     return rule.terms(x, out, g, columns)
 
 
@@ -301,7 +384,7 @@ class FastRun:
         return f"{n} nodes one by one (a run)", f"{n} nodes one by one, the last first"
 
 
-FastStep = FastLayer | FastElementwise | FastGather | FastRun
+FastStep = FastLayer | FastElementwise | FastScalar | FastSum | FastPick | FastGather | FastRun
 
 
 def values_range(out: Index) -> range:
@@ -316,9 +399,12 @@ def fast_step(step: Step | Run, needs: Array) -> FastStep:
         return FastRun(step, needs)
     if step.grid is not None:
         return FastLayer(step, needs)
+    if isinstance(step.rule, Elementwise) and len(step.operands) < SMALL:
+        return FastScalar(step, needs)
     if isinstance(step.rule, Elementwise) and step.columns is not None:
         return FastElementwise(step, needs)
-    return FastGather(step, needs)
+    kinds = {Sum: FastSum, Max: FastPick, Select: FastPick}
+    return kinds.get(type(step.rule), FastGather)(step, needs)
 
 
 class FastProgram:
