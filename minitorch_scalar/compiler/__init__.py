@@ -305,6 +305,8 @@ class Trace:
 def _outputs(structure: Any, values: np.ndarray, replayed: Replayed | None, several: bool):
     if isinstance(structure, int):
         return make_output(float(values[structure]), replayed, several)
+    if type(structure) is list and all(type(part) is int for part in structure):  # one read
+        return [make_output(x, replayed, several) for x in values.take(structure).tolist()]
     parts = [_outputs(part, values, replayed, several) for part in structure]
     return tuple(parts) if isinstance(structure, tuple) else parts
 

@@ -111,6 +111,18 @@ VALUES: dict[str, Callable[..., Array]] = {
 }
 """The elementwise ops whose exact rule calls a `math` function on each element."""
 
+INTO: dict[str, Callable[..., Array]] = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "neg": np.negative,
+    "relu": lambda a, out: np.maximum(a, 0.0, out=out),  # (nan stays nan)
+    "tanh": np.tanh,
+    "exp": np.exp,
+}
+"""The elementwise ops that write their values straight into the nodes' slots (`out=`):
+those that check nothing first."""
+
 LOCAL_GRADS: dict[str, Callable[..., tuple]] = {
     "**": _power_grads,
     "relu": lambda a, out: (a > 0.0,),  # (bools: times g, 1.0 or 0.0 times g)
@@ -221,6 +233,7 @@ class FastElementwise:
         rule: Elementwise = step.rule
         self.out, self.name, self.columns = step.out, rule.name, step.columns
         self.values = VALUES.get(rule.name, rule.values_of)
+        self.into = INTO.get(rule.name)
         self.local_grads = LOCAL_GRADS.get(rule.name, rule.local_columns)
         parents = step.parents.any(axis=0)
         self.adds = [
@@ -229,7 +242,11 @@ class FastElementwise:
         ]
 
     def forward(self, values: Array) -> None:
-        values[self.out] = self.values(*[values[column] for column in self.columns])
+        x = [values[column] for column in self.columns]
+        if self.into is None:
+            values[self.out] = self.values(*x)
+        else:
+            self.into(*x, out=values[self.out])
 
     def backward(self, values: Array, grads: Array) -> None:
         x = [values[column] for column in self.columns]
