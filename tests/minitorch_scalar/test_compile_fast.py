@@ -129,6 +129,32 @@ def test_the_engines_errors_are_raised_in_the_fast_mode_too() -> None:
         powered([Value(1.0), Value(-2.0)])
 
 
+def test_a_custom_op_a_leaf_returned_and_an_interior_argument() -> None:
+    softplus = ms.custom_op("softplus")(
+        lambda a: (math.log1p(math.exp(a)), (1.0 / (1.0 + math.exp(-a)),))
+    )
+
+    def fn(xs):
+        return ms.sum([softplus(v * 1.5) for v in xs])
+
+    compiled = ms.compile(fn, exact=False)
+    compiled([Value(0.1 * i) for i in range(20)])  # the trace
+    weights = [Value(0.5), Value(0.5)]
+    args = [weights[0] * 3.0] + [Value(0.2 * i - 1.0) for i in range(1, 20)]  # one interior
+    eager_args = [weights[1] * 3.0] + [Value(0.2 * i - 1.0) for i in range(1, 20)]
+    replayed, eager = compiled(args), fn(eager_args)
+    replayed.backward()
+    eager.backward()
+    assert_close([replayed.data, weights[0].grad], [eager.data, weights[1].grad])
+    assert_close([v.grad for v in args[1:]], [v.grad for v in eager_args[1:]])
+    same = ms.compile(lambda a: a, exact=False)
+    leaf = Value(2.0)
+    same(leaf)
+    out = same(leaf)
+    out.backward()
+    assert (out.data, leaf.grad) == (2.0, 1.0)
+
+
 # ------------------------------------------------------------- losses and models
 
 
@@ -205,6 +231,27 @@ def test_digits_sized_mlps_with_cross_entropy_are_eager_within_the_tolerance(hid
     replayed = loss_and_grads(model, compiled, images[1], labels[1])
     eager = loss_and_grads(model, objective, images[1].tolist(), labels[1].tolist())
     assert_close(replayed, eager)
+
+
+def test_layers_whose_rows_and_inputs_are_not_consecutive_slots() -> None:
+    """The penalty meets the parameters first, neuron by neuron (weights, then bias),
+    so a layer's rows are gathered, not a view; the inputs are reversed and scaled."""
+    model = nn.MLP(3, [5, 4, 1], seed=3)
+
+    def objective(x):
+        penalty = 1e-2 * nn.l2_penalty(model.parameters())
+        rows = [[v * 2.0 for v in reversed(row)] for row in x]
+        return nn.mse_loss(model(rows[::-1]), [0.5] * len(x)) + penalty
+
+    compiled = ms.compile(objective, exact=False)
+    x = np.random.default_rng(0).normal(size=(6, 3))
+    compiled(x)
+    steps = next(iter(compiled.traces.values())).fast.steps
+    layers = [step for step in steps if isinstance(step, fast.FastLayer)]
+    assert [isinstance(layer.rows, slice) for layer in layers] == [False, False, False]
+    assert [isinstance(layer.inputs, slice) for layer in layers] == [False, True, True]
+    replayed = loss_and_grads(model, compiled, x * 0.5)
+    assert_close(replayed, loss_and_grads(model, objective, (x * 0.5).tolist()))
 
 
 def test_training_with_sgd_stays_within_the_tolerance_of_eager_training() -> None:
