@@ -200,21 +200,14 @@ class FastLayer:
 
     def backward(self, values: Array, grads: Array) -> None:
         g = grads[self.out].reshape(self.shape)
-        if self.add_rows is not None:
-            x = read(values, self.inputs, self.inputs_shape)
-            self._add_to_rows(grads, np.add.reduce(g, axis=0), g.T @ x)
+        if self.add_rows is not None:  # G^T [1 | X]: the biases' (G's column sums), weights'
+            with_ones = np.empty((self.shape[0], self.rows_shape[1]))
+            with_ones[:, 0] = 1.0
+            with_ones[:, 1:] = read(values, self.inputs, self.inputs_shape)
+            self.add_rows(grads, g.T @ with_ones)  # (one product: a sum along G's
+            # columns alone is slower than the product with the ones column)
         if self.add_inputs is not None:
             self.add_inputs(grads, g @ read(values, self.rows, self.rows_shape)[:, 1:])
-
-    def _add_to_rows(self, grads: Array, biases: Array, weights: Array) -> None:
-        """Each row's bias its term, each weight its own: in place where the rows are
-        consecutive slots, else through `add_rows`."""
-        if isinstance(self.rows, slice):
-            rows = grads[self.rows].reshape(self.rows_shape)
-            rows[:, 0] += biases
-            rows[:, 1:] += weights
-        else:
-            self.add_rows(grads, np.column_stack([biases, weights]))
 
     def describe(self) -> tuple[str, str]:
         s, r = self.shape
