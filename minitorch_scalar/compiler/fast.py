@@ -180,7 +180,8 @@ def read(values: Array, index: Index, shape: tuple[int, ...]) -> Array:
 
 class FastLayer:
     """A layer on a batch as matrix products: O = X W^T + b (O: S x R, the nodes in
-    grid order); backward dX = G W, dW = G^T X, db = the column sums of G."""
+    grid order); backward dX = G W, and dW = G^T X with db = the column sums of G as
+    one product, [db | dW] = G^T [1 | X], laid out as the rows (bias, then weights)."""
 
     def __init__(self, step: Step, needs: Array) -> None:
         grid: LayerGrid = step.grid
@@ -200,12 +201,11 @@ class FastLayer:
 
     def backward(self, values: Array, grads: Array) -> None:
         g = grads[self.out].reshape(self.shape)
-        if self.add_rows is not None:  # G^T [1 | X]: the biases' (G's column sums), weights'
-            with_ones = np.empty((self.shape[0], self.rows_shape[1]))
+        if self.add_rows is not None:  # (one product: numpy's sum along G's columns
+            with_ones = np.empty((self.shape[0], self.rows_shape[1]))  # is slower)
             with_ones[:, 0] = 1.0
             with_ones[:, 1:] = read(values, self.inputs, self.inputs_shape)
-            self.add_rows(grads, g.T @ with_ones)  # (one product: a sum along G's
-            # columns alone is slower than the product with the ones column)
+            self.add_rows(grads, g.T @ with_ones)
         if self.add_inputs is not None:
             self.add_inputs(grads, g @ read(values, self.rows, self.rows_shape)[:, 1:])
 
@@ -214,7 +214,7 @@ class FastLayer:
         k = self.inputs_shape[1]
         return (
             f"X @ W.T + b   X {s}x{k}, W {r}x{k}  (a layer: {s} inputs x {r} rows)",
-            f"G.T @ X, sums of G, G @ W   G {s}x{r}",
+            f"G.T @ [1 | X], G @ W   G {s}x{r}",
         )
 
 
