@@ -30,7 +30,7 @@ import numpy as np
 from ..float_math import float_log, float_power
 from .layer_grid import LayerGrid
 from .program import SMALL, Run, Step
-from .rules import ONE, Dot, Elementwise, Max, Select, Sum, VectorisedRule
+from .rules import ONE, Dot, Elementwise, Max, Select, Sum
 
 TOLERANCE = 1e-12
 """Fast mode's agreement with eager: see `close`."""
@@ -141,7 +141,8 @@ def adder(index: Index) -> Callable[[Array, Array], None]:
     if isinstance(index, slice):
 
         def add_view(grads: Array, terms: Array) -> None:
-            grads[index] += terms.ravel()
+            view = grads[index]
+            np.add(view, terms.ravel(), out=view)  # (in place: no copy back, as += makes)
 
         return add_view
     distinct, inverse = np.unique(index, return_inverse=True)
@@ -324,9 +325,45 @@ class FastPick:
         return f"{self.name:>8} x {n}   operands {n}x{arity}", f"d{self.name:<8} x {n}"
 
 
+class FastDot:
+    """Dots d = b + w . x, operands (b, w_1..w_n, x_1..x_n) gathered as rows: the values
+    by numpy; backward, g to the bias, x g to the weights, w g to the inputs, each part
+    by its own adder (an L2 penalty's weights are its inputs: each part's slots are
+    distinct, though the two parts share them)."""
+
+    def __init__(self, step: Step, needs: Array) -> None:
+        self.out, self.operands, self.name = step.out, step.operands, "dot"
+        self.n = n = (step.operands.shape[1] - 1) // 2
+        parts = [slice(0, 1), slice(1, n + 1), slice(n + 1, 2 * n + 1)]
+        self.adds = [
+            adder(np.ascontiguousarray(step.operands[:, part]))
+            if needs[step.operands[:, part][step.parents[:, part]]].any()
+            else None
+            for part in parts
+        ]
+
+    def forward(self, values: Array) -> None:
+        x, n = values.take(self.operands), self.n
+        values[self.out] = x[:, 0] + np.einsum("ij,ij->i", x[:, 1 : n + 1], x[:, n + 1 :])
+
+    def backward(self, values: Array, grads: Array) -> None:
+        x, n, g = values.take(self.operands), self.n, grads[self.out][:, None]
+        to_bias, to_weights, to_inputs = self.adds
+        if to_bias is not None:
+            to_bias(grads, g)
+        if to_weights is not None:
+            to_weights(grads, x[:, n + 1 :] * g)
+        if to_inputs is not None:
+            to_inputs(grads, x[:, 1 : n + 1] * g)
+
+    def describe(self) -> tuple[str, str]:
+        nodes, arity = self.operands.shape
+        return f"     dot x {nodes}   operands {nodes}x{arity}", f"ddot      x {nodes}"
+
+
 class FastGather:
-    """Any other step (dot, your own op): its operands gathered as (nodes, arity); a
-    dot by numpy, the others by their exact rule. Backward
+    """Any other step (your own op): its operands gathered as (nodes, arity), by its
+    exact rule. Backward
     sends terms to the columns up to the last that holds a parent (a term to a constant
     in between goes to its slot, whose gradient is never read)."""
 
@@ -340,29 +377,16 @@ class FastGather:
 
     def forward(self, values: Array) -> None:
         x = values.take(self.operands)
-        values[self.out] = gathered_values(self.rule, x)
+        values[self.out] = self.rule.values(x)
 
     def backward(self, values: Array, grads: Array) -> None:
         if self.add is not None:
             x, g = values.take(self.operands), grads[self.out]
-            self.add(grads, gathered_terms(self.rule, x, values[self.out], g, self.columns))
+            self.add(grads, self.rule.terms(x, values[self.out], g, self.columns))
 
     def describe(self) -> tuple[str, str]:
         n, arity = self.operands.shape
         return f"{self.name:>8} x {n}   operands {n}x{arity}", f"d{self.name:<8} x {n}"
-
-
-def gathered_values(rule: VectorisedRule, x: Array) -> Array:
-    """The values of nodes whose operands are the rows of x: a dot by numpy."""
-    if isinstance(rule, Dot):
-        n = (x.shape[1] - 1) // 2
-        return x[:, 0] + np.einsum("ij,ij->i", x[:, 1 : n + 1], x[:, n + 1 :])
-    return rule.values(x)
-
-
-def gathered_terms(rule: VectorisedRule, x: Array, out: Array, g: Array, columns: int) -> Array:
-    """Local derivatives times gradients for the first `columns` operands."""
-    return rule.terms(x, out, g, columns)
 
 
 class FastRun:
@@ -394,7 +418,9 @@ class FastRun:
         return f"{n} nodes one by one (a run)", f"{n} nodes one by one, the last first"
 
 
-FastStep = FastLayer | FastElementwise | FastScalar | FastSum | FastPick | FastGather | FastRun
+FastStep = (
+    FastLayer | FastElementwise | FastScalar | FastSum | FastPick | FastDot | FastGather | FastRun
+)
 
 
 def values_range(out: Index) -> range:
@@ -413,7 +439,7 @@ def fast_step(step: Step | Run, needs: Array) -> FastStep:
         return FastScalar(step, needs)
     if isinstance(step.rule, Elementwise) and step.columns is not None:
         return FastElementwise(step, needs)
-    kinds = {Sum: FastSum, Max: FastPick, Select: FastPick}
+    kinds = {Sum: FastSum, Max: FastPick, Select: FastPick, Dot: FastDot}
     return kinds.get(type(step.rule), FastGather)(step, needs)
 
 
