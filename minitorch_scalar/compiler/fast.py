@@ -215,7 +215,11 @@ class FastLayer:
         k = self.inputs_shape[1]
         return (
             f"X @ W.T + b   X {s}x{k}, W {r}x{k}  (a layer: {s} inputs x {r} rows)",
-            f"G.T @ [1 | X], G @ W   G {s}x{r}",
+            ", ".join(  # what backward computes: the inputs of data get no gradient
+                ["G.T @ [1 | X]"] * (self.add_rows is not None)
+                + ["G @ W"] * (self.add_inputs is not None)
+            )
+            + f"   G {s}x{r}",
         )
 
 

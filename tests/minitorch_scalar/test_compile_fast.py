@@ -351,7 +351,8 @@ def test_print_says_the_mode_and_shows_the_matrix_products() -> None:
     assert "(fast mode, exact=False)" in program.splitlines()[0]
     assert program.count("X @ W.T + b") == 3
     assert "(a layer: 100 inputs x 16 rows)" in program
-    assert "G.T @ [1 | X], G @ W   G 100x16" in program
+    assert "G.T @ [1 | X], G @ W   G 100x16" in program  # the second layer
+    assert "G.T @ [1 | X]   G 100x16" in program  # the first: the data get no gradient
     exact = ms.compile(hinge_objective(model))
     exact(*moons_like(100))
     assert "exact=False" not in repr(exact) and "X @ W.T" not in repr(exact)
