@@ -95,7 +95,7 @@ SWEEP_LR = 0.01  # the sweep's moons MLPs: SGD at a constant rate
 SCALING_BATCH = 100  # part 6: the MLPs' batch
 SCALING_BLOCK_S = 0.2  # part 6: a round times each of the two this long (at least one call)
 MOONS_BLOCK = {"torch": 5, "compiled": 5, "eager": 5}  # steps per block (k stays <= 104)
-DIGITS_BLOCK = {"torch": 5, "compiled": 5, "eager": 1}  # epochs per block: eager is slow
+DIGITS_BLOCK = {"torch": 5, "compiled": 5, "fast": 5, "eager": 1}  # epochs per block: eager is slow
 MINIBATCH, MINIBATCH_SEED = 20, 0
 DIGITS_TRAIN, DIGITS_BATCH, DIGITS_HIDDEN, DIGITS_LR, DIGITS_SEED = 1_500, 100, 32, 1e-3, 0
 EAGER_STEPS_PER_TRACE = 5  # part 4: eager steps timed beside each fresh trace
@@ -112,6 +112,9 @@ TARGETS = {
     "identical": ("==", 0.0),
     "same_loss": ("<=", 1e-12),
     "traces": ("==", 1),
+    "fast_moons_vs_torch": ("<=", 0.5),  # compile(fn, exact=False): the fast mode
+    "fast_digits_vs_torch": ("<=", 1.0),
+    "fast_grid_vs_torch": ("<=", 1.0),
 }
 GOALS = {"moons_vs_torch": "goal 0.5"}
 
@@ -347,22 +350,25 @@ def digits_part(config: dict) -> dict[str, Any]:
     """Part 3: epochs of the digits MLP, compiled vs eager vs torch, interleaved."""
     rounds = config["digits_rounds"]
     data = digits_data((rounds + 1) * max(DIGITS_BLOCK.values()))
-    losses: dict[str, list[float]] = {"torch": [], "compiled": [], "eager": []}
+    losses: dict[str, list[float]] = {"torch": [], "compiled": [], "fast": [], "eager": []}
     models = {key: nn.MLP(64, [DIGITS_HIDDEN, 10], seed=DIGITS_SEED) for key in losses}
 
     def forward(model: nn.MLP) -> Callable:
         return lambda images, labels: nn.cross_entropy(model(images), labels)
 
     compiled = ms.compile(forward(models["compiled"]))
+    fast = ms.compile(forward(models["fast"]), exact=False)
     start = perf_counter()
     compiled(data.images[data.epochs[0][0]], data.labels[data.epochs[0][0]])  # the trace
     trace_s = perf_counter() - start
+    fast(data.images[data.epochs[0][0]], data.labels[data.epochs[0][0]])  # its trace
     steps = {
         "torch": torch_epoch(models["torch"], data, losses["torch"]),
         "compiled": ours_epoch(compiled, models["compiled"], data, losses["compiled"]),
+        "fast": ours_epoch(fast, models["fast"], data, losses["fast"]),
         "eager": ours_epoch(forward(models["eager"]), models["eager"], data, losses["eager"]),
     }
-    progress(f"digits: epochs of torch, compiled, eager in {rounds} rounds")
+    progress(f"digits: epochs of torch, compiled, fast, eager in {rounds} rounds")
     runs = train_frozen(steps, DIGITS_BLOCK, rounds)
     per_epoch = len(data.epochs[0])
     return {
@@ -372,7 +378,9 @@ def digits_part(config: dict) -> dict[str, Any]:
         "times": {key: run_times(run, per_epoch) for key, run in runs.items()},
         "compiled_vs_torch": ratio(runs["compiled"], runs["torch"]),
         "eager_vs_compiled": ratio(runs["eager"], runs["compiled"]),
+        "fast_vs_torch": ratio(runs["fast"], runs["torch"]),
         "losses": same_losses(losses["compiled"], losses["eager"]),
+        "fast_losses_vs_eager_max_rel": wl.max_relative_difference(losses["fast"], losses["eager"]),
         "losses_vs_torch_max_rel": wl.max_relative_difference(losses["compiled"], losses["torch"]),
         "traces": len(compiled.traces),
     }
@@ -458,22 +466,29 @@ def inference_part(config: dict) -> dict[str, Any]:
     t_model, _ = wl.torch_model(torch, wl.initial_weights())
     t_grid = torch.from_numpy(grid)
     scores = ms.compile(lambda points: model(points))  # returns the list of scores
+    fast = ms.compile(lambda points: model(points), exact=False)
     progress(f"inference: {len(grid)} points, compiled in chunks of {GRID_CHUNK}")
     with ms.no_grad():
         trace_s, _ = timed(lambda: scores(grid[:GRID_CHUNK]))
+        fast(grid[:GRID_CHUNK])  # its trace
     gc.collect()
 
     def torch_scores() -> np.ndarray:
         with torch.no_grad():
             return t_model(t_grid).squeeze(1).numpy()
 
-    compiled, reference = [], []
+    compiled, reference, fast_s = [], [], []
     for _ in range(config["grid_rounds"]):
         seconds, ours = timed(lambda: compiled_scores(scores, grid))
         compiled.append(seconds)
+        seconds, ours_fast = timed(lambda: compiled_scores(fast, grid))
+        fast_s.append(seconds)
         seconds, theirs = timed(torch_scores, TORCH_GRID_CALLS)
         reference.append(seconds)
-        progress(f"  compiled {compiled[-1] * 1e3:.1f} ms, torch {reference[-1] * 1e3:.2f} ms")
+        progress(
+            f"  compiled {compiled[-1] * 1e3:.1f} ms, fast {fast_s[-1] * 1e3:.1f} ms,"
+            f" torch {reference[-1] * 1e3:.2f} ms"
+        )
     return {
         "points": len(grid),
         "chunk": GRID_CHUNK,
@@ -483,6 +498,12 @@ def inference_part(config: dict) -> dict[str, Any]:
         "ratio": statistics.mean(compiled) / statistics.mean(reference),
         "median_of_rounds": statistics.median(c / t for c, t in zip(compiled, reference)),
         "max_abs_diff_vs_torch": float(np.max(np.abs(ours - theirs))),
+        "fast_s": statistics.mean(fast_s),
+        "fast_ratio": statistics.mean(fast_s) / statistics.mean(reference),
+        "fast_median_of_rounds": statistics.median(f / t for f, t in zip(fast_s, reference)),
+        "fast_max_diff": float(  # |a - b| / max(1, |b|): the fast mode's own measure
+            np.max(np.abs(ours_fast - ours) / np.maximum(1.0, np.abs(ours)))
+        ),
         "traces": len(scores.traces),
         "eager": eager_grid(model, grid, config["eager_grid"]),
     }
@@ -757,6 +778,21 @@ def digits_rows(part: dict) -> list[list[str]]:
             f"  per-step losses, compiled vs eager ({part['losses']['steps_compared']})",
             part["losses"],
         ),
+        *ratio_rows(
+            "  fast (exact=False) / torch",
+            t["fast"],
+            t["torch"],
+            part["fast_vs_torch"],
+            "fast_digits_vs_torch",
+            False,
+        ),
+        [
+            "  per-step losses, fast vs eager: max rel. diff",
+            f"{part['fast_losses_vs_eager_max_rel']:.1e}",
+            "",
+            "",
+            *target_cells(part["fast_losses_vs_eager_max_rel"], "same_loss"),
+        ],
         ["  trace of the step (first call)", seconds(part["trace_s"]), "", "", "", ""],
     ]
 
@@ -802,6 +838,28 @@ def inference_rows(part: dict) -> list[list[str]]:
             f"{part['median_of_rounds']:.0f}x",
             "",
             "",
+        ],
+        [
+            "  fast (exact=False) / torch",
+            seconds(part["fast_s"]),
+            seconds(part["torch_s"]),
+            f"{part['fast_ratio']:.2f}",
+            *target_cells(part["fast_ratio"], "fast_grid_vs_torch"),
+        ],
+        [
+            "  median over rounds of the round's ratio",
+            "",
+            "",
+            f"{part['fast_median_of_rounds']:.2f}",
+            "",
+            "",
+        ],
+        [
+            "  scores, fast vs compiled: max |a-b| / max(1, |b|)",
+            f"{part['fast_max_diff']:.1e}",
+            "",
+            "",
+            *target_cells(part["fast_max_diff"], "same_loss"),
         ],
         [
             f"  eager / compiled{how}",
@@ -871,9 +929,10 @@ def steady_table(parts: list[dict], headline: bool, interleaved: dict | None) ->
     for index, part in enumerate(parts):
         for key, per in part["times"].items():
             ratios = part["vs_torch_cpu"][key]
-            judged = index == 0 and headline and key == "compiled"
+            judged = index == 0 and headline and key in ("compiled", "fast")
             if judged:
-                cells = target_cells(ratios["both"], "moons_vs_torch")
+                target = "moons_vs_torch" if key == "compiled" else "fast_moons_vs_torch"
+                cells = target_cells(ratios["both"], target)
             elif key == "compiled":
                 cells = ["", ""]
             else:

@@ -20,6 +20,10 @@ traced call, as with ``torch.jit.trace``: Python control flow on `.data` (an `if
 constant computed from a value), and Values or globals a function reaches other than
 through its arguments and its models. ``check=True`` runs `fn` eagerly beside every
 replay and raises `CompileCheckError` at the first value or gradient that differs.
+
+``compile(fn, exact=False)`` is the fast mode (fast.py): the same trace, replayed with
+matrix products and numpy's ufuncs, within 1e-12 of eager (`fast.close`) instead of
+to the bit; with ``check=True`` it compares within that tolerance.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from ..real import is_integer, is_real_number
 from .arguments import Call, input_numbers, signature, traced
 from .backward import backward_plan, run_backward
 from .describe import describe
+from .fast import FastProgram, all_close, close
 from .guards import ModelGuard
 from .output import CompileCheckError, CompiledValue, Replayed, make_output, same
 from .program import forward_steps, run_forward
@@ -55,16 +60,25 @@ class RetraceWarning(UserWarning):
 class Compiled:
     """A function compiled by `compile`: call it as the function itself."""
 
-    def __init__(self, fn: Callable[..., Any], check: bool = False, cache_size: int = CACHE_SIZE):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        check: bool = False,
+        cache_size: int = CACHE_SIZE,
+        exact: bool = True,
+    ):
         if not callable(fn):
             raise TypeError(f"compile expects a function, got {type(fn).__name__}")
         if not isinstance(check, bool):
             raise TypeError(f"compile(check) expects True or False, got {check!r}")
+        if not isinstance(exact, bool):
+            raise TypeError(f"compile(exact) expects True or False, got {exact!r}")
         if not is_integer(cache_size) or cache_size < 1:
             raise (ValueError if is_integer(cache_size) else TypeError)(
                 f"compile(cache_size) expects a positive int, got {cache_size!r}"
             )
         self.fn, self.check, self.cache_size = fn, check, int(cache_size)
+        self.exact = exact  # False: the fast mode (fast.py), fixed for this function
         self.traces: OrderedDict[tuple, Trace] = OrderedDict()  # least recently used first
         self.trace_count = 0  # traces made, kept or not
         self.retrace_count = 0  # of them, made because a model changed structure
@@ -85,11 +99,11 @@ class Compiled:
         if result is None:  # data the replay cannot compute as eager does: run eagerly
             return self.fn(*args)
         if self.check and not fresh:
-            _check(self.fn, args, call, result)
+            _check(self.fn, args, call, result, same if self.exact else close)
         return result
 
     def _trace(self, args: tuple, call: Call) -> Trace | None:
-        trace = Trace.of(self.fn, args, call)
+        trace = Trace.of(self.fn, args, call, self.exact)
         if trace is None:
             return None
         self.trace_count += 1
@@ -119,18 +133,26 @@ class Compiled:
 
     def __repr__(self) -> str:
         return "\n".join(
-            [f"compiled {getattr(self.fn, '__name__', 'function')}: {len(self.traces)} trace(s)"]
+            [
+                f"compiled {getattr(self.fn, '__name__', 'function')}"
+                f"{'' if self.exact else ' (fast mode, exact=False)'}: {len(self.traces)} trace(s)"
+            ]
             + [trace.program() for trace in self.traces.values()]
         )
 
 
 def compile(
-    fn: Callable[..., Any] | None = None, *, check: bool = False, cache_size: int = CACHE_SIZE
+    fn: Callable[..., Any] | None = None,
+    *,
+    check: bool = False,
+    cache_size: int = CACHE_SIZE,
+    exact: bool = True,
 ) -> Any:
-    """`fn` compiled (see the module): ``compile(fn)``, ``@compile``, ``@compile(check=True)``."""
+    """`fn` compiled (see the module): ``compile(fn)``, ``@compile``, ``@compile(check=True)``;
+    ``exact=False``: the fast mode (fast.py), within 1e-12 of eager, not to the bit."""
     if fn is None:
-        return lambda f: Compiled(f, check, cache_size)
-    return Compiled(fn, check, cache_size)
+        return lambda f: Compiled(f, check, cache_size, exact)
+    return Compiled(fn, check, cache_size, exact)
 
 
 class Trace:
@@ -157,8 +179,15 @@ class Trace:
     guard: ModelGuard
 
     def __init__(
-        self, tape: Tape, n_inputs: int, n_value_arguments: int, outputs: list, shape: Any
+        self,
+        tape: Tape,
+        n_inputs: int,
+        n_value_arguments: int,
+        outputs: list,
+        shape: Any,
+        exact: bool = True,
     ):
+        self.exact = exact  # False: replayed by `fast` (forward, and backward if planned)
         self.node_count = tape.node_count  # the tape itself is not kept
         self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
         self.structure = _slots(shape, tape, outputs)
@@ -174,8 +203,11 @@ class Trace:
         self.plan = None
         self.grad_leaves: tuple = ()  # the output's parents (see above)
         self.grad_leaf_arguments: list[tuple[int, int]] = []  # (k, i): grad leaf k is argument i
+        self.fast: FastProgram | None = None
         if isinstance(self.structure, int):
             self._plan_backward(tape)
+        elif not exact:
+            self.fast = FastProgram(self.steps, len(self.template), self.first_node, -1, [])
 
     def _plan_backward(self, tape: Tape) -> None:
         """The backward of the one output: its plan, and its grad leaves."""
@@ -184,18 +216,28 @@ class Trace:
         slot = self.structure
         if slot < self.first_node:  # the function returned a leaf (or a constant)
             grad_leaf_slots = [slot] if slot in parameter_at or slot in arguments else []
+            if not self.exact:
+                self.fast = FastProgram(self.steps, len(self.template), self.first_node, -1, [])
         else:
             visit, reached = backward_order(_node_at(tape, slot), tape)
             tape.slot_of.clear()  # (a dict of every node, not read past here: freed first)
             grad_leaf_slots = [s for s in reached if s in parameter_at or s in arguments]
-            self.plan = backward_plan(self.steps, len(tape.template), visit, grad_leaf_slots)
+            if self.exact:
+                self.plan = backward_plan(self.steps, len(tape.template), visit, grad_leaf_slots)
+            else:  # the fast program, forward and backward
+                size = len(self.template)
+                self.plan = self.fast = FastProgram(
+                    self.steps, size, self.first_node, slot, grad_leaf_slots
+                )
         self.grad_leaves = tuple(parameter_at.get(s) for s in grad_leaf_slots)
         self.grad_leaf_arguments = [
             (k, s - arguments.start) for k, s in enumerate(grad_leaf_slots) if s in arguments
         ]
 
     @classmethod
-    def of(cls, fn: Callable[..., Any], args: tuple, call: Call) -> Trace | None:
+    def of(
+        cls, fn: Callable[..., Any], args: tuple, call: Call, exact: bool = True
+    ) -> Trace | None:
         """The trace of fn on `args`; None where some Value's data is a real number
         that is not a float (such a call runs eagerly: see `Trace.replay`)."""
         if not _floats_only(data := [v.data for v in call.values]):
@@ -215,24 +257,31 @@ class Trace:
                     new_slot(tape, out)
             if not _floats_only([v.data for v in tape.leaves]):
                 return None
-            trace = cls(tape, len(inputs), len(copies), outputs, shape)
+            trace = cls(tape, len(inputs), len(copies), outputs, shape, exact)
             trace.verify()
         trace.guard = ModelGuard(fn, args, used, version)
         return trace
 
     def verify(self) -> None:
         """Replay the traced call and compare every node with the engine: an op the steps
-        do not reproduce to the bit is an error now, not a wrong answer later."""
+        do not reproduce to the bit (in the fast mode: within its tolerance) is an error
+        now, not a wrong answer later."""
         values = self.template.copy()
-        run_forward(self.steps, values)
+        self.forward(values)
         for step in self.steps:
             replayed, traced = values[step.out], self.template[step.out]
-            same_bits = (replayed.view(np.int64) == traced.view(np.int64)) | (
-                np.isnan(replayed) & np.isnan(traced)
-            )
-            if not same_bits.all():
-                name = step.op_name(int(np.argmin(same_bits)))
-                raise CompileError(f"compile: op {name!r} did not replay exactly")
+            agree = _same_bits(replayed, traced) if self.exact else all_close(replayed, traced)
+            if not agree.all():
+                name = step.op_name(int(np.argmin(agree)))
+                how = "exactly" if self.exact else "within the fast mode's tolerance"
+                raise CompileError(f"compile: op {name!r} did not replay {how}")
+
+    def forward(self, values: np.ndarray) -> None:
+        """Every node's slot in `values`: by the exact steps, or by the fast program."""
+        if self.fast is None:
+            run_forward(self.steps, values)
+        else:
+            self.fast.forward(values)
 
     def replay(self, call: Call) -> Any:
         """The outputs for this call's arguments; None where a parameter's or a Value
@@ -250,7 +299,7 @@ class Trace:
         values[self.input_slots] = input_numbers(call.numbers)
         values[self.value_argument_slots] = argument_data
         values[self.parameter_slots] = parameter_data
-        run_forward(self.steps, values)
+        self.forward(values)
         return self._outputs(values, call)
 
     def _outputs(self, values: np.ndarray, call: Call) -> Any:
@@ -271,7 +320,10 @@ class Trace:
         return _outputs(self.structure, values, replayed, False)
 
     def gradients(self, values: np.ndarray, seed: float) -> np.ndarray:
-        """d(output)/d(leaf) * seed for each grad leaf, as eager backward adds them."""
+        """d(output)/d(leaf) * seed for each grad leaf, as eager backward adds them (in
+        the fast mode: within its tolerance)."""
+        if self.fast is not None:
+            return self.fast.gradients(values, seed)
         return run_backward(self.plan, values, self.structure, seed).take(self.plan.grad_leaf_slots)
 
     def program(self) -> str:
@@ -282,8 +334,15 @@ class Trace:
 def _outputs(structure: Any, values: np.ndarray, replayed: Replayed | None, several: bool):
     if isinstance(structure, int):
         return make_output(float(values[structure]), replayed, several)
+    if type(structure) is list and all(type(part) is int for part in structure):  # one read
+        return [make_output(x, replayed, several) for x in values.take(structure).tolist()]
     parts = [_outputs(part, values, replayed, several) for part in structure]
     return tuple(parts) if isinstance(structure, tuple) else parts
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise: the same float to the bit (any nan the same as any nan)."""
+    return (a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))
 
 
 def _is_leaf(value: Value) -> bool:
@@ -338,19 +397,20 @@ def _node_at(tape: Tape, slot: int) -> Value:
     return next(v for v, s in tape.slot_of.items() if s == slot)
 
 
-
-
-def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any) -> None:
+def _check(
+    fn: Callable[..., Any], args: tuple, call: Call, result: Any, agree: Callable = same
+) -> None:
     """With check=True: fn run eagerly (its inputs as fresh leaf Values, as in the trace)
-    must give the replay's outputs, to the bit, and (checked when backward runs) the
-    same gradients on every leaf eager backward reaches."""
+    must give the replay's outputs, to the bit (`agree`: `same`; the fast mode's `close`),
+    and (checked when backward runs) the same gradients on every leaf eager backward
+    reaches."""
     eager_args, inputs = traced(args, call.key, call, None)
     eager: list[Value] = []
     _structure(fn(*eager_args), eager)
     replayed: list[Value] = []
     _structure(result, replayed)
     for index, (e, r) in enumerate(zip(eager, replayed)):
-        if not same(e.data, r.data):
+        if not agree(e.data, r.data):
             raise CompileCheckError(
                 f"compile(check=True): output {index} is {r.data!r} replayed but "
                 f"{e.data!r} eagerly: the trace froze something that changed (an `if` on "
@@ -363,7 +423,7 @@ def _check(fn: Callable[..., Any], args: tuple, call: Call, result: Any) -> None
         reached = graph_parents_first(eager[0])[1]
         leaves = dict.fromkeys(leaf for leaf in reached if leaf not in own)
         leaves.update(dict.fromkeys(replay.parents))  # and those only the replay reaches
-        replay.check = (eager[0], list(leaves))
+        replay.check = (eager[0], list(leaves), agree)
 
 
 def _why(keys: list[tuple]) -> str:

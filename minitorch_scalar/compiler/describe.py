@@ -16,6 +16,8 @@ def describe(trace: Trace) -> str:
     backward level (the sums of gradients, and the local derivatives times gradients)."""
     nodes = trace.node_count
     lines = [f"  trace of {nodes} scalar nodes -> {len(trace.steps)} forward steps"]
+    if trace.fast is not None:  # the fast mode: matrix products and ufuncs (fast.py)
+        return "\n".join(lines + trace.fast.describe())
     lines += [_forward_line(step) for step in trace.steps]
     if trace.plan is None:
         lines.append("    (no backward: the function does not return one Value)")

@@ -46,7 +46,8 @@ class Replayed:
         self.parents = parents  # the leaves, in the order of the compiled backward's
         self.backward_by = backward_by  # (values, leaves, seed) -> gradients; None: a leaf out
         self.exact = exact  # the compiled backward alone gives eager's bits
-        self.check: tuple | None = None  # with check=True: (eager output, leaves to compare)
+        self.check: tuple | None = None  # with check=True: (eager output, leaves to
+        # compare, how they must agree: `same`, or the fast mode's `close`)
         self._grads: tuple | None = None
 
     def local_grads(self) -> tuple[float, ...]:
@@ -126,7 +127,7 @@ class CompileCheckError(AssertionError):
 def _checked(out: CompiledValue, replayed: Replayed, seed: float) -> None:
     """The backward of an output made with check=True, compared leaf by leaf with eager
     backward's gradients (the leaves end with the replay's)."""
-    eager_root, leaves = replayed.check
+    eager_root, leaves, agree = replayed.check
     held = [leaf.grad for leaf in leaves]
     eager_root.backward(seed)
     expected = [leaf.grad for leaf in leaves]
@@ -134,7 +135,7 @@ def _checked(out: CompiledValue, replayed: Replayed, seed: float) -> None:
         leaf.grad = before
     _backward(out, replayed, seed)
     for index, (leaf, want) in enumerate(zip(leaves, expected)):
-        if not same(leaf.grad, want):
+        if not agree(leaf.grad, want):
             name = f" ({leaf.label})" if leaf.label else ""
             raise CompileCheckError(
                 f"compile(check=True): the gradient of leaf {index}{name} is {leaf.grad!r} "

@@ -105,6 +105,15 @@ class Elementwise(VectorisedRule):
     def values(self, x: list[Array]) -> Array:
         return self._values(*x)
 
+    def values_of(self, *columns: Array) -> Array:
+        """The values, from the operand columns given one by one."""
+        return self._values(*columns)
+
+    def local_columns(self, *columns_and_out: Array) -> tuple:
+        """Each operand's local derivatives (a column, or one number for all), from the
+        operand columns and the values."""
+        return self._local_grads(*columns_and_out)
+
     def terms(self, x: list[Array], out: Array, g: Array, columns: int) -> Array:
         terms = np.empty((len(g), columns))
         for column, local in zip(range(columns), self._local_grads(*x, out)):
