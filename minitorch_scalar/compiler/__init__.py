@@ -41,7 +41,7 @@ from .backward import backward_plan, run_backward
 from .describe import describe
 from .guards import ModelGuard
 from .output import CompileCheckError, CompiledValue, Replayed, make_output, same
-from .program import forward_steps, run_forward
+from .program import as_index, forward_steps, run_forward
 from .tape import CompileError, Tape, backward_order, build, new_slot, record
 
 CACHE_SIZE = 8
@@ -147,7 +147,8 @@ class Trace:
         self.inputs = slice(1, 1 + n_inputs)  # the input numbers' leaves
         self.fed = slice(self.inputs.stop, self.inputs.stop + n_fed)  # the Values' copies
         held = [(tape.slot_of[v], v) for v in tape.leaves[n_inputs + n_fed :]]
-        self.held_slots = np.array([slot for slot, _ in held], dtype=np.intp)
+        held_slots = np.array([slot for slot, _ in held], dtype=np.intp)
+        self.held_slots = as_index(held_slots) if held else held_slots  # (a slice: a view)
         self.held_leaves = [leaf for _, leaf in held]
         self.held_ids = frozenset(map(id, self.held_leaves))
         self.first_node = len(tape.template) - tape.node_count
@@ -226,7 +227,7 @@ class Trace:
         values[: self.first_node] = self.template[: self.first_node]  # 0.0, leaves, constants
         values[self.inputs] = input_numbers(call.numbers)
         values[self.fed] = fed
-        values[self.held_slots] = held
+        values[self.held_slots] = np.fromiter(held, np.float64, len(held))  # (floats: checked)
         run_forward(self.steps, values)
         return self._outputs(values, call)
 

@@ -106,9 +106,12 @@ def _backward(out: CompiledValue, replayed: Replayed, seed: float) -> None:
         Value.backward(out, seed)  # the engine's walk, through this node and beyond
         return
     grads = replayed.backward_by(replayed.values, seed).tolist()
-    for leaf, grad in zip(replayed.parents, grads):
-        before = leaf.grad
-        leaf.grad = grad if before is None else grad + before
+    parents = replayed.parents
+    before = [leaf.grad for leaf in parents]
+    if before.count(None) != len(before):  # (after zero_grad, every one is None)
+        grads = [g if b is None else g + b for g, b in zip(grads, before)]
+    for leaf, grad in zip(parents, grads):
+        leaf.grad = grad
     out.grad = seed
 
 
