@@ -72,6 +72,15 @@ class Step:
         else:
             values[self.out] = self.rule.values(self.rule.gather(values, self))
 
+    def scalar_send(self, values: np.ndarray, grads: np.ndarray, places: list[list[int]]) -> None:
+        """Backward for a small elementwise step, on Python floats (see `forward`): each
+        node's terms, its local derivatives times its gradient (the rule's
+        `scalar_terms`, as the interpreter makes them), to its row of `places`."""
+        terms, read, grad = self.rule.scalar_terms, values.item, grads.item
+        for (slot, operands), to in zip(self.scalar_nodes, places):
+            for place, term in zip(to, terms(list(map(read, operands)), read(slot), grad(slot))):
+                grads[place] = term
+
 
 SMALL = 8  # a group of fewer nodes than this is a small step: not worth numpy's arrays
 RUN_MIN = 16  # small steps one after another, of this many nodes or more, make a Run
