@@ -40,7 +40,7 @@ from .arguments import Call, input_numbers, signature, traced
 from .backward import backward_plan, run_backward
 from .describe import describe
 from .guards import ModelGuard
-from .output import CompileCheckError, CompiledValue, Replayed, make_output, same
+from .output import CompileCheckError, CompiledValue, Replayed, make_output, make_outputs, same
 from .program import as_index, forward_steps, run_forward
 from .tape import CompileError, Tape, backward_order, build, new_slot, record
 
@@ -143,6 +143,10 @@ class Trace:
         self.node_count = tape.node_count  # the tape itself is not kept
         self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
         self.structure = _slots(shape, tape, outputs)
+        flat = not isinstance(self.structure, int) and all(
+            isinstance(part, int) for part in self.structure
+        )
+        self.flat = np.array(self.structure, dtype=np.intp) if flat else None  # a list's slots
         self.template = np.array(tape.template, dtype=np.float64)
         self.inputs = slice(1, 1 + n_inputs)  # the input numbers' leaves
         self.fed = slice(self.inputs.stop, self.inputs.stop + n_fed)  # the Values' copies
@@ -233,9 +237,9 @@ class Trace:
 
     def _outputs(self, values: np.ndarray, call: Call) -> Any:
         if not is_grad_enabled():
-            return _outputs(self.structure, values, None, False)
+            return self._several(values, None)
         if not isinstance(self.structure, int):
-            return _outputs(self.structure, values, Replayed(values, (), None, False), True)
+            return self._several(values, Replayed(values, (), None, False))
         parents, arguments = self.parents, call.values
         if self.arguments_at:
             parents = list(parents)
@@ -247,6 +251,15 @@ class Trace:
         exact = all(map(_is_leaf, arguments)) and self.held_ids.isdisjoint(map(id, arguments))
         replayed = Replayed(values, parents, self.gradients, exact)
         return _outputs(self.structure, values, replayed, False)
+
+    def _several(self, values: np.ndarray, replayed: Replayed | None) -> Any:
+        """The outputs of a function that returns several Values (or of any, under
+        no_grad(), where `replayed` is None); a flat list or tuple of them in one loop."""
+        several = replayed is not None
+        if self.flat is None:
+            return _outputs(self.structure, values, replayed, several)
+        made = make_outputs(values.take(self.flat).tolist(), replayed, several)
+        return made if isinstance(self.structure, list) else tuple(made)
 
     def gradients(self, values: np.ndarray, seed: float) -> np.ndarray:
         """d(output)/d(parent) * seed for each of `parents`, as eager backward adds them."""

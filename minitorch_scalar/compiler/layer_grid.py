@@ -13,9 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import Dot, VectorisedRule, sum_rows
+from .rules import Dot, VectorisedRule
 
 SHORT_ROW = 4  # rows of fewer weights than this make their terms weight by weight
+CACHED_TERMS = 1 << 16  # a layer's forward makes about this many terms at once, or more
+
+
+def terms_at_once(nodes: int) -> int:
+    """How many rows of terms (the running sum, then the next terms) a layer of `nodes`
+    dot products makes at once: about CACHED_TERMS numbers, at least 5 rows."""
+    return max(5, CACHED_TERMS // max(nodes, 1))
 
 
 @dataclass
@@ -50,12 +57,23 @@ class LayerGrid:
         """Each node's b + w . x, bias first and then left to right, as `Dot.values`.
 
         The terms are laid out (term, row, input): the longest axis, the batch, last,
-        where numpy's loops run; the sums come out (row, input), read input-major."""
+        where numpy's loops run; the sums come out (row, input), read input-major. A
+        large layer's terms are made and added a few at a time (`terms_at_once`), the
+        running sum as the first row of each few: the same additions in the same
+        order, on numbers that stay in the cache."""
         w, x = values.take(self.rows.T), values.take(self.inputs.T)  # (1 + k, R), (k, S)
-        terms = np.empty((w.shape[0], w.shape[1], x.shape[1]))  # b, then each w_k x_k
-        terms[0] = w[0][:, None]
-        np.multiply(w[1:, :, None], x[:, None, :], out=terms[1:])
-        return sum_rows(terms.reshape(len(terms), -1)).reshape(w.shape[1], -1).T.ravel()
+        r, s = w.shape[1], x.shape[1]
+        sums = np.empty((r, s))
+        sums[...] = w[0][:, None]  # b
+        count = terms_at_once(r * s)
+        terms = np.empty((min(count, len(w)), r, s))  # the sum so far, then w_k x_k, ...
+        for first in range(1, len(w), count - 1):
+            last = min(first + count - 1, len(w))
+            few = terms[: last - first + 1]
+            few[0] = sums
+            np.multiply(w[first:last, :, None], x[first - 1 : last - 1, None, :], out=few[1:])
+            np.add.reduce(few.reshape(len(few), -1), axis=0, out=sums.reshape(-1))
+        return sums.T.ravel()
 
     # Backward: what each node (s, j) sends its operands is g_sj times its local
     # derivatives (1, x_s..., w_j...), as `Dot.local_grads`. They are made in two

@@ -122,6 +122,18 @@ def make_output(data: float, replayed: Replayed | None, several: bool) -> Compil
     return out
 
 
+def make_outputs(data: list[float], replayed: Replayed | None, several: bool) -> list:
+    """`make_output` of each number: one loop, for a function that returns many Values
+    (a model's outputs on a batch)."""
+    new, made = Value.__new__, []
+    for number in data:
+        out = new(CompiledValue)
+        out.data, out.grad, out.label, out.op = number, 0.0, "", "compiled"
+        out._replayed, out._several = replayed, several
+        made.append(out)
+    return made
+
+
 class CompileCheckError(AssertionError):
     """Raised with ``check=True`` when a replay differs from the eager engine."""
 
