@@ -19,6 +19,7 @@ from scalar_random_programs import ALL_OPS, MINITORCH, Backend, random_program, 
 import minitorch_scalar as ms
 import nn
 from minitorch_scalar import Value
+from minitorch_scalar.compiler import layer_grid
 from minitorch_scalar.compiler.backward import backward_plan, run_backward
 from minitorch_scalar.compiler.interpret import Interpreter, interpret
 from minitorch_scalar.compiler.program import Step, forward_steps, run_forward
@@ -224,10 +225,15 @@ def node_terms(node, values: list[float], grads: list[float]) -> list[float]:
     return node.rule.scalar_terms(x, values[node.slot], grads[node.slot])
 
 
-def test_each_layer_grid_gives_the_interpreters_values_and_terms() -> None:
+@pytest.mark.parametrize("cached_terms", [None, 1])
+def test_each_layer_grid_gives_the_interpreters_values_and_terms(cached_terms, monkeypatch) -> None:
     """Fed the interpreter's numbers, each layer on a batch computes its nodes' values
-    and the terms they send their rows and inputs as the interpreter does, node by node."""
-    stages = Stages(*mlp_loss([5, 4, 2]))
+    and the terms they send their rows and inputs as the interpreter does, node by node;
+    also with its forward's terms made a few rows at a time (as a large layer's are:
+    CACHED_TERMS of 1 makes the rows of 5 weights or more take two rounds)."""
+    if cached_terms is not None:
+        monkeypatch.setattr(layer_grid, "CACHED_TERMS", cached_terms)
+    stages = Stages(*mlp_loss([9, 5, 2]))
     values = np.array(stages.tape.template, dtype=np.float64)  # the constants, then:
     grads = np.zeros(len(values))
     mine = stages.interpreter.forward()
