@@ -16,13 +16,17 @@ import numpy as np
 from .rules import Dot, VectorisedRule
 
 SHORT_ROW = 4  # rows of fewer weights than this make their terms weight by weight
-CACHED_TERMS = 1 << 16  # a layer's forward makes about this many terms at once, or more
+ALL_TERMS = 1 << 19  # a layer's forward makes up to this many terms at once,
+CACHED_TERMS = 1 << 17  # a larger layer's about this many at a time (at least 5 rows)
 
 
-def terms_at_once(nodes: int) -> int:
+def terms_at_once(rows: int, nodes: int) -> int:
     """How many rows of terms (the running sum, then the next terms) a layer of `nodes`
-    dot products makes at once: about CACHED_TERMS numbers, at least 5 rows."""
-    return max(5, CACHED_TERMS // max(nodes, 1))
+    dot products, `rows` rows of terms each (the bias, then one per weight), makes at
+    once: all of them when they are at most ALL_TERMS numbers, else about CACHED_TERMS."""
+    if rows * nodes <= ALL_TERMS:
+        return rows
+    return max(5, CACHED_TERMS // nodes)
 
 
 @dataclass
@@ -58,22 +62,23 @@ class LayerGrid:
 
         The terms are laid out (term, row, input): the longest axis, the batch, last,
         where numpy's loops run; the sums come out (row, input), read input-major. A
-        large layer's terms are made and added a few at a time (`terms_at_once`), the
-        running sum as the first row of each few: the same additions in the same
-        order, on numbers that stay in the cache."""
+        large layer's terms are made and added a few rows at a time (`terms_at_once`),
+        the running sum as the first row of each few: the same additions in the same
+        order, on fewer numbers at once (which stay in the caches)."""
         w, x = values.take(self.rows.T), values.take(self.inputs.T)  # (1 + k, R), (k, S)
         r, s = w.shape[1], x.shape[1]
-        sums = np.empty((r, s))
-        sums[...] = w[0][:, None]  # b
-        count = terms_at_once(r * s)
-        terms = np.empty((min(count, len(w)), r, s))  # the sum so far, then w_k x_k, ...
+        count = terms_at_once(len(w), r * s)
+        terms = np.empty((min(count, len(w)), r, s))  # b (then the sum so far), w_k x_k, ...
+        terms[0] = w[0][:, None]
+        sums = terms[0].ravel() if len(w) == 1 else np.empty(r * s)
         for first in range(1, len(w), count - 1):
             last = min(first + count - 1, len(w))
             few = terms[: last - first + 1]
-            few[0] = sums
+            if first > 1:
+                few[0] = sums.reshape(r, s)
             np.multiply(w[first:last, :, None], x[first - 1 : last - 1, None, :], out=few[1:])
-            np.add.reduce(few.reshape(len(few), -1), axis=0, out=sums.reshape(-1))
-        return sums.T.ravel()
+            np.add.reduce(few.reshape(len(few), -1), axis=0, out=sums)
+        return sums.reshape(r, s).T.ravel()
 
     # Backward: what each node (s, j) sends its operands is g_sj times its local
     # derivatives (1, x_s..., w_j...), as `Dot.local_grads`. They are made in two

@@ -225,14 +225,15 @@ def node_terms(node, values: list[float], grads: list[float]) -> list[float]:
     return node.rule.scalar_terms(x, values[node.slot], grads[node.slot])
 
 
-@pytest.mark.parametrize("cached_terms", [None, 1])
-def test_each_layer_grid_gives_the_interpreters_values_and_terms(cached_terms, monkeypatch) -> None:
+@pytest.mark.parametrize("few_at_a_time", [False, True])
+def test_each_layer_grid_gives_the_interpreters_values_and_terms(few_at_a_time, monkeypatch):
     """Fed the interpreter's numbers, each layer on a batch computes its nodes' values
     and the terms they send their rows and inputs as the interpreter does, node by node;
     also with its forward's terms made a few rows at a time (as a large layer's are:
-    CACHED_TERMS of 1 makes the rows of 5 weights or more take two rounds)."""
-    if cached_terms is not None:
-        monkeypatch.setattr(layer_grid, "CACHED_TERMS", cached_terms)
+    here 5 rows, so that a layer of 5 weights or more takes two rounds or more)."""
+    if few_at_a_time:
+        monkeypatch.setattr(layer_grid, "ALL_TERMS", 0)
+        monkeypatch.setattr(layer_grid, "CACHED_TERMS", 1)
     stages = Stages(*mlp_loss([9, 5, 2]))
     values = np.array(stages.tape.template, dtype=np.float64)  # the constants, then:
     grads = np.zeros(len(values))
