@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rules import Dot, VectorisedRule
+from .rules import Dot, VectorisedRule, sum_rows
 
 SHORT_ROW = 4  # rows of fewer weights than this make their terms weight by weight
 ALL_TERMS = 1 << 19  # a layer's forward makes up to this many terms at once,
@@ -70,14 +70,17 @@ class LayerGrid:
         count = terms_at_once(len(w), r * s)
         terms = np.empty((min(count, len(w)), r, s))  # b (then the sum so far), w_k x_k, ...
         terms[0] = w[0][:, None]
-        sums = terms[0].ravel() if len(w) == 1 else np.empty(r * s)
+        if count >= len(w):  # all at once
+            np.multiply(w[1:, :, None], x[:, None, :], out=terms[1:])
+            return sum_rows(terms.reshape(len(w), -1)).reshape(r, s).T.ravel()
+        sums = np.empty(r * s)
         for first in range(1, len(w), count - 1):
             last = min(first + count - 1, len(w))
             few = terms[: last - first + 1]
             if first > 1:
                 few[0] = sums.reshape(r, s)
             np.multiply(w[first:last, :, None], x[first - 1 : last - 1, None, :], out=few[1:])
-            np.add.reduce(few.reshape(len(few), -1), axis=0, out=sums)
+            sums[:] = sum_rows(few.reshape(len(few), -1))
         return sums.reshape(r, s).T.ravel()
 
     # Backward: what each node (s, j) sends its operands is g_sj times its local

@@ -277,3 +277,24 @@ def test_a_compiled_step_and_the_interpreter_agree_on_a_model_in_training() -> N
         )
         for leaf in leaves:
             leaf.data -= 0.1 * leaf.grad
+
+
+@pytest.mark.parametrize("few_at_a_time", [False, True])
+def test_a_layer_of_one_row_on_one_input_sums_its_terms_in_order(few_at_a_time, monkeypatch):
+    """A layer grid of a single dot (one row, one input) has one column of terms, the
+    one layout where numpy's reduce would add in pairs: its sum is still left to right,
+    on numbers whose sum depends on the order, all at once or 16 rows at a time."""
+    if few_at_a_time:
+        monkeypatch.setattr(layer_grid, "ALL_TERMS", 0)
+        monkeypatch.setattr(layer_grid, "CACHED_TERMS", 16)
+    rng = np.random.default_rng(7)
+    model = nn.MLP(40, [1], seed=0)
+    for p in model.parameters():
+        p.data = float(rng.normal() * np.exp(rng.normal() * 3))
+    x = [rng.normal(size=40).tolist()]
+    stages = Stages(lambda: model(x)[0], [])
+    assert [len(step.grid.rows) * len(step.grid.inputs) for step in stages.steps] == [1]
+    mine = stages.interpreter.forward()
+    assert not differing([mine[old] for old, _ in stages.moved], stages.grouped_forward()[
+        [new for _, new in stages.moved]
+    ].tolist())
