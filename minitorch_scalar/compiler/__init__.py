@@ -45,8 +45,8 @@ from .backward import backward_plan, run_backward
 from .describe import describe
 from .fast import FastProgram, all_close, close
 from .guards import ModelGuard
-from .output import CompileCheckError, CompiledValue, Replayed, make_output, same
-from .program import forward_steps, run_forward
+from .output import CompileCheckError, CompiledValue, Replayed, make_output, make_outputs, same
+from .program import as_index, forward_steps, run_forward
 from .tape import CompileError, Tape, backward_order, build, new_slot, record
 
 CACHE_SIZE = 8
@@ -191,13 +191,19 @@ class Trace:
         self.node_count = tape.node_count  # the tape itself is not kept
         self.steps = forward_steps(tape)  # moves the nodes to new slots: read them after
         self.structure = _slots(shape, tape, outputs)
+        flat = not isinstance(self.structure, int) and all(
+            isinstance(part, int) for part in self.structure
+        )
+        self.flat = np.array(self.structure, dtype=np.intp) if flat else None  # a list's slots
         self.template = np.array(tape.template, dtype=np.float64)
         self.input_slots = slice(1, 1 + n_inputs)
         self.value_argument_slots = slice(
             self.input_slots.stop, self.input_slots.stop + n_value_arguments
         )
         self.parameters = tape.leaves[n_inputs + n_value_arguments :]
-        self.parameter_slots = np.array([tape.slot_of[p] for p in self.parameters], np.intp)
+        parameter_slots = np.array([tape.slot_of[p] for p in self.parameters], np.intp)
+        # (a slice where the slots are consecutive: the parameters' data go in as a view)
+        self.parameter_slots = as_index(parameter_slots) if self.parameters else parameter_slots
         self.parameter_ids = frozenset(map(id, self.parameters))
         self.first_node = len(tape.template) - tape.node_count
         self.plan = None
@@ -211,7 +217,7 @@ class Trace:
 
     def _plan_backward(self, tape: Tape) -> None:
         """The backward of the one output: its plan, and its grad leaves."""
-        parameter_at = dict(zip(self.parameter_slots.tolist(), self.parameters))
+        parameter_at = {tape.slot_of[p]: p for p in self.parameters}
         arguments = range(self.value_argument_slots.start, self.value_argument_slots.stop)
         slot = self.structure
         if slot < self.first_node:  # the function returned a leaf (or a constant)
@@ -298,15 +304,15 @@ class Trace:
         values[: self.first_node] = self.template[: self.first_node]  # 0.0, leaves, constants
         values[self.input_slots] = input_numbers(call.numbers)
         values[self.value_argument_slots] = argument_data
-        values[self.parameter_slots] = parameter_data
+        values[self.parameter_slots] = np.fromiter(parameter_data, np.float64, len(parameter_data))
         self.forward(values)
         return self._outputs(values, call)
 
     def _outputs(self, values: np.ndarray, call: Call) -> Any:
         if not is_grad_enabled():
-            return _outputs(self.structure, values, None, False)
+            return self._several(values, None)
         if not isinstance(self.structure, int):
-            return _outputs(self.structure, values, Replayed(values, (), None, False), True)
+            return self._several(values, Replayed(values, (), None, False))
         parents, arguments = self.grad_leaves, call.values
         if self.grad_leaf_arguments:
             parents = list(parents)
@@ -318,6 +324,15 @@ class Trace:
         exact = all(map(_is_leaf, arguments)) and self.parameter_ids.isdisjoint(map(id, arguments))
         replayed = Replayed(values, parents, self.gradients, exact)
         return _outputs(self.structure, values, replayed, False)
+
+    def _several(self, values: np.ndarray, replayed: Replayed | None) -> Any:
+        """The outputs of a function that returns several Values (or of any, under
+        no_grad(), where `replayed` is None); a flat list or tuple of them in one loop."""
+        several = replayed is not None
+        if self.flat is None:
+            return _outputs(self.structure, values, replayed, several)
+        made = make_outputs(values.take(self.flat).tolist(), replayed, several)
+        return made if isinstance(self.structure, list) else tuple(made)
 
     def gradients(self, values: np.ndarray, seed: float) -> np.ndarray:
         """d(output)/d(leaf) * seed for each grad leaf, as eager backward adds them (in

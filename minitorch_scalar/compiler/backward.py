@@ -164,10 +164,18 @@ class Send:
     what: str  # "operands"; for a layer on a batch, "rows" or "inputs"
     terms: Terms
     to: Scatter | WholeRows
+    scalar_places: list[list[int]] | None = None  # a small step's places: on floats
+
+    def __post_init__(self) -> None:
+        if self.step.scalar_nodes is not None and isinstance(self.to, Scatter):
+            self.scalar_places = self.to.places.tolist()
 
     def run(self, values: np.ndarray, grads: np.ndarray) -> None:
         """Make the terms from the gradients of the step's nodes, and write them."""
-        self.to.write(grads, self.terms, values, grads[self.step.out])
+        if self.scalar_places is not None:
+            self.step.scalar_send(values, grads, self.scalar_places)
+        else:
+            self.to.write(grads, self.terms, values, grads[self.step.out])
 
 
 @dataclass

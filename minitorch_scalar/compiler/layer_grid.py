@@ -16,6 +16,17 @@ import numpy as np
 from .rules import Dot, VectorisedRule, sum_rows
 
 SHORT_ROW = 4  # rows of fewer weights than this make their terms weight by weight
+ALL_TERMS = 1 << 19  # a layer's forward makes up to this many terms at once,
+CACHED_TERMS = 1 << 17  # a larger layer's about this many at a time (at least 5 rows)
+
+
+def terms_at_once(rows: int, nodes: int) -> int:
+    """How many rows of terms (the running sum, then the next terms) a layer of `nodes`
+    dot products, `rows` rows of terms each (the bias, then one per weight), makes at
+    once: all of them when they are at most ALL_TERMS numbers, else about CACHED_TERMS."""
+    if rows * nodes <= ALL_TERMS:
+        return rows
+    return max(5, CACHED_TERMS // nodes)
 
 
 @dataclass
@@ -50,12 +61,27 @@ class LayerGrid:
         """Each node's b + w . x, bias first and then left to right, as `Dot.values`.
 
         The terms are laid out (term, row, input): the longest axis, the batch, last,
-        where numpy's loops run; the sums come out (row, input), read input-major."""
+        where numpy's loops run; the sums come out (row, input), read input-major. A
+        large layer's terms are made and added a few rows at a time (`terms_at_once`),
+        the running sum as the first row of each few: the same additions in the same
+        order, on fewer numbers at once (which stay in the caches)."""
         w, x = values.take(self.rows.T), values.take(self.inputs.T)  # (1 + k, R), (k, S)
-        terms = np.empty((w.shape[0], w.shape[1], x.shape[1]))  # b, then each w_k x_k
+        r, s = w.shape[1], x.shape[1]
+        count = terms_at_once(len(w), r * s)
+        terms = np.empty((min(count, len(w)), r, s))  # b (then the sum so far), w_k x_k, ...
         terms[0] = w[0][:, None]
-        np.multiply(w[1:, :, None], x[:, None, :], out=terms[1:])
-        return sum_rows(terms.reshape(len(terms), -1)).reshape(w.shape[1], -1).T.ravel()
+        if count >= len(w):  # all at once
+            np.multiply(w[1:, :, None], x[:, None, :], out=terms[1:])
+            return sum_rows(terms.reshape(len(w), -1)).reshape(r, s).T.ravel()
+        sums = np.empty(r * s)
+        for first in range(1, len(w), count - 1):
+            last = min(first + count - 1, len(w))
+            few = terms[: last - first + 1]
+            if first > 1:
+                few[0] = sums.reshape(r, s)
+            np.multiply(w[first:last, :, None], x[first - 1 : last - 1, None, :], out=few[1:])
+            sums[:] = sum_rows(few.reshape(len(few), -1))
+        return sums.reshape(r, s).T.ravel()
 
     # Backward: what each node (s, j) sends its operands is g_sj times its local
     # derivatives (1, x_s..., w_j...), as `Dot.local_grads`. They are made in two

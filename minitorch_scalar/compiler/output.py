@@ -107,9 +107,12 @@ def _backward(out: CompiledValue, replayed: Replayed, seed: float) -> None:
         Value.backward(out, seed)  # the engine's walk, through this node and beyond
         return
     grads = replayed.backward_by(replayed.values, seed).tolist()
-    for leaf, grad in zip(replayed.parents, grads):
-        before = leaf.grad
-        leaf.grad = grad if before is None else grad + before
+    parents = replayed.parents
+    before = [leaf.grad for leaf in parents]
+    if before.count(None) != len(before):  # (after zero_grad, every one is None)
+        grads = [g if b is None else g + b for g, b in zip(grads, before)]
+    for leaf, grad in zip(parents, grads):
+        leaf.grad = grad
     out.grad = seed
 
 
@@ -118,6 +121,18 @@ def make_output(data: float, replayed: Replayed | None, several: bool) -> Compil
     out.data, out.grad, out.label, out.op = data, 0.0, "", "compiled"
     out._replayed, out._several = replayed, several
     return out
+
+
+def make_outputs(data: list[float], replayed: Replayed | None, several: bool) -> list:
+    """`make_output` of each number: one loop, for a function that returns many Values
+    (a model's outputs on a batch)."""
+    new, made = Value.__new__, []
+    for number in data:
+        out = new(CompiledValue)
+        out.data, out.grad, out.label, out.op = number, 0.0, "", "compiled"
+        out._replayed, out._several = replayed, several
+        made.append(out)
+    return made
 
 
 class CompileCheckError(AssertionError):

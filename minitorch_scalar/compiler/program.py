@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .layer_grid import LayerGrid, as_grid
-from .rules import BUILT_IN, VectorisedRule
+from .rules import BUILT_IN, Elementwise, VectorisedRule
 from .tape import Tape, TapeLayer
 
 
@@ -38,6 +38,7 @@ class Step:
     parents: np.ndarray | None  # (nodes, arity) bools: which operands are parents
     grid: LayerGrid | None = None  # for a layer on a batch: its operands as a grid
     columns: list[slice | np.ndarray] | None = None  # of one or two operands: their slots
+    scalar_nodes: list[tuple[int, tuple[int, ...]]] | None = None  # a small step: see below
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -53,6 +54,32 @@ class Step:
         view, not gathered), for a step of one or two operands."""
         arity = self.operands.shape[1]
         self.columns = [as_index(self.operands[:, c]) for c in range(arity)] if arity <= 2 else None
+        if isinstance(self.rule, Elementwise) and len(self.operands) < SMALL:
+            slots = range(self.out.start, self.out.stop)
+            self.scalar_nodes = list(zip(slots, map(tuple, self.operands.tolist())))
+
+    def forward(self, values: np.ndarray) -> None:
+        """The step's nodes' values into their slots. A small elementwise step (fewer
+        than SMALL nodes: `scalar_nodes`, each node's slot and its operands' slots) is
+        computed on Python floats by the rule's scalar form, as a `Run` is (the same
+        bits: see `VectorisedRule.scalar`): numpy's arrays cost more than they save."""
+        if self.scalar_nodes is not None:
+            scalar, read = self.rule.scalar, values.item
+            for slot, operands in self.scalar_nodes:
+                values[slot] = scalar(*map(read, operands))
+        elif self.grid is not None:
+            values[self.out] = self.grid.values(values)
+        else:
+            values[self.out] = self.rule.values(self.rule.gather(values, self))
+
+    def scalar_send(self, values: np.ndarray, grads: np.ndarray, places: list[list[int]]) -> None:
+        """Backward for a small elementwise step, on Python floats (see `forward`): each
+        node's terms, its local derivatives times its gradient (the rule's
+        `scalar_terms`, as the interpreter makes them), to its row of `places`."""
+        terms, read, grad = self.rule.scalar_terms, values.item, grads.item
+        for (slot, operands), to in zip(self.scalar_nodes, places):
+            for place, term in zip(to, terms(list(map(read, operands)), read(slot), grad(slot))):
+                grads[place] = term
 
 
 SMALL = 8  # a group of fewer nodes than this is a small step: not worth numpy's arrays
@@ -311,9 +338,4 @@ def run_forward(steps: list[Step | Run], values: np.ndarray) -> None:
     """Fill every node's slot in `values`, step by step."""
     with np.errstate(all="ignore"):  # inf and nan come out as the engine's, silently
         for step in steps:
-            if type(step) is Run:
-                step.forward(values)
-            elif step.grid is not None:
-                values[step.out] = step.grid.values(values)
-            else:
-                values[step.out] = step.rule.values(step.rule.gather(values, step))
+            step.forward(values)

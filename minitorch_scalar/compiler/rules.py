@@ -40,8 +40,24 @@ Array = np.ndarray
 
 
 def each(function: Callable[..., float], *columns: Array) -> Array:
-    """function applied to each element (each row of the columns), as a float array."""
-    return np.array(list(map(function, *(c.tolist() for c in columns))), dtype=np.float64)
+    """function applied to each element (each row of the columns, of one length), as a
+    float array."""
+    return np.fromiter(map(function, *(c.tolist() for c in columns)), np.float64, len(columns[0]))
+
+
+EXP_SAFE = 709.0  # math.exp is finite below this (it overflows past about 709.78)
+
+
+def _exp(a: Array) -> Array:
+    """e^a by the engine's function; where no element can overflow (nor is nan), by
+    math.exp itself, which the engine's function calls there: the same numbers."""
+    return each(math.exp if a.max() < EXP_SAFE else float_exp, a)
+
+
+def _log(a: Array) -> Array:
+    """ln(a) by the engine's function; where every element is positive (none nan), by
+    math.log itself, which the engine's function calls there: the same numbers."""
+    return each(math.log if a.min() > 0.0 else float_log, a)
 
 
 class VectorisedRule:
@@ -158,8 +174,8 @@ ELEMENTWISE = [
         scalar_grads=lambda a, out: (1.0 if a > 0.0 else 0.0,),
     ),
     Elementwise("tanh", lambda a: each(math.tanh, a), lambda a, out: (1.0 - out * out,), math.tanh),
-    Elementwise("exp", lambda a: each(float_exp, a), lambda a, out: (out,), float_exp),
-    Elementwise("log", lambda a: each(float_log, a), lambda a, out: (1.0 / a,), float_log),
+    Elementwise("exp", _exp, lambda a, out: (out,), float_exp),
+    Elementwise("log", _log, lambda a, out: (1.0 / a,), float_log),
     Elementwise(
         "sigmoid",
         lambda a: each(float_sigmoid, a),
@@ -174,12 +190,13 @@ def sum_rows(block: Array) -> Array:
 
     `np.add.reduce` along axis 0 of a C-ordered block adds the rows one after another
     into the running total: numpy sums pairwise only along the axis that is contiguous
-    in memory. A block of one column would be that axis, so it is widened to two.
-    (A test holds this against an explicit loop.)
+    in memory. A block of one column would be that axis, so its running sums are taken
+    instead (`np.add.accumulate`: each the one before plus the next, in order) and the
+    last kept. (A test holds this against an explicit loop.)
     """
     block = np.ascontiguousarray(block)
-    if block.ndim == 2 and block.shape[1] == 1:
-        return np.add.reduce(np.repeat(block, 2, axis=1), axis=0)[:1]
+    if block.ndim == 2 and block.shape[1] == 1:  # one column: its running sums, the last
+        return np.add.accumulate(block.ravel())[-1:]
     return np.add.reduce(block, axis=0)
 
 

@@ -379,3 +379,47 @@ def test_a_new_unhashable_argument_traces_again_even_where_an_old_one_was_freed(
         holder = {"m": nn.Neuron(1, activation=None, seed=seed), "cache": {1, 2}}
         assert by_identity(holder, [2.0]).data == holder["m"]([2.0]).data
     assert len(by_identity.traces) == 3
+
+
+EDGES = [1.0, 708.9, 709.5, 710.0, 1e308, math.nan, -math.inf, math.inf, -745.2, 1e-300]
+
+
+def test_exp_and_log_replay_the_engines_numbers_at_their_edges() -> None:
+    """A step of exp or log (10 nodes: a vectorised step, not one on floats) replayed on
+    numbers where exp overflows (inf, as the engine gives) or log has no value (the
+    engine's ValueError), and on nan and infinities, gives what the engine gives."""
+    exp_each = ms.compile(lambda x: [xi.exp() for xi in x])
+    log_each = ms.compile(lambda x: [xi.log() for xi in x])
+    exp_each([0.5] * len(EDGES))
+    log_each([0.5] * len(EDGES))  # traced on harmless numbers; replayed below
+    replayed = [v.data for v in exp_each(EDGES)]
+    assert same_bits(replayed, [Value(x).exp().data for x in EDGES])
+    positive = [abs(x) or 1.0 for x in EDGES]
+    replayed = [v.data for v in log_each(positive)]
+    assert same_bits(replayed, [Value(x).log().data for x in positive])
+    for bad in (0.0, -1.0, -math.inf):
+        with pytest.raises(ValueError, match="log"):
+            Value(bad).log()
+        with pytest.raises(ValueError, match="log"):
+            log_each([*positive[:-1], bad])
+    assert len(exp_each.traces) == len(log_each.traces) == 1
+
+
+def test_a_replays_gradients_add_to_what_the_leaves_held_as_eagers_do() -> None:
+    """Backward without zero_grad adds to each parameter's grad; a parameter whose grad
+    is None takes the gradient as it is: the same bits as eager, for a mix of both."""
+    x, t = [[0.5, -1.0], [2.0, 0.25], [-1.5, 1.0]], [1.0, -1.0, 1.0]
+    models = [nn.MLP(2, [4, 1], seed=0) for _ in range(2)]
+    step = ms.compile(lambda: nn.hinge_loss(models[0](x), t))
+    step()  # the trace
+    grads = []
+    for model, loss_of in zip(models, (step, lambda: nn.hinge_loss(models[1](x), t))):
+        params = model.parameters()
+        for p in params:
+            p.grad = None
+        loss_of().backward()
+        params[0].grad, params[1].grad = None, 0.25  # a mix: None, and a number held
+        loss_of().backward()
+        loss_of().backward()
+        grads.append([p.grad for p in params])
+    assert same_bits(grads[0], grads[1])

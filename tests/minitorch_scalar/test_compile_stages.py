@@ -19,6 +19,7 @@ from scalar_random_programs import ALL_OPS, MINITORCH, Backend, random_program, 
 import minitorch_scalar as ms
 import nn
 from minitorch_scalar import Value
+from minitorch_scalar.compiler import layer_grid
 from minitorch_scalar.compiler.backward import backward_plan, run_backward, store_layout
 from minitorch_scalar.compiler.interpret import Interpreter, interpret
 from minitorch_scalar.compiler.program import Run, Step, forward_steps, run_forward
@@ -224,10 +225,16 @@ def node_terms(node, values: list[float], grads: list[float]) -> list[float]:
     return node.rule.scalar_terms(x, values[node.slot], grads[node.slot])
 
 
-def test_each_layer_grid_gives_the_interpreters_values_and_terms() -> None:
+@pytest.mark.parametrize("few_at_a_time", [False, True])
+def test_each_layer_grid_gives_the_interpreters_values_and_terms(few_at_a_time, monkeypatch):
     """Fed the interpreter's numbers, each layer on a batch computes its nodes' values
-    and the terms they send their rows and inputs as the interpreter does, node by node."""
-    stages = Stages(*mlp_loss([5, 4, 2]))
+    and the terms they send their rows and inputs as the interpreter does, node by node;
+    also with its forward's terms made a few rows at a time (as a large layer's are:
+    here 5 rows, so that a layer of 5 weights or more takes two rounds or more)."""
+    if few_at_a_time:
+        monkeypatch.setattr(layer_grid, "ALL_TERMS", 0)
+        monkeypatch.setattr(layer_grid, "CACHED_TERMS", 1)
+    stages = Stages(*mlp_loss([9, 5, 2]))
     values = np.array(stages.tape.template, dtype=np.float64)  # the constants, then:
     grads = np.zeros(len(values))
     mine = stages.interpreter.forward()
@@ -328,3 +335,24 @@ def chain_of(x, n: int):
     for _ in range(n):
         x = (x * 1.5).tanh() + x
     return x
+
+
+@pytest.mark.parametrize("few_at_a_time", [False, True])
+def test_a_layer_of_one_row_on_one_input_sums_its_terms_in_order(few_at_a_time, monkeypatch):
+    """A layer grid of a single dot (one row, one input) has one column of terms, the
+    one layout where numpy's reduce would add in pairs: its sum is still left to right,
+    on numbers whose sum depends on the order, all at once or 16 rows at a time."""
+    if few_at_a_time:
+        monkeypatch.setattr(layer_grid, "ALL_TERMS", 0)
+        monkeypatch.setattr(layer_grid, "CACHED_TERMS", 16)
+    rng = np.random.default_rng(7)
+    model = nn.MLP(40, [1], seed=0)
+    for p in model.parameters():
+        p.data = float(rng.normal() * np.exp(rng.normal() * 3))
+    x = [rng.normal(size=40).tolist()]
+    stages = Stages(lambda: model(x)[0], [])
+    assert [len(step.grid.rows) * len(step.grid.inputs) for step in stages.steps] == [1]
+    mine = stages.interpreter.forward()
+    assert not differing([mine[old] for old, _ in stages.moved], stages.grouped_forward()[
+        [new for _, new in stages.moved]
+    ].tolist())
