@@ -299,14 +299,21 @@ def _push_watched(node: Value, g: float, watch: Watcher) -> None:
 _new_value = object.__new__
 
 
-def make_node(data: float, op: str, operands: tuple, local_grads: tuple[float, ...]) -> Value:
+def make_node(
+    data: float,
+    op: str,
+    operands: tuple,
+    local_grads: tuple[float, ...],
+    parents: tuple[Value, ...] | None = None,
+) -> Value:
     """The result of an op: a node of value `data` made from `operands`.
 
     `operands` are the op's arguments as called, Values and numbers (constants), in
     order: what the node is (``x * 2.0`` passes ``(x, 2.0)``). Its parents are the
     Values among them, in order, and `local_grads` holds d(node)/d(parent) for each
     parent. When every operand is a Value (the common case) the parents are the
-    operands themselves: nothing is built.
+    operands themselves: nothing is built. `parents` may be passed by an op that has
+    them at hand (the bulk path of `fast_linear`): it must be those very Values.
 
     Under `no_grad()` the result keeps its op but no parents: nothing to backprop.
     **The hook**: while a listener is installed in this thread (`grad_mode.listening`,
@@ -325,14 +332,20 @@ def make_node(data: float, op: str, operands: tuple, local_grads: tuple[float, .
             out._parents = out._local_grads = ()
             return out
         listener = mode.listener
-    if len(operands) == len(local_grads):
-        out._parents = operands
-    else:
-        out._parents = tuple([x for x in operands if isinstance(x, Value)])
+    if parents is None:
+        parents = operands if len(operands) == len(local_grads) else _values_among(operands)
+    out._parents = parents
     out._local_grads = local_grads
     if listener is not None:
         listener(out, operands)
     return out
+
+
+def _values_among(operands: tuple) -> tuple[Value, ...]:
+    """The Values among an op's operands, in order: its parents."""
+    if len(operands) == 2:  # x * 2.0, 2.0 - x: the commonest, picked without a loop
+        return operands[:1] if isinstance(operands[0], Value) else operands[1:]
+    return tuple([x for x in operands if isinstance(x, Value)])
 
 
 def _take_grads(leaves: list[Value]) -> list[float | None]:

@@ -32,6 +32,7 @@ class _Row(NamedTuple):
     """One neuron's half of each of its nodes, made once per batch (all weights Values)."""
 
     operands: tuple  # (bias, w_1, ..., w_n): the bias as given (a Value or a number), if given
+    parents: tuple[Value, ...]  # the Values among them: (w_1, ..., w_n) after a Value bias if any
     weights: tuple[float, ...]  # w_i's data: dd/dx_i
     start: float  # the bias's value (0.0 for none): where the sum starts
     has_bias_parent: bool
@@ -41,7 +42,7 @@ class _Input(NamedTuple):
     """One input's half of each of its nodes, made once per batch (all Values or all numbers)."""
 
     operands: tuple  # (x_1, ..., x_n): Values, or floats (constants)
-    is_values: bool  # whether they are Values (parents)
+    parents: tuple[Value, ...]  # the operands if Values; () if numbers
     data: tuple[float, ...]  # x_i's value: dd/dw_i
     data_after_one: tuple[float, ...]  # (1.0, x_1, ..., x_n): dd/dbias first
 
@@ -83,18 +84,18 @@ def linear_batch(
 
 def _dot_nodes(rows: list[_Row], x: _Input, values: list[float]) -> list[Value]:
     """The node `dot` makes for each row and this input, from the two halves: the same
-    operands (bias, weights, inputs) and local derivatives (1, x..., w...)."""
-    x_operands, x_is_values, x_data, x_data_after_one = x
-    return [
-        make_node(
-            value,
-            "dot",
-            operands + x_operands,
-            # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
-            (x_data_after_one if has_bias_parent else x_data) + (weights if x_is_values else ()),
+    operands (bias, weights, inputs), parents and local derivatives (1, x..., w...)."""
+    nodes = []
+    for row, value in zip(rows, values):
+        operands = row.operands + x.operands
+        # the parents, from halves made once (a half of no Values adds nothing)
+        parents = operands if x.parents and row.operands is row.parents else row.parents + x.parents
+        # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
+        local_grads = (x.data_after_one if row.has_bias_parent else x.data) + (
+            row.weights if x.parents else ()
         )
-        for (operands, weights, _, has_bias_parent), value in zip(rows, values)
-    ]
+        nodes.append(make_node(value, "dot", operands, local_grads, parents))
+    return nodes
 
 
 VECTORISED_FROM = 64
@@ -129,11 +130,13 @@ def _row(weights: list, bias: Term | None) -> _Row | None:
     if len(data) != len(weights):
         return None
     if isinstance(bias, Value):
-        return _Row((bias, *weights), data, bias.data, True)
+        parents = (bias, *weights)
+        return _Row(parents, parents, data, bias.data, True)
     if bias is None:
-        return _Row(tuple(weights), data, 0.0, False)
+        parents = tuple(weights)
+        return _Row(parents, parents, data, 0.0, False)
     start = data_of(bias, "dot", "bias")
-    return _Row((start, *weights), data, start, False)
+    return _Row((start, *weights), tuple(weights), data, start, False)
 
 
 def _input(inputs: list) -> _Input | None:
@@ -142,15 +145,16 @@ def _input(inputs: list) -> _Input | None:
         return None
     data = tuple([x.data for x in inputs if isinstance(x, Value)])
     if len(data) == len(inputs):
-        return _Input(tuple(inputs), True, data, (1.0, *data))
+        operands = tuple(inputs)
+        return _Input(operands, operands, data, (1.0, *data))
     if data:  # some Values, some numbers
         return None
     if all(type(x) is float for x in inputs):
         data = tuple(inputs)
-        return _Input(data, False, data, (1.0, *data))
+        return _Input(data, (), data, (1.0, *data))
     if all(is_real_number(x) for x in inputs):
         data = tuple(as_float(x, f"linear (inputs[{i}])") for i, x in enumerate(inputs))
-        return _Input(data, False, data, (1.0, *data))
+        return _Input(data, (), data, (1.0, *data))
     return None
 
 

@@ -45,11 +45,11 @@ class CompileError(ValueError):
 
 
 class LayerInput(NamedTuple):
-    """A layer on a batch, for one input: node j is ``dot(rows[j][1], inputs,
+    """A layer on a batch, for one input: node j is ``dot(rows[j][1:], inputs,
     bias=rows[j][0])`` (a bias of 0.0 where none was given)."""
 
     nodes: list[Value]
-    rows: list[tuple[Value | float, tuple[Value, ...]]]  # the same list for every input
+    rows: list[tuple]  # (bias, w_1, ..., w_k) each: the same list for every input
     inputs: tuple  # Values, or numbers (constants)
 
 
@@ -128,7 +128,7 @@ def layer_records(heard: list[Heard]) -> Made:
     runs, rows_of, uses = _dot_runs(heard), {}, Counter()
     for run in runs:
         if type(run) is list:
-            key = tuple(map(id, chain.from_iterable((bias, *w) for bias, w in run[1])))
+            key = tuple(map(id, chain.from_iterable(run[1])))
             if key not in rows_of:
                 rows_of[key] = run[1] if _weights_are_values(run[1]) else None
             run[1] = rows_of[key]
@@ -159,7 +159,11 @@ def _dot_runs(heard: list[Heard]) -> list:
         j = i + 1
         while j < count and _same_input(heard[j], width, inputs):
             j += 1
-        rows = [_row_of(operands, k) for _, operands in heard[i:j]]
+        end = width - k  # the rows: (bias, weights), a bias of NO_BIAS where none was given
+        if width % 2:
+            rows = [operands[:end] for _, operands in heard[i:j]]
+        else:
+            rows = [(NO_BIAS, *operands[:end]) for _, operands in heard[i:j]]
         runs.append([heard[i:j], rows, inputs])
         i = j
     return runs
@@ -176,7 +180,7 @@ def _dot_inputs(node: Value, operands: tuple) -> int:
 
 
 def _weights_are_values(rows: list[tuple]) -> bool:
-    return all(isinstance(w, Value) for _, weights in rows for w in weights)
+    return all(isinstance(w, Value) for row in rows for w in row[1:])
 
 
 def _same_input(heard: Heard, width: int, inputs: tuple) -> bool:
@@ -185,13 +189,6 @@ def _same_input(heard: Heard, width: int, inputs: tuple) -> bool:
     if node.op != "dot" or len(operands) != width or isinstance(operands[0], CustomOp):
         return False
     return all(map(is_, operands[width - len(inputs) :], inputs))
-
-
-def _row_of(operands: tuple, k: int) -> tuple:
-    """A dot node's (bias, weights): its first operand if it has 2k + 1, else NO_BIAS."""
-    if len(operands) % 2:
-        return operands[0], operands[1 : k + 1]
-    return NO_BIAS, operands[:k]
 
 
 def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
@@ -225,7 +222,7 @@ def _needed(outputs: list[Value], made: Made) -> set[Value]:
                 needed.update(heard.inputs)
                 if id(heard.rows) not in rows_seen:
                     rows_seen.add(id(heard.rows))
-                    needed.update(item for bias, weights in heard.rows for item in (bias, *weights))
+                    needed.update(chain.from_iterable(heard.rows))
         elif heard[0] in needed:
             needed.update(heard[0].parents)
     return needed
@@ -237,9 +234,9 @@ def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> N
     found = rows_found.get(id(heard.rows))
     if found is None:  # (the record keeps its rows alive: no other takes their id)
         rows = heard.rows
-        slots = np.array([_slots_of(tape, [bias, *weights]) for bias, weights in rows])
+        slots = np.array([_slots_of(tape, row) for row in rows])
         parents = np.ones(slots.shape, dtype=bool)
-        parents[:, 0] = [isinstance(bias, Value) for bias, _ in rows]  # (a bias may be a number)
+        parents[:, 0] = [isinstance(row[0], Value) for row in rows]  # (a bias may be a number)
         depth = max(map(tape.depth.__getitem__, slots.ravel().tolist()))
         found = rows_found[id(rows)] = (rows, slots, parents, depth)
     _, row_slots, row_parents, rows_depth = found
