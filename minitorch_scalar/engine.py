@@ -326,18 +326,30 @@ def make_node(
     out.grad = 0.0
     out.label = ""
     out.op = op
-    listener = None
-    if open_blocks[0]:  # some thread is in no_grad() or listening(): read this one's mode
-        if not mode.recording:
-            out._parents = out._local_grads = ()
-            return out
-        listener = mode.listener
+    if open_blocks[0]:  # some thread is in no_grad() or listening(): this one's mode decides
+        return _made_in_a_block(out, operands, local_grads, parents)
     if parents is None:
         parents = operands if len(operands) == len(local_grads) else _values_among(operands)
     out._parents = parents
     out._local_grads = local_grads
-    if listener is not None:
-        listener(out, operands)
+    return out
+
+
+def _made_in_a_block(
+    out: Value, operands: tuple, local_grads: tuple, parents: tuple | None
+) -> Value:
+    """`make_node`'s end while a block is open in some thread: in this thread's
+    `no_grad()`, no parents; else the node as usual, then told to this thread's listener
+    if one is installed (the hook)."""
+    if not mode.recording:
+        out._parents = out._local_grads = ()
+        return out
+    if parents is None:
+        parents = operands if len(operands) == len(local_grads) else _values_among(operands)
+    out._parents = parents
+    out._local_grads = local_grads
+    if mode.listener is not None:
+        mode.listener(out, operands)
     return out
 
 

@@ -85,17 +85,19 @@ def linear_batch(
 def _dot_nodes(rows: list[_Row], x: _Input, values: list[float]) -> list[Value]:
     """The node `dot` makes for each row and this input, from the two halves: the same
     operands (bias, weights, inputs), parents and local derivatives (1, x..., w...)."""
-    nodes = []
-    for row, value in zip(rows, values):
-        operands = row.operands + x.operands
-        # the parents, from halves made once (a half of no Values adds nothing)
-        parents = operands if x.parents and row.operands is row.parents else row.parents + x.parents
-        # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
-        local_grads = (x.data_after_one if row.has_bias_parent else x.data) + (
-            row.weights if x.parents else ()
+    x_operands, x_parents, x_data, x_data_after_one = x
+    return [
+        make_node(
+            value,
+            "dot",
+            operands + x_operands,
+            # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
+            (x_data_after_one if has_bias_parent else x_data) + (weights if x_parents else ()),
+            # the parents from the halves (None: all the operands, which make_node takes)
+            None if x_parents and operands is parents else parents + x_parents,
         )
-        nodes.append(make_node(value, "dot", operands, local_grads, parents))
-    return nodes
+        for (operands, parents, weights, _, has_bias_parent), value in zip(rows, values)
+    ]
 
 
 VECTORISED_FROM = 64
