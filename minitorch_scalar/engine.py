@@ -296,6 +296,30 @@ def _push_watched(node: Value, g: float, watch: Watcher) -> None:
         watch(node, parent, local, g, before)
 
 
+def _take_grads(leaves: list[Value]) -> list[float | None]:
+    """The leaves' gradients before this call; each leaf's is set to 0.0."""
+    held = [leaf.grad for leaf in leaves]
+    for leaf in leaves:
+        leaf.grad = 0.0
+    return held
+
+
+def _add_back(leaves: list[Value], held: list[float | None]) -> None:
+    """Each leaf's gradient: this call's sum, plus what it held before (unless None)."""
+    for leaf, before in zip(leaves, held):
+        if before is not None:
+            leaf.grad += before
+
+
+def _check_has_graph(value: Value) -> None:
+    """A ValueError for an op's result that was computed under `no_grad()`."""
+    if value.op:
+        raise ValueError(
+            f"backward: this Value (op {value.op!r}) was computed under no_grad(), so no "
+            "graph was recorded to backpropagate through; compute it with grad enabled"
+        )
+
+
 _new_value = object.__new__
 
 
@@ -358,30 +382,6 @@ def _values_among(operands: tuple) -> tuple[Value, ...]:
     if len(operands) == 2:  # x * 2.0, 2.0 - x: the commonest, picked without a loop
         return operands[:1] if isinstance(operands[0], Value) else operands[1:]
     return tuple([x for x in operands if isinstance(x, Value)])
-
-
-def _take_grads(leaves: list[Value]) -> list[float | None]:
-    """The leaves' gradients before this call; each leaf's is set to 0.0."""
-    held = [leaf.grad for leaf in leaves]
-    for leaf in leaves:
-        leaf.grad = 0.0
-    return held
-
-
-def _add_back(leaves: list[Value], held: list[float | None]) -> None:
-    """Each leaf's gradient: this call's sum, plus what it held before (unless None)."""
-    for leaf, before in zip(leaves, held):
-        if before is not None:
-            leaf.grad += before
-
-
-def _check_has_graph(value: Value) -> None:
-    """A ValueError for an op's result that was computed under `no_grad()`."""
-    if value.op:
-        raise ValueError(
-            f"backward: this Value (op {value.op!r}) was computed under no_grad(), so no "
-            "graph was recorded to backpropagate through; compute it with grad enabled"
-        )
 
 
 __all__ = ["Value", "backpropagate", "make_node"]
