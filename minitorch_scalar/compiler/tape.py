@@ -125,13 +125,16 @@ def layer_records(heard: list[Heard]) -> Made:
     weights are Values and its inputs all Values or all numbers, and it has two rows or
     more, or shares its rows with another record; every other node stays as it was.
     """
-    runs, rows_of, uses = _dot_runs(heard), {}, Counter()
+    runs, rows_of, uses, last = _dot_runs(heard), {}, Counter(), []
     for run in runs:
         if type(run) is list:
-            key = tuple(map(id, chain.from_iterable(run[1])))
-            if key not in rows_of:
-                rows_of[key] = run[1] if _weights_are_values(run[1]) else None
-            run[1] = rows_of[key]
+            if not _same_items(run[1], last):  # (the next input of the same layer: no key)
+                key = tuple(map(id, chain.from_iterable(run[1])))
+                if key not in rows_of:
+                    rows_of[key] = run[1] if _weights_are_values(run[1]) else None
+                last = run[1] = rows_of[key]
+            else:
+                run[1] = last
             uses[id(run[1])] += 1
     made: Made = []
     for run in runs:
@@ -177,6 +180,13 @@ def _dot_inputs(node: Value, operands: tuple) -> int:
     k = len(operands) // 2
     kinds = {isinstance(x, Value) for x in operands[-k:]}
     return k if len(kinds) == 1 else 0
+
+
+def _same_items(rows: list[tuple], other: list[tuple] | None) -> bool:
+    """Are these rows item for item the very objects of `other`'s?"""
+    if other is None or len(rows) != len(other) or len(rows[0]) != len(other[0]):
+        return False
+    return all(map(is_, chain.from_iterable(rows), chain.from_iterable(other)))
 
 
 def _weights_are_values(rows: list[tuple]) -> bool:
