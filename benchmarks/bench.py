@@ -13,6 +13,8 @@
 3. Bytes per recorded op of a long expression (tracemalloc), ours vs micrograd.
 4. A chain a million nodes deep: forward and backward (micrograd's recursive backward
    cannot; the depth where it fails is shown).
+5. The tracer's hook in `engine.make_node` when no trace is open: our moons step, and
+   one node made, with the hook and with a copy of `make_node` without it.
 
 The runs of parts 1 and 2 are interleaved in rounds (`workloads.train`): the speed of a
 shared machine drifts over seconds, and runs made one after the other would compare two
@@ -37,6 +39,7 @@ import pstats
 import re
 import statistics
 import sys
+import time
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -46,7 +49,9 @@ import workloads as wl
 import minitorch_scalar
 import nn
 import optim
-from minitorch_scalar import fast_linear
+from minitorch_scalar import custom_op, engine, fast_linear, fused
+from minitorch_scalar.engine import Value, make_node
+from minitorch_scalar.grad_mode import mode, open_blocks
 
 DEMO_SPEEDUP = 80.0  # ours vs micrograd, moons demo step
 IMPORT_SPEEDUP = 6.0  # micrograd's code on our Value vs on its own
@@ -69,7 +74,10 @@ BLOCK_STEPS = {
     "ours_per_sample": 5,
     "micrograd": 1,
     "import": 5,
+    "hook_on": 5,
+    "hook_off": 5,
 }
+HOOK_ROUNDS = {"rounds": 21, "nodes": 100_000}  # part 5's one-node timing: rounds, nodes each
 PROFILED_STEPS = 5
 TORCH_THREADS = 1  # batches of 100 x 16: more threads only add overhead and noise
 
@@ -118,6 +126,8 @@ DIALECTS = {  # the demo's runs, in their order in a round: each ratio's sides a
     "ours_per_sample": "part 1, ours, nn.MLP called once per sample as micrograd's demo",
     "micrograd": "part 1, micrograd",
     "import": "part 2, micrograd's code on our Value",
+    "hook_on": "part 5, ours again (make_node as it is)",
+    "hook_off": "part 5, ours with make_node's tracer hook taken out",
 }
 
 
@@ -140,6 +150,10 @@ def demo_steps(micrograd: tuple | None, torch: ModuleType | None) -> dict[str, w
             m, o, points, labels, k, b
         )
     steps["ours_scalar_sums"] = without_numpy_sums(steps["ours_scalar_sums"])
+    for key in ("hook_on", "hook_off"):
+        model, optimizer = wl.ours_model(weights)
+        steps[key] = lambda k, m=model, o=optimizer: wl.ours_demo_step(m, o, points, labels, k)
+    steps["hook_off"] = without_the_hook(steps["hook_off"])
     if micrograd is not None:
         engine, micrograd_nn = micrograd
         for key, value in (("micrograd", engine.Value), ("import", minitorch_scalar.Value)):
@@ -163,6 +177,76 @@ def without_numpy_sums(step: wl.Step) -> wl.Step:
             fast_linear.VECTORISED_FROM = saved
 
     return run
+
+
+new_value = object.__new__  # as the engine binds it
+
+
+def make_node_without_hook(
+    data: float,
+    op: str,
+    operands: tuple,
+    local_grads: tuple[float, ...],
+    parents: tuple[Value, ...] | None = None,
+) -> Value:
+    """`engine.make_node` without the tracer's hook (no listener read, none called): the
+    same node, the same grad mode. What the hook costs is the difference."""
+    out = new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.op = op
+    if open_blocks[0] and not mode.recording:
+        out._parents = out._local_grads = ()
+        return out
+    if parents is None:
+        if len(operands) == len(local_grads):
+            parents = operands
+        else:
+            parents = tuple([x for x in operands if isinstance(x, Value)])
+    out._parents = parents
+    out._local_grads = local_grads
+    return out
+
+
+NODE_MAKERS = (engine, fused, fast_linear, custom_op)  # every module that calls make_node
+
+
+def without_the_hook(step: wl.Step) -> wl.Step:
+    """`step` with `make_node_without_hook` in place of `make_node` wherever it is called."""
+
+    def run(k: int) -> tuple[float, float]:
+        for module in NODE_MAKERS:
+            module.make_node = make_node_without_hook
+        try:
+            return step(k)
+        finally:
+            for module in NODE_MAKERS:
+                module.make_node = make_node
+
+    return run
+
+
+def hook_part() -> dict:
+    """Part 5's one-node timing: ns per node made (operands a + b, all Values), with the
+    hook and without, in interleaved rounds; the median of each."""
+    progress("part 5: one node made, with and without the tracer's hook")
+    a, b, grads = Value(1.0), Value(2.0), (1.0, 1.0)
+    operands, count = (a, b), HOOK_ROUNDS["nodes"]
+
+    def per_node(maker: Any) -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            maker(3.0, "+", operands, grads)
+        return (time.perf_counter() - start) / count
+
+    makers = {"with": make_node, "without": make_node_without_hook}
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    for r in range(HOOK_ROUNDS["rounds"]):
+        for key in ("with", "without") if r % 2 else ("without", "with"):  # in turn first
+            times[key].append(per_node(makers[key]))
+    with_hook, without = (statistics.median(times[key]) for key in ("with", "without"))
+    return {"with_hook_s": with_hook, "without_s": without, "ratio": with_hook / without}
 
 
 def demo_runs(config: dict, micrograd: tuple | None, torch: ModuleType | None) -> dict:
@@ -402,6 +486,18 @@ def table(results: dict) -> str:
             "collector": "of these, in the cyclic collector",
         }
         rows += [row(f"  {label}", seconds(chain[key])) for key, label in phases.items()]
+    node = results["hook_node"]
+    rows += [
+        row("", "without", "with hook", "with / without"),
+        *times(results["hook"], "5 the tracer's hook, moons step (no trace open)")[:2],
+        row(
+            "  one node made (a + b), median of rounds",
+            f"{node['without_s'] * 1e9:.0f} ns",
+            f"{node['with_hook_s'] * 1e9:.0f} ns",
+            f"{node['ratio']:.2f}x",
+            "(info)",
+        ),
+    ]
     if results["torch"] is not None:
         rows += [
             row("", "ours", "PyTorch", "ours / torch"),
@@ -476,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
         "torch": comparison(runs["ours"], runs["torch"]) if torch else None,
         "memory": memory_part(config, micrograd),
         "depth": depth_part(micrograd),
+        "hook": comparison(runs["hook_off"], runs["hook_on"]),
+        "hook_node": hook_part(),
         "notes": notes,
         "load_average_at_end": os.getloadavg()[0],
     }

@@ -17,7 +17,7 @@ from . import structure
 from .animate import BackwardAnimation, draw_backward
 from .compiler import compile
 from .custom_op import CustomOp, custom_op
-from .engine import Value, cyclic_gc_paused, topological_order
+from .engine import Value
 from .explain import (
     BackwardStep,
     BackwardSteps,
@@ -31,6 +31,7 @@ from .fused import dot, max, select, sum
 from .grad_mode import is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, to_dot
+from .graph_walk import cyclic_gc_paused, topological_order
 from .real import as_float, is_integer, is_real_number
 from .seed import manual_seed
 

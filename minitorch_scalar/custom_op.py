@@ -39,14 +39,16 @@ class CustomOp:
         functools.update_wrapper(self, rule)
 
     def __call__(self, *operands: Value | float) -> Value:
-        """The op's node: value and local derivatives from the rule, parents the Values."""
+        """The op's node: value and local derivatives from the rule, parents the Values.
+
+        The node's operands are this op itself, then `operands`: so a tracer knows the
+        rule to replay, whatever the op's name."""
         values = [data_of(x, self.name, "operands", i) for i, x in enumerate(operands)]
         data, local_grads = self.apply(values)
-        edges = [(x, d) for x, d in zip(operands, local_grads) if isinstance(x, Value)]
-        if not edges:
+        grads = tuple([d for x, d in zip(operands, local_grads) if isinstance(x, Value)])
+        if not grads:
             return Value(data)
-        parents, grads = zip(*edges)
-        return make_node(data, self.name, parents, grads, (self, *operands))
+        return make_node(data, self.name, (self, *operands), grads)  # self: not a Value
 
     def apply(self, values: list[float]) -> tuple[float, tuple[float, ...]]:
         """The rule on these values, its answer checked: a number and one derivative each."""

@@ -9,24 +9,22 @@ that uses it, and along each edge apply formula 6,
 
 summing over every node that uses the parent (formula 7).
 
-A node keeps its parents in one tuple and the local derivatives, in the same order,
-in another. Derivatives that are the same for every node of an op (1 and 1 for ``+``)
-are one shared tuple. Python numbers in an expression are constants: they are folded
-into the local derivatives and never become nodes.
+Read it in order: `Value` and its ops, each giving `make_node` its value, its operands
+(its arguments as called) and a local derivative for each Value among them; then
+`backward` and its loop `backpropagate`; then `make_node`, the one constructor of an
+op's result. Python numbers in an expression are constants: operands, but never nodes,
+and folded into the local derivatives. Derivatives that are the same for every node of
+an op (1 and 1 for ``+``) are one shared tuple.
 
-The rest of the library builds on three functions of this module besides `Value`:
-`make_node`, the one constructor of an op's result (the fused ops, `custom_op` and
-`linear` make their nodes with it); `backpropagate`, the loop of `backward`, which
-`explain_backward` watches; and `graph_parents_first`, the walk of a graph that both
-`backward` and the compiler use.
+Around it, in their own modules: what counts as a number (`real`), the walk of a graph
+(`graph_walk`), micrograd's names for a node (`micrograd_view`), and grad mode with the
+one hook through which the compiler hears of every node made (`grad_mode.listening`).
 """
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from .float_math import (
     d_power_d_base,
@@ -38,22 +36,19 @@ from .float_math import (
     float_sigmoid,
 )
 from .grad_mode import mode, open_blocks, refuse_while_tracing
-from .real import as_float, is_real_number
+from .graph_walk import cyclic_gc_paused, graph_parents_first
+from .micrograd_view import MicrogradView
+from .real import SEED_ONE, as_constant, as_float, backward_seed
 
 Number = int | float
 
-
-class _SeedOne(float):
-    """The default seed of `Value.backward`, 1.0, told apart from a 1.0 passed in."""
-
-    def __repr__(self) -> str:
-        return "1.0"
+# Local derivatives shared by every node of an op: (1, 1) for a + b, (1,) for a relu
+# of a positive input, ...: such nodes allocate no tuple of derivatives of their own.
+_DERIVATIVE_1, _DERIVATIVE_0, _DERIVATIVE_MINUS_1 = (1.0,), (0.0,), (-1.0,)
+_DERIVATIVES_1_1, _DERIVATIVES_1_MINUS_1 = (1.0, 1.0), (1.0, -1.0)
 
 
-SEED_ONE = _SeedOne(1.0)
-
-
-class Value:
+class Value(MicrogradView):
     """A scalar with a gradient, and the node of the graph that produced it.
 
     Attributes:
@@ -68,9 +63,8 @@ class Value:
             made by ``Value(...)``. An op's result made under `no_grad()` keeps its op
             but has no parents.
 
-    micrograd's view of a node is here too, read-only: ``_prev`` (the set of parents),
-    ``_op`` and ``_backward()``, so micrograd's graph helpers and step-by-step
-    backprop run unchanged.
+    micrograd's view of a node is inherited, read-only: ``_prev`` (the set of parents),
+    ``_op`` and ``_backward()`` (see `micrograd_view`).
     """
 
     __slots__ = ("_local_grads", "_parents", "data", "grad", "label", "op")
@@ -114,76 +108,55 @@ class Value:
         """A new leaf with the same data, cut off from this node's graph."""
         return Value(self.data)
 
-    # --------------------------------------------------- micrograd's view, read-only
-
-    @property
-    def _prev(self) -> set[Value]:
-        """micrograd's name for the parents: a set (the order is in `parents`)."""
-        return set(self._parents)
-
-    @property
-    def _op(self) -> str:
-        """micrograd's name for `op`."""
-        return self.op
-
-    def _backward(self) -> None:
-        """micrograd's step of backprop: push this node's gradient to its parents.
-
-        One application of formula 6 along each edge: parent.grad += local * self.grad.
-        No closure is stored: the local derivatives are data, computed in the forward pass.
-        """
-        for parent, local in zip(self._parents, self._local_grads):
-            parent.grad += local * self.grad
-
     # --------------------------------------------------------------- binary ops
 
     def __add__(self, other: Value | Number) -> Value:
         """a + b;  d/da = 1, d/db = 1."""
         if isinstance(other, Value):
             return make_node(self.data + other.data, "+", (self, other), _DERIVATIVES_1_1)
-        c = _constant(other, "+")
+        c = as_constant(other, "+")
         if c is None:
             return NotImplemented
-        return make_node(self.data + c, "+", (self,), _DERIVATIVE_1, (self, c))
+        return make_node(self.data + c, "+", (self, c), _DERIVATIVE_1)
 
     def __radd__(self, other: Number) -> Value:
         """c + a;  d/da = 1."""
-        c = _constant(other, "+")
+        c = as_constant(other, "+")
         if c is None:
             return NotImplemented
-        return make_node(c + self.data, "+", (self,), _DERIVATIVE_1, (c, self))
+        return make_node(c + self.data, "+", (c, self), _DERIVATIVE_1)
 
     def __sub__(self, other: Value | Number) -> Value:
         """a - b;  d/da = 1, d/db = -1."""
         if isinstance(other, Value):
             return make_node(self.data - other.data, "-", (self, other), _DERIVATIVES_1_MINUS_1)
-        c = _constant(other, "-")
+        c = as_constant(other, "-")
         if c is None:
             return NotImplemented
-        return make_node(self.data - c, "-", (self,), _DERIVATIVE_1, (self, c))
+        return make_node(self.data - c, "-", (self, c), _DERIVATIVE_1)
 
     def __rsub__(self, other: Number) -> Value:
         """c - a;  d/da = -1."""
-        c = _constant(other, "-")
+        c = as_constant(other, "-")
         if c is None:
             return NotImplemented
-        return make_node(c - self.data, "-", (self,), _DERIVATIVE_MINUS_1, (c, self))
+        return make_node(c - self.data, "-", (c, self), _DERIVATIVE_MINUS_1)
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b;  d/da = b, d/db = a."""
         if isinstance(other, Value):
             return make_node(self.data * other.data, "*", (self, other), (other.data, self.data))
-        c = _constant(other, "*")
+        c = as_constant(other, "*")
         if c is None:
             return NotImplemented
-        return make_node(self.data * c, "*", (self,), (c,), (self, c))
+        return make_node(self.data * c, "*", (self, c), (c,))
 
     def __rmul__(self, other: Number) -> Value:
         """c * a;  d/da = c."""
-        c = _constant(other, "*")
+        c = as_constant(other, "*")
         if c is None:
             return NotImplemented
-        return make_node(c * self.data, "*", (self,), (c,), (c, self))
+        return make_node(c * self.data, "*", (c, self), (c,))
 
     def __truediv__(self, other: Value | Number) -> Value:
         """a / b;  d/da = 1/b, d/db = -a/b^2, computed as -(a/b)/b (no b^2 to underflow)."""
@@ -191,18 +164,18 @@ class Value:
             out = float_divide(self.data, other.data)
             grads = (1.0 / other.data, -out / other.data)
             return make_node(out, "/", (self, other), grads)
-        c = _constant(other, "/")
+        c = as_constant(other, "/")
         if c is None:
             return NotImplemented
-        return make_node(float_divide(self.data, c), "/", (self,), (1.0 / c,), (self, c))
+        return make_node(float_divide(self.data, c), "/", (self, c), (1.0 / c,))
 
     def __rtruediv__(self, other: Number) -> Value:
         """c / a;  d/da = -c/a^2, computed as -(c/a)/a."""
-        c = _constant(other, "/")
+        c = as_constant(other, "/")
         if c is None:
             return NotImplemented
         out = float_divide(c, self.data)
-        return make_node(out, "/", (self,), (-out / self.data,), (c, self))
+        return make_node(out, "/", (c, self), (-out / self.data,))
 
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b;  d/da = b * a^(b-1), d/db = a^b * ln(a).
@@ -215,19 +188,19 @@ class Value:
             out = float_power(a, b)
             grads = (d_power_d_base(a, b), d_power_d_exponent(a, b, out))
             return make_node(out, "**", (self, other), grads)
-        b = _constant(other, "**")
+        b = as_constant(other, "**")
         if b is None:
             return NotImplemented
         a = self.data
-        return make_node(float_power(a, b), "**", (self,), (d_power_d_base(a, b),), (self, b))
+        return make_node(float_power(a, b), "**", (self, b), (d_power_d_base(a, b),))
 
     def __rpow__(self, other: Number) -> Value:
         """c ** a;  d/da = c^a * ln(c)."""
-        c = _constant(other, "**")
+        c = as_constant(other, "**")
         if c is None:
             return NotImplemented
         out = float_power(c, self.data)
-        return make_node(out, "**", (self,), (d_power_d_exponent(c, self.data, out),), (c, self))
+        return make_node(out, "**", (c, self), (d_power_d_exponent(c, self.data, out),))
 
     # ---------------------------------------------------------------- unary ops
 
@@ -323,97 +296,6 @@ def _push_watched(node: Value, g: float, watch: Watcher) -> None:
         watch(node, parent, local, g, before)
 
 
-def backward_seed(grad: object, gradient: object) -> float:
-    """The seed of `Value.backward` as a float: `grad`, or PyTorch's `gradient`, or 1.0.
-
-    `grad` is SEED_ONE when not given; `gradient` None when not given (PyTorch's
-    default, 1.0 for a scalar). TypeError when both are given, or for a seed that is
-    not a real number (``grad=None`` too), naming the argument used; ValueError for an
-    int beyond a float's range.
-    """
-    if grad is SEED_ONE:
-        return 1.0 if gradient is None else as_float(gradient, "backward(gradient)")
-    if gradient is not None:
-        raise TypeError(
-            "backward expects the seed as grad or as gradient (PyTorch's name), got both"
-        )
-    return as_float(grad, "backward(grad)")
-
-
-# ------------------------------------------------------------------ node building
-
-# Local derivatives shared by every node of an op: (1, 1) for a + b, (1,) for a relu
-# of a positive input, ...: such nodes allocate no tuple of derivatives of their own.
-_DERIVATIVE_1, _DERIVATIVE_0, _DERIVATIVE_MINUS_1 = (1.0,), (0.0,), (-1.0,)
-_DERIVATIVES_1_1, _DERIVATIVES_1_MINUS_1 = (1.0, 1.0), (1.0, -1.0)
-
-_new_value = object.__new__
-
-
-def make_node(
-    data: float,
-    op: str,
-    parents: tuple[Value, ...],
-    local_grads: tuple[float, ...],
-    operands: tuple | None = None,
-) -> Value:
-    """The result of an op: a node with its parents and d(node)/d(parent) for each.
-
-    Under `no_grad()` the result keeps its op but no parents: nothing to backprop.
-    `operands` are the op's arguments as called, constants included, for a tracer
-    (`minitorch_scalar.compile`) that must replay the op; None when they are `parents`.
-    Sets the same slots as `Value.__init__`, without checking `data`, a float already.
-    """
-    out = _new_value(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out.op = op
-    # True, False (in no_grad), or the compiler's listener; read only if a block is open
-    recording = mode.recording if open_blocks[0] else True
-    if recording:
-        out._parents = parents
-        out._local_grads = local_grads
-        if recording is not True:
-            recording(out, parents if operands is None else operands)
-    else:
-        out._parents = out._local_grads = ()
-    return out
-
-
-def graph_parents_first(root: Value) -> tuple[list[Value], list[Value]]:
-    """The nodes `root` depends on: (interior nodes, each after all its parents; leaves).
-
-    An iterative depth-first walk with an explicit stack, so the depth of the graph
-    never meets Python's recursion limit. The stack holds the path from `root` down
-    to the node being expanded, each with the iterator over its parents still to see.
-    """
-    interior: list[Value] = []
-    leaves: list[Value] = []
-    seen = {root}
-    stack: list[tuple[Value, Iterator[Value]]] = [(root, iter(root._parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent in seen:
-                continue
-            seen.add(parent)
-            if not parent._parents:
-                leaves.append(parent)
-            elif seen.issuperset(parent._parents):
-                # Each seen node is placed already or on the stack; one on the stack
-                # uses `parent`, so it cannot be a parent of it too (no cycles). So all
-                # of `parent`'s parents are placed: place it without going down.
-                interior.append(parent)
-            else:
-                stack.append((parent, iter(parent._parents)))
-                break
-        else:  # every parent of `node` is placed
-            stack.pop()
-            interior.append(node)
-    return interior, leaves
-
-
 def _take_grads(leaves: list[Value]) -> list[float | None]:
     """The leaves' gradients before this call; each leaf's is set to 0.0."""
     held = [leaf.grad for leaf in leaves]
@@ -438,48 +320,68 @@ def _check_has_graph(value: Value) -> None:
         )
 
 
-def topological_order(root: Value) -> list[Value]:
-    """Every node `root` depends on, each after all of its parents, `root` last.
+_new_value = object.__new__
 
-    The leaves come first, then the interior nodes; `backward()` visits this list in
-    reverse. Changes nothing in the graph.
+
+def make_node(
+    data: float,
+    op: str,
+    operands: tuple,
+    local_grads: tuple[float, ...],
+    parents: tuple[Value, ...] | None = None,
+) -> Value:
+    """The result of an op: a node of value `data` made from `operands`.
+
+    `operands` are the op's arguments as called, Values and numbers (constants), in
+    order: what the node is (``x * 2.0`` passes ``(x, 2.0)``). Its parents are the
+    Values among them, in order, and `local_grads` holds d(node)/d(parent) for each
+    parent. When every operand is a Value (the common case) the parents are the
+    operands themselves: nothing is built. `parents` may be passed by an op that has
+    them at hand (the bulk path of `fast_linear`): it must be those very Values.
+
+    Under `no_grad()` the result keeps its op but no parents: nothing to backprop.
+    **The hook**: while a listener is installed in this thread (`grad_mode.listening`,
+    the compiler's trace), it is called with ``(node, operands)`` for each node
+    recorded. While no block is open in any thread, the mode is not even read.
+    Sets the same slots as `Value.__init__`, without checking `data`, a float already.
     """
-    if not isinstance(root, Value):
-        raise TypeError(f"topological_order expects a Value, got {type(root).__name__}")
-    if not root._parents:
-        return [root]
-    interior, leaves = graph_parents_first(root)
-    return leaves + interior
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.op = op
+    if open_blocks[0]:  # some thread is in no_grad() or listening(): this one's mode decides
+        return _made_in_a_block(out, operands, local_grads, parents)
+    if parents is None:
+        parents = operands if len(operands) == len(local_grads) else _values_among(operands)
+    out._parents = parents
+    out._local_grads = local_grads
+    return out
 
 
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a graph is built or walked.
-
-    Building or walking a graph allocates many small objects and never a reference
-    cycle, yet every allocation counts toward the collector's next run, which then
-    scans the live graph again and again for nothing. Reference counting still frees
-    everything; the collector resumes afterwards, as it was.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-# ------------------------------------------------------------------- numbers
+def _made_in_a_block(
+    out: Value, operands: tuple, local_grads: tuple, parents: tuple | None
+) -> Value:
+    """`make_node`'s end while a block is open in some thread: in this thread's
+    `no_grad()`, no parents; else the node as usual, then told to this thread's listener
+    if one is installed (the hook)."""
+    if not mode.recording:
+        out._parents = out._local_grads = ()
+        return out
+    if parents is None:
+        parents = operands if len(operands) == len(local_grads) else _values_among(operands)
+    out._parents = parents
+    out._local_grads = local_grads
+    if mode.listener is not None:
+        mode.listener(out, operands)
+    return out
 
 
-def _constant(x: object, op: str) -> float | None:
-    """`x` as a float if it may take part in `op` as a constant, else None (not ours)."""
-    if type(x) is float:
-        return x
-    if not is_real_number(x):
-        return None
-    return as_float(x, f"{op} (the number operand)")
+def _values_among(operands: tuple) -> tuple[Value, ...]:
+    """The Values among an op's operands, in order: its parents."""
+    if len(operands) == 2:  # x * 2.0, 2.0 - x: the commonest, picked without a loop
+        return operands[:1] if isinstance(operands[0], Value) else operands[1:]
+    return tuple([x for x in operands if isinstance(x, Value)])
 
 
-__all__ = ["Value", "cyclic_gc_paused", "topological_order"]
+__all__ = ["Value", "backpropagate", "make_node"]

@@ -23,7 +23,8 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, overload
 
-from .engine import Value, backpropagate, topological_order
+from .engine import Value, backpropagate
+from .graph_walk import topological_order
 from .real import as_float, is_integer
 
 Names = object  # a model with named_parameters(), (name, Value) pairs, or {Value: name}

@@ -25,14 +25,14 @@ import numpy as np
 
 from .engine import Value, make_node
 from .fused import Term, data_of, dot
-from .grad_mode import changing_mode, is_tracing, restore
 from .real import as_float, is_real_number
 
 
 class _Row(NamedTuple):
     """One neuron's half of each of its nodes, made once per batch (all weights Values)."""
 
-    parents: tuple[Value, ...]  # (bias, w_1, ..., w_n), or (w_1, ..., w_n) without a Value bias
+    operands: tuple  # (bias, w_1, ..., w_n): the bias as given (a Value or a number), if given
+    parents: tuple[Value, ...]  # the Values among them: (w_1, ..., w_n) after a Value bias if any
     weights: tuple[float, ...]  # w_i's data: dd/dx_i
     start: float  # the bias's value (0.0 for none): where the sum starts
     has_bias_parent: bool
@@ -41,7 +41,8 @@ class _Row(NamedTuple):
 class _Input(NamedTuple):
     """One input's half of each of its nodes, made once per batch (all Values or all numbers)."""
 
-    parents: tuple[Value, ...]  # (x_1, ..., x_n) if Values; () if numbers (constants)
+    operands: tuple  # (x_1, ..., x_n): Values, or floats (constants)
+    parents: tuple[Value, ...]  # the operands if Values; () if numbers
     data: tuple[float, ...]  # x_i's value: dd/dw_i
     data_after_one: tuple[float, ...]  # (1.0, x_1, ..., x_n): dd/dbias first
 
@@ -72,57 +73,31 @@ def linear_batch(
     halves = [_input(inputs) for inputs in input_rows]  # None: a mix, built by `dot`
     ready = [s for s, half in enumerate(halves) if half is not None]
     values_of = dict(zip(ready, _dot_values(rows, [halves[s] for s in ready])))
-    traced_rows = _traced_rows(rows) if is_tracing() else None
     batch = []
     for s, (inputs, half) in enumerate(zip(input_rows, halves)):
         if half is None:
             batch.append([dot(r, inputs, b) for r, b in zip(weight_rows, biases)])
-        elif traced_rows is None:
-            batch.append(_dot_nodes(rows, half, values_of[s]))
         else:
-            batch.append(_told_dot_nodes(rows, half, values_of[s], traced_rows))
+            batch.append(_dot_nodes(rows, half, values_of[s]))
     return batch
 
 
 def _dot_nodes(rows: list[_Row], x: _Input, values: list[float]) -> list[Value]:
-    """The node `dot` makes for each row and this input, from the two halves."""
-    x_parents, x_data, x_data_after_one = x
+    """The node `dot` makes for each row and this input, from the two halves: the same
+    operands (bias, weights, inputs), parents and local derivatives (1, x..., w...)."""
+    x_operands, x_parents, x_data, x_data_after_one = x
     return [
         make_node(
             value,
             "dot",
-            parents + x_parents,
+            operands + x_operands,
             # d/dbias (if a parent) and d/dw_i = x_i, then d/dx_i = w_i (if parents)
             (x_data_after_one if has_bias_parent else x_data) + (weights if x_parents else ()),
+            # the parents from the halves (None: all the operands, which make_node takes)
+            None if x_parents and operands is parents else parents + x_parents,
         )
-        for (parents, weights, _, has_bias_parent), value in zip(rows, values)
+        for (operands, parents, weights, _, has_bias_parent), value in zip(rows, values)
     ]
-
-
-# While the compiler traces, it hears a layer's nodes for one input as one record
-# (`compiler.tape.LayerInput`): the nodes, each row's bias and weights, and the input,
-# taken from the very tuples the nodes' parents are made of.
-
-
-def _traced_rows(rows: list[_Row]) -> list[tuple]:
-    """Each row's (bias, weights) as `dot` would be given them (a number for a bias
-    that is not a Value: 0.0 for none)."""
-    return [
-        (r.parents[0], r.parents[1:]) if r.has_bias_parent else (r.start, r.parents) for r in rows
-    ]
-
-
-def _told_dot_nodes(
-    rows: list[_Row], x: _Input, values: list[float], traced_rows: list
-) -> list[Value]:
-    """`_dot_nodes`, told to the tracer as one record instead of node by node."""
-    listener = changing_mode(True)  # the nodes are recorded, not heard one by one
-    try:
-        nodes = _dot_nodes(rows, x, values)
-    finally:
-        restore(listener)
-    listener.layer(nodes, traced_rows, x.parents or x.data)
-    return nodes
 
 
 VECTORISED_FROM = 64
@@ -157,9 +132,13 @@ def _row(weights: list, bias: Term | None) -> _Row | None:
     if len(data) != len(weights):
         return None
     if isinstance(bias, Value):
-        return _Row((bias, *weights), data, bias.data, True)
-    start = 0.0 if bias is None else data_of(bias, "dot", "bias")
-    return _Row(tuple(weights), data, start, False)
+        parents = (bias, *weights)
+        return _Row(parents, parents, data, bias.data, True)
+    if bias is None:
+        parents = tuple(weights)
+        return _Row(parents, parents, data, 0.0, False)
+    start = data_of(bias, "dot", "bias")
+    return _Row((start, *weights), tuple(weights), data, start, False)
 
 
 def _input(inputs: list) -> _Input | None:
@@ -168,15 +147,16 @@ def _input(inputs: list) -> _Input | None:
         return None
     data = tuple([x.data for x in inputs if isinstance(x, Value)])
     if len(data) == len(inputs):
-        return _Input(tuple(inputs), data, (1.0, *data))
+        operands = tuple(inputs)
+        return _Input(operands, operands, data, (1.0, *data))
     if data:  # some Values, some numbers
         return None
     if all(type(x) is float for x in inputs):
         data = tuple(inputs)
-        return _Input((), data, (1.0, *data))
+        return _Input(data, (), data, (1.0, *data))
     if all(is_real_number(x) for x in inputs):
         data = tuple(as_float(x, f"linear (inputs[{i}])") for i, x in enumerate(inputs))
-        return _Input((), data, (1.0, *data))
+        return _Input(data, (), data, (1.0, *data))
     return None
 
 

@@ -33,10 +33,10 @@ def sum(values: Iterable[Term], start: Term = 0.0) -> Value:
     for i, v in enumerate(values):
         total += data_of(v, "sum", "values", i)
     terms = (start, *values)
-    parents = tuple(term for term in terms if isinstance(term, Value))
+    parents = [term for term in terms if isinstance(term, Value)]
     if not parents:
         return Value(total)
-    return make_node(total, "sum", parents, (1.0,) * len(parents), terms)
+    return make_node(total, "sum", terms, (1.0,) * len(parents))
 
 
 def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = None) -> Value:
@@ -44,7 +44,8 @@ def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = Non
 
     Local derivatives: dd/dbias = 1, dd/dw_i = x_i, dd/dx_i = w_i. Either side may hold
     plain numbers (constants) instead of Values; the lengths must match. The node's
-    parents, in order: the bias, the weights, the inputs (the Values among them).
+    operands: the bias (when given), the weights, the inputs; its parents are the
+    Values among them, in that order.
     """
     weights, inputs = _listed(weights, "dot(weights)"), _listed(inputs, "dot(inputs)")
     if len(weights) != len(inputs):
@@ -57,13 +58,13 @@ def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = Non
     total = 0.0 if bias is None else data_of(bias, "dot", "bias")
     for w_i, x_i in zip(w, x):
         total += w_i * x_i
-    edges = [(bias, 1.0)] if isinstance(bias, Value) else []
-    edges += [(w_i, x_i) for w_i, x_i in zip(weights, x) if isinstance(w_i, Value)]
-    edges += [(x_i, w_i) for x_i, w_i in zip(inputs, w) if isinstance(x_i, Value)]
-    if not edges:
+    local_grads = [1.0] if isinstance(bias, Value) else []
+    local_grads += [x_i for w_i, x_i in zip(weights, x) if isinstance(w_i, Value)]
+    local_grads += [w_i for x_i, w_i in zip(inputs, w) if isinstance(x_i, Value)]
+    if not local_grads:
         return Value(total)
-    parents, local_grads = zip(*edges)
-    return make_node(total, "dot", parents, local_grads, (bias, tuple(weights), tuple(inputs)))
+    operands = (*weights, *inputs) if bias is None else (bias, *weights, *inputs)
+    return make_node(total, "dot", operands, tuple(local_grads))
 
 
 def max(values: Iterable[Value]) -> Value:
@@ -77,15 +78,16 @@ def max(values: Iterable[Value]) -> Value:
     data = [data_of(v, "max", "values", i) for i, v in enumerate(values)]
     nan_at = next((i for i, d in enumerate(data) if math.isnan(d)), None)
     k = nan_at if nan_at is not None else data.index(builtins.max(data))
-    return _picked(values, k, "max", tuple(values))
+    return _picked(values, k, "max")
 
 
 def select(values: Sequence[Value], index: int | Value) -> Value:
     """values[index] as one node (PyTorch's gather);  d/dv_k = 1 if k == index, else 0.
 
     Every value is a parent, so the graph's shape does not depend on the index. `index`
-    is an int, or a Value holding an integer (a class label handed in as data): it
-    selects, and gets no gradient.
+    is an int, or a Value holding an integer (a class label handed in as data): then it
+    is a parent too, of local derivative 0 (a step function of the index, flat almost
+    everywhere, as relu is below 0), so it gets no gradient but 0.
     """
     values = _listed(values, "select(values)")
     k = index.data if isinstance(index, Value) else index
@@ -93,17 +95,19 @@ def select(values: Sequence[Value], index: int | Value) -> Value:
         raise TypeError(f"select(index) expects an integer, got {type(index).__name__}: {index!r}")
     if not 0 <= k < len(values):
         raise IndexError(f"select: index {int(k)} is out of range 0..{len(values) - 1}")
-    return _picked(values, int(k), "select", (tuple(values), index))
+    return _picked(values, int(k), "select", index)
 
 
-def _picked(values: list[Value], k: int, op: str, operands: tuple) -> Value:
-    """A node of value values[k], whose parents are all `values`: derivative 1 at k only."""
+def _picked(values: list[Value], k: int, op: str, index: int | Value | None = None) -> Value:
+    """A node of value values[k], whose operands are all `values` (then `index`, when
+    given): derivative 1 at k only."""
     for i, v in enumerate(values):
         if not isinstance(v, Value):
             raise TypeError(f"{op} expects Values, got {type(v).__name__} at values[{i}]")
-    local_grads = [0.0] * len(values)
+    local_grads = [0.0] * (len(values) + isinstance(index, Value))
     local_grads[k] = 1.0
-    return make_node(values[k].data, op, tuple(values), tuple(local_grads), operands)
+    operands = tuple(values) if index is None else (*values, index)
+    return make_node(values[k].data, op, operands, tuple(local_grads))
 
 
 def _listed(items: Iterable, where: str) -> list:

@@ -1,10 +1,15 @@
-"""Grad mode: whether ops record a graph, per thread, as in PyTorch.
+"""Grad mode: whether ops record a graph, per thread, as in PyTorch; and the one hook
+through which a tracer hears of the nodes made.
 
 `no_grad()` turns recording off inside its block (ops then give leaves); the mode is
 a property of the thread that enters the block, so two threads never see each
-other's mode. While the compiler traces a function (see `minitorch_scalar.compile`),
-the same per-thread state holds its listener, which hears of every node made (a layer
-on a batch tells it of its nodes input by input: see `fast_linear`).
+other's mode.
+
+**The hook.** `listening(listener)` installs a listener for a block: while it is open,
+the engine's node constructor (`engine.make_node`, the one place every op's node is
+made) calls ``listener(node, operands)`` for each node it records in this thread,
+`operands` being the op's arguments as called (Values and numbers). The compiler
+traces a function this way (`compiler.tape.record`); no op knows of it.
 """
 
 from __future__ import annotations
@@ -12,29 +17,35 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+Listener = Callable[[Any, tuple], None]
+"""Heard with ``(node, operands)`` for every node recorded while it is installed."""
 
 
 class _ThreadMode(threading.local):
-    """What ops do in this thread, in one field (the engine reads it for every node).
+    """What ops do in this thread (the engine reads it only while some block is open).
 
-    `recording` is True (record the graph), False (inside `no_grad()`: record nothing),
-    or, while the compiler traces, a listener called with each node made (recording).
+    `recording`: False inside `no_grad()` (record nothing), else True. `listener`: None,
+    or the one installed by `listening`, which hears of every node recorded.
     """
 
-    recording: bool | Callable[..., None] = True
+    recording: bool = True
+    listener: Listener | None = None
 
 
 mode = _ThreadMode()
 
 # A fast path for the engine, which asks for every node it makes: while no thread is
-# inside `no_grad()` or a trace, every thread records, and `mode` need not be read.
-open_blocks = [0]  # how many `no_grad()` blocks and traces are open, in all threads
+# inside `no_grad()` or `listening()`, every thread records, no listener is installed,
+# and `mode` need not be read.
+open_blocks = [0]  # how many `no_grad()` and `listening()` blocks are open, in all threads
 _counting = threading.Lock()
 
 
-def changing_mode(recording: bool | Callable[..., None]) -> bool | Callable[..., None]:
+def changing_mode(recording: bool) -> bool:
     """Set this thread's `recording` for a block; returns what it was (for `restore`)."""
     with _counting:
         open_blocks[0] += 1
@@ -42,21 +53,37 @@ def changing_mode(recording: bool | Callable[..., None]) -> bool | Callable[...,
     return previous
 
 
-def restore(previous: bool | Callable[..., None]) -> None:
+def restore(previous: bool) -> None:
     """End a block opened by `changing_mode`: this thread's mode back as it was."""
     mode.recording = previous
     with _counting:
         open_blocks[0] -= 1
 
 
+@contextmanager
+def listening(listener: Listener) -> Iterator[None]:
+    """Within the block, record (grad enabled) and call ``listener(node, operands)`` for
+    every node made in this thread: the engine's one hook for a tracer. On leaving, the
+    thread's mode and listener are back as they were."""
+    if not callable(listener):
+        raise TypeError(f"listening expects a callable, got {type(listener).__name__}")
+    previous = changing_mode(True)
+    outer, mode.listener = mode.listener, listener
+    try:
+        yield
+    finally:
+        mode.listener = outer
+        restore(previous)
+
+
 def is_grad_enabled() -> bool:
     """True unless this thread is inside `no_grad()`."""
-    return mode.recording is not False
+    return mode.recording
 
 
 def is_tracing() -> bool:
-    """True while the compiler traces a function in this thread (and grad is enabled)."""
-    return mode.recording is not True and mode.recording is not False
+    """True while a listener hears this thread's nodes (the compiler traces), grad enabled."""
+    return mode.recording and mode.listener is not None
 
 
 def refuse_while_tracing(what: str) -> None:

@@ -22,8 +22,9 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
-from .engine import Value, topological_order
+from .engine import Value
 from .explain import node_names
+from .graph_walk import topological_order
 from .real import is_integer
 
 if TYPE_CHECKING:

@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 
 from .. import structure
-from ..engine import Value, cyclic_gc_paused, graph_parents_first
+from ..engine import Value
 from ..grad_mode import is_grad_enabled, is_tracing
+from ..graph_walk import cyclic_gc_paused, graph_parents_first
 from ..real import is_integer, is_real_number
 from .arguments import Call, input_numbers, signature, traced
 from .backward import backward_plan, run_backward

@@ -63,9 +63,7 @@ def _kind(arg: Any, position: int, index: dict, values: list, numbers: list) -> 
     if is_real_number(arg):
         numbers.append([arg])
         return ("number",)
-    if isinstance(arg, list | tuple) and not (
-        isinstance(arg, tuple) and all(map(is_integer, arg))
-    ):
+    if isinstance(arg, list | tuple) and not (isinstance(arg, tuple) and all(map(is_integer, arg))):
         leaves: list = []
         layout = _layout(arg, leaves)
         if layout is not None and _no_bools(leaves, position):

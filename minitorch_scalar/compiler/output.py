@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import SEED_ONE, Value, backward_seed
+from ..engine import Value
 from ..grad_mode import refuse_while_tracing
+from ..real import SEED_ONE, backward_seed
 
 
 class Replayed:

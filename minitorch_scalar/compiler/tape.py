@@ -1,17 +1,19 @@
 """Trace: run the function once on the engine and keep its graph as a flat tape.
 
-While the function runs, every node the engine makes is reported with its operands
-(see `engine.make_node`). The tape keeps the nodes the outputs depend on, in the order they
-were made (so each comes after its operands), and gives every number a place, a
+While the function runs, the engine's one hook (`grad_mode.listening`) reports every
+node made with its operands: the op's arguments as called (see `engine.make_node`).
+The tape keeps the nodes the outputs depend on, in the order they were made (so each
+comes after its operands), and gives every number a place, a
 *slot*, in one flat array: slot 0 holds 0.0, then the inputs; the other leaves
 (parameters, Values made inside the function) and the constants get theirs as they
 are met, and the nodes theirs (grouping moves the nodes after all of them). An
 operand is then just a slot index, whether it is a node, a leaf or a constant.
 
-A layer on a batch (`fast_linear`) makes R dot nodes for each input; it tells them to
-the tracer as one record per input, a `LayerInput`: the nodes, each row's bias and
-weights, and the input. The tape keeps it whole (`TapeLayer`): the rows' slots are
-found once for all inputs, and nothing is done node by node.
+A layer on a batch (`fast_linear`) makes R dot nodes for each input, one after
+another, all with the same input. The tracer finds them again (`layer_records`): each
+run of consecutive dot nodes sharing their input becomes one record, a `LayerInput`:
+the nodes, each row's bias and weights, and the input. The tape keeps it whole
+(`TapeLayer`): the rows' slots are found once for all inputs of the layer.
 
 The tape is built once per node of the graph, so it is kept in columns (arrays of
 machine ints: a node's rule, slot and operands' slots) rather than an object per
@@ -22,15 +24,19 @@ from __future__ import annotations
 
 import struct
 from array import array
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import is_
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..custom_op import CustomOp
-from ..engine import Value, graph_parents_first
-from ..grad_mode import changing_mode, restore
+from ..engine import Value
+from ..grad_mode import listening
+from ..graph_walk import graph_parents_first
 from .rules import BUILT_IN, Custom, VectorisedRule
 
 
@@ -39,11 +45,11 @@ class CompileError(ValueError):
 
 
 class LayerInput(NamedTuple):
-    """What the tracer hears of a layer on a batch, for one input: node j is
-    ``dot(rows[j][1], inputs, bias=rows[j][0])`` (the operands `dot` would give)."""
+    """A layer on a batch, for one input: node j is ``dot(rows[j][1:], inputs,
+    bias=rows[j][0])`` (a bias of 0.0 where none was given)."""
 
     nodes: list[Value]
-    rows: list[tuple[Value | float, tuple[Value, ...]]]  # the same list for every input
+    rows: list[tuple]  # (bias, w_1, ..., w_k) each: the same list for every input
     inputs: tuple  # Values, or numbers (constants)
 
 
@@ -94,31 +100,105 @@ class Tape:
     # its bits (0.0 == -0.0 and nan != nan: their values would not tell them apart)
 
 
-Made = list[tuple[Value, tuple] | LayerInput]  # what a trace heard, in order
-
-
-class _Listener:
-    """The tracer's ear: each node made, with its operands; a layer's, input by input."""
-
-    def __init__(self) -> None:
-        self.made: Made = []
-
-    def __call__(self, node: Value, operands: tuple) -> None:
-        self.made.append((node, operands))
-
-    def layer(self, nodes: list[Value], rows: list, inputs: tuple) -> None:
-        self.made.append(LayerInput(nodes, rows, inputs))
+Heard = tuple[Value, tuple]  # a node and its operands, as the engine's hook tells them
+Made = list[Heard | LayerInput]  # what a trace heard, in order, its layers regrouped
 
 
 def record(fn: Callable[..., Any], args: tuple) -> tuple[Any, Made]:
-    """fn(*args), run with grad enabled, and every (node, operands) it made, in order."""
-    listener = _Listener()
-    saved = changing_mode(listener)
-    try:
-        result = fn(*args)  # with grad enabled: the listener records
-    finally:
-        restore(saved)
-    return result, listener.made
+    """fn(*args), run with grad enabled, and every (node, operands) it made, in order,
+    with each layer on a batch regrouped (`layer_records`)."""
+    heard: list[Heard] = []
+    with listening(lambda node, operands: heard.append((node, operands))):
+        result = fn(*args)
+    return result, layer_records(heard)
+
+
+NO_BIAS = 0.0  # the bias of a row whose dot was given none (one object: rows compare by id)
+
+
+def layer_records(heard: list[Heard]) -> Made:
+    """`heard`, each run of consecutive dot nodes that share their input (a layer on a
+    batch, for one input) regrouped as one `LayerInput`.
+
+    Every record of a layer shares one list of rows (found by the identity of the
+    rows' items), which the tape turns into slots once. A run is a record when its
+    weights are Values and its inputs all Values or all numbers, and it has two rows or
+    more, or shares its rows with another record; every other node stays as it was.
+    """
+    runs, rows_of, uses, last = _dot_runs(heard), {}, Counter(), []
+    for run in runs:
+        if type(run) is list:
+            if not _same_items(run[1], last):  # (the next input of the same layer: no key)
+                key = tuple(map(id, chain.from_iterable(run[1])))
+                if key not in rows_of:
+                    rows_of[key] = run[1] if _weights_are_values(run[1]) else None
+                last = run[1] = rows_of[key]
+            else:
+                run[1] = last
+            uses[id(run[1])] += 1
+    made: Made = []
+    for run in runs:
+        if type(run) is not list:
+            made.append(run)
+        elif run[1] is not None and (len(run[0]) > 1 or uses[id(run[1])] > 1):
+            made.append(LayerInput([node for node, _ in run[0]], *run[1:]))
+        else:
+            made.extend(run[0])
+    return made
+
+
+def _dot_runs(heard: list[Heard]) -> list:
+    """`heard`, each run of dot nodes with one input (all Values or all numbers) as a
+    list [(node, operands) each, rows, inputs]; every other node as it is."""
+    runs: list = []
+    i, count = 0, len(heard)
+    while i < count:
+        k = _dot_inputs(*heard[i])
+        if not k:
+            runs.append(heard[i])
+            i += 1
+            continue
+        width, inputs = len(heard[i][1]), heard[i][1][-k:]
+        j = i + 1
+        while j < count and _same_input(heard[j], width, inputs):
+            j += 1
+        end = width - k  # the rows: (bias, weights), a bias of NO_BIAS where none was given
+        if width % 2:
+            rows = [operands[:end] for _, operands in heard[i:j]]
+        else:
+            rows = [(NO_BIAS, *operands[:end]) for _, operands in heard[i:j]]
+        runs.append([heard[i:j], rows, inputs])
+        i = j
+    return runs
+
+
+def _dot_inputs(node: Value, operands: tuple) -> int:
+    """How many inputs a dot node has if they are all Values or all numbers, else 0
+    (and 0 for any other node)."""
+    if node.op != "dot" or len(operands) < 2 or isinstance(operands[0], CustomOp):
+        return 0
+    k = len(operands) // 2
+    kinds = {isinstance(x, Value) for x in operands[-k:]}
+    return k if len(kinds) == 1 else 0
+
+
+def _same_items(rows: list[tuple], other: list[tuple] | None) -> bool:
+    """Are these rows item for item the very objects of `other`'s?"""
+    if other is None or len(rows) != len(other) or len(rows[0]) != len(other[0]):
+        return False
+    return all(map(is_, chain.from_iterable(rows), chain.from_iterable(other)))
+
+
+def _weights_are_values(rows: list[tuple]) -> bool:
+    return all(isinstance(w, Value) for row in rows for w in row[1:])
+
+
+def _same_input(heard: Heard, width: int, inputs: tuple) -> bool:
+    """Is `heard` a dot node of `width` operands that ends with these very `inputs`?"""
+    node, operands = heard
+    if node.op != "dot" or len(operands) != width or isinstance(operands[0], CustomOp):
+        return False
+    return all(map(is_, operands[width - len(inputs) :], inputs))
 
 
 def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
@@ -152,7 +232,7 @@ def _needed(outputs: list[Value], made: Made) -> set[Value]:
                 needed.update(heard.inputs)
                 if id(heard.rows) not in rows_seen:
                     rows_seen.add(id(heard.rows))
-                    needed.update(item for bias, weights in heard.rows for item in (bias, *weights))
+                    needed.update(chain.from_iterable(heard.rows))
         elif heard[0] in needed:
             needed.update(heard[0].parents)
     return needed
@@ -164,9 +244,9 @@ def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> N
     found = rows_found.get(id(heard.rows))
     if found is None:  # (the record keeps its rows alive: no other takes their id)
         rows = heard.rows
-        slots = np.array([_slots_of(tape, [bias, *weights]) for bias, weights in rows])
+        slots = np.array([_slots_of(tape, row) for row in rows])
         parents = np.ones(slots.shape, dtype=bool)
-        parents[:, 0] = [isinstance(bias, Value) for bias, _ in rows]  # (a bias may be a number)
+        parents[:, 0] = [isinstance(row[0], Value) for row in rows]  # (a bias may be a number)
         depth = max(map(tape.depth.__getitem__, slots.ravel().tolist()))
         found = rows_found[id(rows)] = (rows, slots, parents, depth)
     _, row_slots, row_parents, rows_depth = found
@@ -217,7 +297,8 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
 
     def add(node: Value, operands: tuple) -> None:
         parents, op = node._parents, node.op
-        if operands is parents:  # the engine's sign that its operands are its parents
+        if operands is parents and (op != "dot" or len(parents) % 2):  # all are parents
+            # (a dot's rule starts from its bias: one given no bias goes the long way)
             rule, flags = built_in(op) or _rule(node, operands), PARENT * len(parents)
         elif len(parents) == 1 and op in CONSTANT_OPERAND and len(operands) == 2:
             a, b = operands
@@ -246,32 +327,19 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
 
 def _operands(node: Value, operands: tuple) -> tuple[VectorisedRule, list, bytearray]:
     """The rule of a node whose operands are not just its parents, its operands as one
-    flat list, and a flag per operand: 1 for a parent. Checks that the parents are the
-    node's, in order."""
-    rule = _rule(node, operands)
-    items, differentiable = _flat_operands(node, operands)
-    flags = bytearray(len(items))
-    for k in differentiable:
-        flags[k] = isinstance(items[k], Value)
-    if [item for item, flag in zip(items, flags) if flag] != list(node._parents):
-        raise CompileError(f"compile: cannot replay op {node.op!r}: operands and parents differ")
-    return rule, items, flags
+    flat list, and a flag per operand: 1 for a parent. (The engine made the node's
+    parents the Values among its operands, in order: the flags say which they are.)"""
+    items = _flat_operands(node, operands)
+    return _rule(node, operands), items, bytearray(isinstance(item, Value) for item in items)
 
 
-def _flat_operands(node: Value, operands: tuple) -> tuple[list, range | list[int]]:
-    """The operands of `node` as one flat list, in its rule's column order, and which
-    columns can carry a gradient."""
+def _flat_operands(node: Value, operands: tuple) -> list:
+    """The operands of `node` as one flat list, in its rule's column order."""
     if operands and isinstance(operands[0], CustomOp):  # whatever its name ("dot" too)
-        items = list(operands[1:])
-    elif node.op == "dot":
-        bias, weights, inputs = operands
-        items = [0.0 if bias is None else bias, *weights, *inputs]
-    elif node.op == "select":
-        values, index = operands
-        return [*values, index], range(len(values))
-    else:
-        items = list(operands)
-    return items, range(len(items))
+        return list(operands[1:])
+    if node.op == "dot" and len(operands) % 2 == 0:  # no bias given: it starts at 0.0
+        return [0.0, *operands]
+    return list(operands)
 
 
 def _rule(node: Value, operands: tuple) -> VectorisedRule:

@@ -341,18 +341,24 @@ def chain_of(x, n: int):
 def test_a_layer_of_one_row_on_one_input_sums_its_terms_in_order(few_at_a_time, monkeypatch):
     """A layer grid of a single dot (one row, one input) has one column of terms, the
     one layout where numpy's reduce would add in pairs: its sum is still left to right,
-    on numbers whose sum depends on the order, all at once or 16 rows at a time."""
+    on numbers whose sum depends on the order, all at once or 16 rows at a time. (The
+    tape makes a lone dot a scalar node, so the grid is built here by hand.)"""
     if few_at_a_time:
         monkeypatch.setattr(layer_grid, "ALL_TERMS", 0)
         monkeypatch.setattr(layer_grid, "CACHED_TERMS", 16)
     rng = np.random.default_rng(7)
-    model = nn.MLP(40, [1], seed=0)
-    for p in model.parameters():
-        p.data = float(rng.normal() * np.exp(rng.normal() * 3))
-    x = [rng.normal(size=40).tolist()]
-    stages = Stages(lambda: model(x)[0], [])
-    assert [len(step.grid.rows) * len(step.grid.inputs) for step in stages.steps] == [1]
-    mine = stages.interpreter.forward()
-    assert not differing([mine[old] for old, _ in stages.moved], stages.grouped_forward()[
-        [new for _, new in stages.moved]
-    ].tolist())
+    k = 40
+    weights = (rng.normal(size=k + 1) * np.exp(rng.normal(size=k + 1) * 3)).tolist()
+    inputs = rng.normal(size=k).tolist()
+    values = np.array([0.0, *weights, *inputs])  # slot 0, then bias and weights, then x
+    grid = layer_grid.LayerGrid(
+        np.arange(1, k + 2)[None, :],
+        np.arange(k + 2, 2 * k + 2)[None, :],
+        np.ones((1, k + 1), dtype=bool),
+        np.ones((1, k), dtype=bool),
+    )
+    left_to_right = weights[0]
+    for w, x in zip(weights[1:], inputs):
+        left_to_right += w * x
+    assert math.fsum(w * x for w, x in zip(weights[1:], inputs)) + weights[0] != left_to_right
+    assert grid.values(values).tolist() == [left_to_right]

@@ -148,13 +148,33 @@ def test_max_of_nothing_or_of_numbers_is_an_error() -> None:
         ms.max([Value(1.0), 2.0])
 
 
-@pytest.mark.parametrize("index", [1, Value(1.0)], ids=["int", "Value holding an int"])
-def test_select_picks_and_only_the_picked_gets_a_gradient(index) -> None:
+def test_select_picks_and_only_the_picked_gets_a_gradient() -> None:
     values = [Value(5.0), Value(-2.0), Value(7.0)]
-    s = ms.select(values, index)
+    s = ms.select(values, 1)
     assert (s.data, s.parents, s.local_grads) == (-2.0, tuple(values), (0.0, 1.0, 0.0))
     (s * 3.0).backward()
     assert [v.grad for v in values] == [0.0, 3.0, 0.0]
+
+
+def test_a_value_index_of_select_is_a_parent_of_derivative_zero() -> None:
+    """d select / d index is 0 wherever it exists (a step function, flat between the
+    integers): the index is a parent, as a relu's input below 0, and gets 0."""
+    values, index = [Value(5.0), Value(-2.0), Value(7.0)], Value(1.0)
+    s = ms.select(values, index)
+    assert (s.data, s.parents) == (-2.0, (*values, index))
+    assert s.local_grads == (0.0, 1.0, 0.0, 0.0)
+    (s * 3.0).backward()
+    assert [v.grad for v in values] == [0.0, 3.0, 0.0] and index.grad == 0.0
+
+
+def test_a_nodes_parents_are_the_values_among_its_operands_in_order() -> None:
+    from minitorch_scalar.engine import make_node
+
+    x, y = Value(1.0), Value(2.0)
+    node = make_node(0.0, "mine", (2.0, x, 3.0, y), (4.0, 5.0))
+    assert (node.parents, node.local_grads) == ((x, y), (4.0, 5.0))
+    both = (x, y)
+    assert make_node(0.0, "mine", both, (1.0, 1.0)).parents is both  # nothing built
 
 
 @pytest.mark.parametrize(
