@@ -89,7 +89,7 @@ def measure(rounds: int, steps: int) -> dict[str, float]:
         guard.holds_now = real_check
         times["changing"].append(timed_block(changing, steps))
     data = [p.data for p in trace.parameters]  # read by every replay, checked or not
-    from minitorch_scalar.compiler import _floats_only
+    from minitorch_scalar.compiler.replay import floats_only
 
     step_s = statistics.median(times["guarded"])
     return {
@@ -97,7 +97,7 @@ def measure(rounds: int, steps: int) -> dict[str, float]:
         "unguarded_step_ms": statistics.median(times["unguarded"]) * 1e3,
         "changing_step_ms": statistics.median(times["changing"]) * 1e3,
         "guard_check_us": per_call(real_check, 100_000) * 1e6,
-        "data_check_us": per_call(lambda: _floats_only(data), 10_000) * 1e6,
+        "data_check_us": per_call(lambda: floats_only(data), 10_000) * 1e6,
         "fingerprint_walk_us": per_call(guard._still_holds, 300) * 1e6,
         "traces": step.trace_count,
     }

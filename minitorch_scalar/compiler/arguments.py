@@ -20,6 +20,8 @@ Each argument is one of three kinds:
   identity, kept alive by the signature so that their id is never reused.
 
 A bool among numbers or Values is a TypeError, as the engine refuses a bool as a number.
+
+Next: guards.py, the checks on the models a trace went through.
 """
 
 from __future__ import annotations

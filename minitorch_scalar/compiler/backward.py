@@ -1,12 +1,12 @@
 """Backward: the forward steps run again, deepest first, with eager backward's bits.
 
 Where you are. A compiled step is made in stages: trace (tape.py) -> the tape -> group
-(program.py) -> forward (program.py, layer_grid.py) -> backward (this module, with
-bundles.py) -> replay (__init__.py, output.py). This module computes what the first
+(forward.py) -> forward (forward.py, layer_grid.py) -> backward (this module, with
+bundles.py) -> replay (replay.py, output.py). This module computes what the first
 interpreter's backward loop computes (`interpret.Interpreter.backward`, a dozen lines:
 read it first), by whole steps instead of node by node; the tests hold it to that loop,
 leaf by leaf (tests/minitorch_scalar/test_compile_stages.py). Open next: bundles.py
-(a layer's edges, ranked without listing them), then __init__.py (the replay).
+(a layer's edges, ranked without listing them), then replay.py (the replay).
 
 The idea. Eager backward visits the nodes in one order and adds each *term*
 local * grad(node) to a parent as it goes, so a gradient is ((0 + t_1) + t_2) + ...
@@ -71,8 +71,8 @@ from typing import TypeAlias
 import numpy as np
 
 from . import bundles
+from .forward import Run, Step, as_index
 from .layer_grid import LayerGrid
-from .program import Run, Step, as_index
 from .rules import sum_rows
 
 # The index spaces of the module docstring, by name: what an integer indexes.
@@ -224,7 +224,7 @@ class BackwardPlan:
     """A backward call's work, in order: `levels`, deepest first (a `Level`: one depth's
     blocks summed, then its steps' sends; a `RunBackward`: a run, node by node), then
     `leaf_blocks`, the sums of the grad leaves. `grad_leaf_slots`: the slots of the grad
-    leaves (the leaves given a gradient: see `compiler.Trace`), in the order eager
+    leaves (the leaves given a gradient: see `replay.CompiledProgram`), in the order eager
     backward adds to them, the order a call returns their gradients in. `size`: the
     places of a call, the slots' gradients and the store."""
 

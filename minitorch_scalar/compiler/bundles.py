@@ -20,6 +20,8 @@ penalty), are listed one by one as every other edge, and counted in among the li
 
 A part is a `Bundle` where this holds: each of its receivers is in no other line of
 any layer (else its edges are listed, as any step's).
+
+Next: replay.py, which runs the forward steps and the backward plan on a new call.
 """
 
 from __future__ import annotations

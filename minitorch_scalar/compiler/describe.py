@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .backward import BackwardPlan, Level, Send, WholeRows
-from .program import Run, Step
+from .forward import Run, Step
 
 if TYPE_CHECKING:
-    from . import Trace
+    from .replay import CompiledProgram
 
 
-def describe(trace: Trace) -> str:
+def describe(trace: CompiledProgram) -> str:
     """Each forward step (op, how many scalar nodes, operand array shape), then each
     backward level (the sums of gradients, and the local derivatives times gradients)."""
     nodes = trace.node_count

@@ -28,8 +28,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ..float_math import float_log, float_power
+from .forward import SMALL, Run, Step
 from .layer_grid import LayerGrid
-from .program import SMALL, Run, Step
 from .rules import ONE, Dot, Elementwise, Max, Select, Sum
 
 TOLERANCE = 1e-12

@@ -11,9 +11,11 @@ order the nodes were made, so each after its operands. Replaying it takes two lo
   eager backward adds it.
 
 So it is exact by construction: the same roundings, in the same order. It is also as
-slow as the engine: a Python loop over every node. The faster stages (program.py,
+slow as the engine: a Python loop over every node. The faster stages (forward.py,
 layer_grid.py, backward.py) compute the same numbers by whole groups of nodes; the
 tests hold each of them against this replay (tests/minitorch_scalar/test_compile_stages.py).
+
+Next: tape.py, the trace that makes the tape.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ weights is a layer on a batch: node (s, j) is b_j + w_j1 x_s1 + ... + w_jk x_sk.
 operands are then R rows and S inputs, not R*S copies of them, so the step reads those
 and broadcasts: the same products, summed in the same order as `rules.Dot` sums them
 (bias first, then left to right), so the same bits, with far less copying.
+
+Next: backward.py.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ function and of the rest in another order).
 A function that returns several Values (a model's outputs on a batch) gives outputs
 whose value is exact but that cannot be backpropagated through: any backward that
 reaches one raises, before any gradient changes.
+
+Next: arguments.py (a call's signature), then guards.py (what retraces).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ backward sends (`terms`): the local derivatives, one column per operand as the e
 Python does. The functions of libm (tanh, exp, log, pow) are not vectorised: numpy may
 use its own implementations, whose last bit can differ from Python's, so these rules
 call the engine's own scalar functions on each element. The result is exact either way.
+
+Next: interpret.py, the simplest replay, which applies these rules node by node.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from ..float_math import (
 from ..fused import select
 
 if TYPE_CHECKING:
-    from .program import Step
+    from .forward import Step
 
 Array = np.ndarray
 

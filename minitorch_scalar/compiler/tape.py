@@ -18,6 +18,8 @@ the nodes, each row's bias and weights, and the input. The tape keeps it whole
 The tape is built once per node of the graph, so it is kept in columns (arrays of
 machine ints: a node's rule, slot and operands' slots) rather than an object per
 node, and its hot loop (`_node_adder`) does a few look-ups and appends per node.
+
+Next: forward.py, which groups the tape into vectorised steps.
 """
 
 from __future__ import annotations

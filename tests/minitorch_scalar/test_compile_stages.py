@@ -21,8 +21,8 @@ import nn
 from minitorch_scalar import Value
 from minitorch_scalar.compiler import layer_grid
 from minitorch_scalar.compiler.backward import backward_plan, run_backward, store_layout
+from minitorch_scalar.compiler.forward import Run, Step, forward_steps, run_forward
 from minitorch_scalar.compiler.interpret import Interpreter, interpret
-from minitorch_scalar.compiler.program import Run, Step, forward_steps, run_forward
 from minitorch_scalar.compiler.tape import backward_order, build, record
 
 

@@ -12,6 +12,8 @@ million ops. Steps of fewer than SMALL nodes one after another make a `Run` inst
 replayed node by node on Python floats, as the engine computes.
 
 Backward runs the same steps in reverse order of depth.
+
+Next: layer_grid.py (a layer's step, read as a grid), then backward.py.
 """
 
 from __future__ import annotations
