@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from .engine import Value, make_node
+from .engine import Value, make_node, values_among
 from .fused import data_of
 from .real import as_float
 
@@ -48,7 +48,8 @@ class CustomOp:
         grads = tuple([d for x, d in zip(operands, local_grads) if isinstance(x, Value)])
         if not grads:
             return Value(data)
-        return make_node(data, self.name, (self, *operands), grads)  # self: not a Value
+        # the operands: this op itself (so a tracer knows its rule), then its arguments
+        return make_node(data, self.name, (self, *operands), grads, parents=values_among(operands))
 
     def apply(self, values: list[float]) -> tuple[float, tuple[float, ...]]:
         """The rule on these values, its answer checked: a number and one derivative each."""

@@ -117,14 +117,14 @@ class Value(MicrogradView):
         c = as_constant(other, "+")
         if c is None:
             return NotImplemented
-        return make_node(self.data + c, "+", (self, c), _DERIVATIVE_1)
+        return make_node(self.data + c, "+", (self, c), _DERIVATIVE_1, parents=(self,))
 
     def __radd__(self, other: Number) -> Value:
         """c + a;  d/da = 1."""
         c = as_constant(other, "+")
         if c is None:
             return NotImplemented
-        return make_node(c + self.data, "+", (c, self), _DERIVATIVE_1)
+        return make_node(c + self.data, "+", (c, self), _DERIVATIVE_1, parents=(self,))
 
     def __sub__(self, other: Value | Number) -> Value:
         """a - b;  d/da = 1, d/db = -1."""
@@ -133,14 +133,14 @@ class Value(MicrogradView):
         c = as_constant(other, "-")
         if c is None:
             return NotImplemented
-        return make_node(self.data - c, "-", (self, c), _DERIVATIVE_1)
+        return make_node(self.data - c, "-", (self, c), _DERIVATIVE_1, parents=(self,))
 
     def __rsub__(self, other: Number) -> Value:
         """c - a;  d/da = -1."""
         c = as_constant(other, "-")
         if c is None:
             return NotImplemented
-        return make_node(c - self.data, "-", (c, self), _DERIVATIVE_MINUS_1)
+        return make_node(c - self.data, "-", (c, self), _DERIVATIVE_MINUS_1, parents=(self,))
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b;  d/da = b, d/db = a."""
@@ -149,14 +149,14 @@ class Value(MicrogradView):
         c = as_constant(other, "*")
         if c is None:
             return NotImplemented
-        return make_node(self.data * c, "*", (self, c), (c,))
+        return make_node(self.data * c, "*", (self, c), (c,), parents=(self,))
 
     def __rmul__(self, other: Number) -> Value:
         """c * a;  d/da = c."""
         c = as_constant(other, "*")
         if c is None:
             return NotImplemented
-        return make_node(c * self.data, "*", (c, self), (c,))
+        return make_node(c * self.data, "*", (c, self), (c,), parents=(self,))
 
     def __truediv__(self, other: Value | Number) -> Value:
         """a / b;  d/da = 1/b, d/db = -a/b^2, computed as -(a/b)/b (no b^2 to underflow)."""
@@ -167,7 +167,7 @@ class Value(MicrogradView):
         c = as_constant(other, "/")
         if c is None:
             return NotImplemented
-        return make_node(float_divide(self.data, c), "/", (self, c), (1.0 / c,))
+        return make_node(float_divide(self.data, c), "/", (self, c), (1.0 / c,), parents=(self,))
 
     def __rtruediv__(self, other: Number) -> Value:
         """c / a;  d/da = -c/a^2, computed as -(c/a)/a."""
@@ -175,7 +175,7 @@ class Value(MicrogradView):
         if c is None:
             return NotImplemented
         out = float_divide(c, self.data)
-        return make_node(out, "/", (c, self), (-out / self.data,))
+        return make_node(out, "/", (c, self), (-out / self.data,), parents=(self,))
 
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b;  d/da = b * a^(b-1), d/db = a^b * ln(a).
@@ -192,7 +192,8 @@ class Value(MicrogradView):
         if b is None:
             return NotImplemented
         a = self.data
-        return make_node(float_power(a, b), "**", (self, b), (d_power_d_base(a, b),))
+        grads = (d_power_d_base(a, b),)
+        return make_node(float_power(a, b), "**", (self, b), grads, parents=(self,))
 
     def __rpow__(self, other: Number) -> Value:
         """c ** a;  d/da = c^a * ln(c)."""
@@ -200,7 +201,8 @@ class Value(MicrogradView):
         if c is None:
             return NotImplemented
         out = float_power(c, self.data)
-        return make_node(out, "**", (c, self), (d_power_d_exponent(c, self.data, out),))
+        grads = (d_power_d_exponent(c, self.data, out),)
+        return make_node(out, "**", (c, self), grads, parents=(self,))
 
     # ---------------------------------------------------------------- unary ops
 
@@ -333,11 +335,12 @@ def make_node(
     """The result of an op: a node of value `data` made from `operands`.
 
     `operands` are the op's arguments as called, Values and numbers (constants), in
-    order: what the node is (``x * 2.0`` passes ``(x, 2.0)``). Its parents are the
-    Values among them, in order, and `local_grads` holds d(node)/d(parent) for each
-    parent. When every operand is a Value (the common case) the parents are the
-    operands themselves: nothing is built. `parents` may be passed by an op that has
-    them at hand (the bulk path of `fast_linear`): it must be those very Values.
+    order: what the node is (``x * 2.0`` is made from ``(x, 2.0)``). Its `parents` are
+    the Values among them, in order, the edges backward walks, and `local_grads` holds
+    d(node)/d(parent) for each parent. When every operand is a Value (the common case)
+    the parents are the operands themselves, and an op passes only those; an op with a
+    number among its operands names its parents (``parents=(x,)``: a constant is no
+    node, and gets no gradient). See `values_among`.
 
     Under `no_grad()` the result keeps its op but no parents: nothing to backprop.
     **The hook**: while a listener is installed in this thread (`grad_mode.listening`,
@@ -352,9 +355,7 @@ def make_node(
     out.op = op
     if open_blocks[0]:  # some thread is in no_grad() or listening(): this one's mode decides
         return _made_in_a_block(out, operands, local_grads, parents)
-    if parents is None:
-        parents = operands if len(operands) == len(local_grads) else _values_among(operands)
-    out._parents = parents
+    out._parents = operands if parents is None else parents
     out._local_grads = local_grads
     return out
 
@@ -368,20 +369,16 @@ def _made_in_a_block(
     if not mode.recording:
         out._parents = out._local_grads = ()
         return out
-    if parents is None:
-        parents = operands if len(operands) == len(local_grads) else _values_among(operands)
-    out._parents = parents
+    out._parents = operands if parents is None else parents
     out._local_grads = local_grads
     if mode.listener is not None:
         mode.listener(out, operands)
     return out
 
 
-def _values_among(operands: tuple) -> tuple[Value, ...]:
-    """The Values among an op's operands, in order: its parents."""
-    if len(operands) == 2:  # x * 2.0, 2.0 - x: the commonest, picked without a loop
-        return operands[:1] if isinstance(operands[0], Value) else operands[1:]
+def values_among(operands: tuple) -> tuple[Value, ...]:
+    """The Values among an op's operands, in order: its parents (for n-ary ops)."""
     return tuple([x for x in operands if isinstance(x, Value)])
 
 
-__all__ = ["Value", "backpropagate", "make_node"]
+__all__ = ["Value", "backpropagate", "make_node", "values_among"]

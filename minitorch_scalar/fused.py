@@ -15,7 +15,7 @@ import builtins
 import math
 from collections.abc import Iterable, Sequence
 
-from .engine import Number, Value, make_node
+from .engine import Number, Value, make_node, values_among
 from .real import as_float, is_integer, is_real_number
 
 Term = Value | Number
@@ -36,7 +36,7 @@ def sum(values: Iterable[Term], start: Term = 0.0) -> Value:
     parents = [term for term in terms if isinstance(term, Value)]
     if not parents:
         return Value(total)
-    return make_node(total, "sum", terms, (1.0,) * len(parents))
+    return make_node(total, "sum", terms, (1.0,) * len(parents), parents=tuple(parents))
 
 
 def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = None) -> Value:
@@ -64,7 +64,7 @@ def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = Non
     if not local_grads:
         return Value(total)
     operands = (*weights, *inputs) if bias is None else (bias, *weights, *inputs)
-    return make_node(total, "dot", operands, tuple(local_grads))
+    return make_node(total, "dot", operands, tuple(local_grads), parents=values_among(operands))
 
 
 def max(values: Iterable[Value]) -> Value:
@@ -107,7 +107,8 @@ def _picked(values: list[Value], k: int, op: str, index: int | Value | None = No
     local_grads = [0.0] * (len(values) + isinstance(index, Value))
     local_grads[k] = 1.0
     operands = tuple(values) if index is None else (*values, index)
-    return make_node(values[k].data, op, operands, tuple(local_grads))
+    parents = tuple(values) if len(local_grads) == len(values) else operands  # (an int index)
+    return make_node(values[k].data, op, operands, tuple(local_grads), parents=parents)
 
 
 def _listed(items: Iterable, where: str) -> list:

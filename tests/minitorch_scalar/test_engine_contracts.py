@@ -4,6 +4,7 @@ API (argument checks, orders, the collector pause)."""
 
 import gc
 import math
+import operator
 
 import pytest
 
@@ -167,14 +168,29 @@ def test_a_value_index_of_select_is_a_parent_of_derivative_zero() -> None:
     assert [v.grad for v in values] == [0.0, 3.0, 0.0] and index.grad == 0.0
 
 
-def test_a_nodes_parents_are_the_values_among_its_operands_in_order() -> None:
-    from minitorch_scalar.engine import make_node
+def test_every_ops_parents_are_the_values_among_its_operands_in_order() -> None:
+    """The class of bug: an op naming parents other than the Values it was called with
+    (a constant as a parent, a Value left out, the order changed). Every op, heard
+    through the engine's one hook, with constants on either side."""
+    from minitorch_scalar.engine import values_among
+    from minitorch_scalar.grad_mode import listening
 
-    x, y = Value(1.0), Value(2.0)
-    node = make_node(0.0, "mine", (2.0, x, 3.0, y), (4.0, 5.0))
-    assert (node.parents, node.local_grads) == ((x, y), (4.0, 5.0))
-    both = (x, y)
-    assert make_node(0.0, "mine", both, (1.0, 1.0)).parents is both  # nothing built
+    x, y, label = Value(1.5), Value(2.0), Value(1.0)
+    heard: list = []
+    square = ms.custom_op("square_it")(lambda a: (a * a, (2 * a,)))
+    with listening(lambda node, operands: heard.append((node, operands))):
+        for a, b in [(x, y), (x, 3.0), (3.0, x)]:
+            for op in (operator.add, operator.sub, operator.mul, operator.truediv, operator.pow):
+                op(a, b)
+        (-x, x.relu(), x.tanh(), x.exp(), x.log(), x.sigmoid(), square(x), square(2.0 + x))
+        ms.sum([x, 2.0, y], start=1.0), ms.sum([x, y], start=x), ms.dot([x, 2.0], [3.0, y])
+        ms.dot([x, y], [y, x], bias=x), ms.max([x, y]), ms.select([x, y], 1)
+        ms.select([x, y], label)
+    assert len(heard) > 30
+    for node, operands in heard:
+        parents = values_among(operands)
+        assert node.parents == parents, (node.op, operands)
+        assert len(node.local_grads) == len(parents), node.op
 
 
 @pytest.mark.parametrize(
