@@ -15,7 +15,7 @@ import builtins
 import math
 from collections.abc import Iterable, Sequence
 
-from .engine import Number, Value, make_node, values_among
+from .engine import Number, Value, make_node
 from .real import as_float, is_integer, is_real_number
 
 Term = Value | Number
@@ -58,13 +58,14 @@ def dot(weights: Iterable[Term], inputs: Iterable[Term], bias: Term | None = Non
     total = 0.0 if bias is None else data_of(bias, "dot", "bias")
     for w_i, x_i in zip(w, x):
         total += w_i * x_i
-    local_grads = [1.0] if isinstance(bias, Value) else []
-    local_grads += [x_i for w_i, x_i in zip(weights, x) if isinstance(w_i, Value)]
-    local_grads += [w_i for x_i, w_i in zip(inputs, w) if isinstance(x_i, Value)]
-    if not local_grads:
+    edges = [(bias, 1.0)] if isinstance(bias, Value) else []  # (parent, local derivative)
+    edges += [(w_i, x_i) for w_i, x_i in zip(weights, x) if isinstance(w_i, Value)]
+    edges += [(x_i, w_i) for x_i, w_i in zip(inputs, w) if isinstance(x_i, Value)]
+    if not edges:
         return Value(total)
+    parents, local_grads = zip(*edges)
     operands = (*weights, *inputs) if bias is None else (bias, *weights, *inputs)
-    return make_node(total, "dot", operands, tuple(local_grads), parents=values_among(operands))
+    return make_node(total, "dot", operands, local_grads, parents=parents)
 
 
 def max(values: Iterable[Value]) -> Value:
