@@ -155,15 +155,14 @@ def _dot_runs(heard: list[Heard]) -> list:
     runs: list = []
     i, count = 0, len(heard)
     while i < count:
-        k = _dot_inputs(*heard[i])
+        node, operands = heard[i]
+        k = _dot_inputs(node, operands) if node.op == "dot" else 0
         if not k:
             runs.append(heard[i])
             i += 1
             continue
-        width, inputs = len(heard[i][1]), heard[i][1][-k:]
-        j = i + 1
-        while j < count and _same_input(heard[j], width, inputs):
-            j += 1
+        width, inputs = len(operands), operands[-k:]
+        j = _run_end(heard, i + 1, width, inputs)
         end = width - k  # the rows: (bias, weights), a bias of NO_BIAS where none was given
         if width % 2:
             rows = [operands[:end] for _, operands in heard[i:j]]
@@ -172,6 +171,23 @@ def _dot_runs(heard: list[Heard]) -> list:
         runs.append([heard[i:j], rows, inputs])
         i = j
     return runs
+
+
+def _run_end(heard: list[Heard], j: int, width: int, inputs: tuple) -> int:
+    """Where the run of dot nodes from `j` on, each of `width` operands ending with these
+    very `inputs`, ends (the index of the first node that is not one of them)."""
+    start, last = width - len(inputs), inputs[-1]
+    for node, operands in heard[j:]:
+        if (
+            node.op != "dot"
+            or len(operands) != width
+            or operands[-1] is not last  # (the quick test; then every input)
+            or not all(map(is_, operands[start:], inputs))
+            or isinstance(operands[0], CustomOp)
+        ):
+            break
+        j += 1
+    return j
 
 
 def _dot_inputs(node: Value, operands: tuple) -> int:
@@ -193,14 +209,6 @@ def _same_items(rows: list[tuple], other: list[tuple] | None) -> bool:
 
 def _weights_are_values(rows: list[tuple]) -> bool:
     return all(isinstance(w, Value) for row in rows for w in row[1:])
-
-
-def _same_input(heard: Heard, width: int, inputs: tuple) -> bool:
-    """Is `heard` a dot node of `width` operands that ends with these very `inputs`?"""
-    node, operands = heard
-    if node.op != "dot" or len(operands) != width or isinstance(operands[0], CustomOp):
-        return False
-    return all(map(is_, operands[width - len(inputs) :], inputs))
 
 
 def build(outputs: list[Value], leaves: list[Value], made: Made) -> Tape:
