@@ -199,12 +199,7 @@ def make_node_without_hook(
     if open_blocks[0] and not mode.recording:
         out._parents = out._local_grads = ()
         return out
-    if parents is None:
-        if len(operands) == len(local_grads):
-            parents = operands
-        else:
-            parents = tuple([x for x in operands if isinstance(x, Value)])
-    out._parents = parents
+    out._parents = operands if parents is None else parents
     out._local_grads = local_grads
     return out
 
