@@ -138,19 +138,18 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def state_checks(self, options: Mapping[str, Any]) -> dict[str, Check]:
-        """step an int >= 1; the moments finite, the second ones >= 0; vmax with amsgrad."""
-        checks: dict[str, Check] = {
+        """step an int >= 1; the moments finite, the second ones >= 0."""
+        return {
             "step": integer_at_least(1),
             "exp_avg": finite_number,
             "exp_avg_sq": finite_nonnegative_number,
         }
-        if options["amsgrad"]:
-            checks["max_exp_avg_sq"] = finite_nonnegative_number
-        return checks
 
     def optional_state_checks(self, options: Mapping[str, Any]) -> dict[str, Check]:
-        """Without amsgrad, vmax may be there: left from steps before amsgrad was unset."""
-        return {} if options["amsgrad"] else {"max_exp_avg_sq": finite_nonnegative_number}
+        """vmax, finite and >= 0, may be there or not, whatever amsgrad is now: a parameter
+        that stepped before amsgrad was set has none yet (the rule starts it at 0), and
+        one left from steps before amsgrad was unset keeps it."""
+        return {"max_exp_avg_sq": finite_nonnegative_number}
 
     def step(self) -> None:
         """Update every parameter that has a gradient once by the rule above, group by
