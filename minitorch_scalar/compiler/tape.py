@@ -176,8 +176,9 @@ def _dot_runs(heard: list[Heard]) -> list:
 def _run_end(heard: list[Heard], j: int, width: int, inputs: tuple) -> int:
     """Where the run of dot nodes from `j` on, each of `width` operands ending with these
     very `inputs`, ends (the index of the first node that is not one of them)."""
-    start, last = width - len(inputs), inputs[-1]
-    for node, operands in heard[j:]:
+    start, last, count = width - len(inputs), inputs[-1], len(heard)
+    while j < count:
+        node, operands = heard[j]
         if (
             node.op != "dot"
             or len(operands) != width
