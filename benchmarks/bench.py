@@ -196,11 +196,10 @@ def make_node_without_hook(
     out.grad = 0.0
     out.label = ""
     out.op = op
-    if open_blocks[0] and not mode.recording:
-        out._parents = out._local_grads = ()
-        return out
     out._parents = operands if parents is None else parents
     out._local_grads = local_grads
+    if open_blocks[0] and not mode.now.recording:
+        out._parents = out._local_grads = ()
     return out
 
 

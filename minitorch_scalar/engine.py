@@ -353,26 +353,14 @@ def make_node(
     out.grad = 0.0
     out.label = ""
     out.op = op
+    out._parents = operands if parents is None else parents
+    out._local_grads = local_grads
     if open_blocks[0]:  # some thread is in no_grad() or listening(): this one's mode decides
-        return _made_in_a_block(out, operands, local_grads, parents)
-    out._parents = operands if parents is None else parents
-    out._local_grads = local_grads
-    return out
-
-
-def _made_in_a_block(
-    out: Value, operands: tuple, local_grads: tuple, parents: tuple | None
-) -> Value:
-    """`make_node`'s end while a block is open in some thread: in this thread's
-    `no_grad()`, no parents; else the node as usual, then told to this thread's listener
-    if one is installed (the hook)."""
-    if not mode.recording:
-        out._parents = out._local_grads = ()
-        return out
-    out._parents = operands if parents is None else parents
-    out._local_grads = local_grads
-    if mode.listener is not None:
-        mode.listener(out, operands)
+        recording, listener = mode.now
+        if not recording:
+            out._parents = out._local_grads = ()
+        elif listener is not None:
+            listener(out, operands)  # the hook
     return out
 
 

@@ -19,21 +19,25 @@ import inspect
 import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 Listener = Callable[[Any, tuple], None]
 """Heard with ``(node, operands)`` for every node recorded while it is installed."""
 
 
-class _ThreadMode(threading.local):
-    """What ops do in this thread (the engine reads it only while some block is open).
-
-    `recording`: False inside `no_grad()` (record nothing), else True. `listener`: None,
-    or the one installed by `listening`, which hears of every node recorded.
-    """
+class Mode(NamedTuple):
+    """What ops do in a thread: record a graph or not (`no_grad()`), and the listener
+    installed by `listening`, if any, which hears of every node recorded."""
 
     recording: bool = True
     listener: Listener | None = None
+
+
+class _ThreadMode(threading.local):
+    """This thread's `Mode`, in one attribute (the engine reads it in one look-up, and
+    only while some block is open)."""
+
+    now: Mode = Mode()
 
 
 mode = _ThreadMode()
@@ -45,17 +49,17 @@ open_blocks = [0]  # how many `no_grad()` and `listening()` blocks are open, in 
 _counting = threading.Lock()
 
 
-def changing_mode(recording: bool) -> bool:
-    """Set this thread's `recording` for a block; returns what it was (for `restore`)."""
+def entering(now: Mode) -> Mode:
+    """This thread's mode set to `now` for a block; returns what it was (for `leaving`)."""
     with _counting:
         open_blocks[0] += 1
-    previous, mode.recording = mode.recording, recording
+    previous, mode.now = mode.now, now
     return previous
 
 
-def restore(previous: bool) -> None:
-    """End a block opened by `changing_mode`: this thread's mode back as it was."""
-    mode.recording = previous
+def leaving(previous: Mode) -> None:
+    """End a block opened by `entering`: this thread's mode back as it was."""
+    mode.now = previous
     with _counting:
         open_blocks[0] -= 1
 
@@ -67,23 +71,22 @@ def listening(listener: Listener) -> Iterator[None]:
     thread's mode and listener are back as they were."""
     if not callable(listener):
         raise TypeError(f"listening expects a callable, got {type(listener).__name__}")
-    previous = changing_mode(True)
-    outer, mode.listener = mode.listener, listener
+    previous = entering(Mode(True, listener))
     try:
         yield
     finally:
-        mode.listener = outer
-        restore(previous)
+        leaving(previous)
 
 
 def is_grad_enabled() -> bool:
     """True unless this thread is inside `no_grad()`."""
-    return mode.recording
+    return mode.now.recording
 
 
 def is_tracing() -> bool:
     """True while a listener hears this thread's nodes (the compiler traces), grad enabled."""
-    return mode.recording and mode.listener is not None
+    recording, listener = mode.now
+    return recording and listener is not None
 
 
 def refuse_while_tracing(what: str) -> None:
@@ -115,11 +118,11 @@ class no_grad:  # noqa: N801 - named as torch.no_grad
         return super().__new__(cls)(func)  # bare @no_grad: decorate at once
 
     def __enter__(self) -> no_grad:
-        self._previous = changing_mode(False)
+        self._previous = entering(mode.now._replace(recording=False))
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        restore(self._previous)
+        leaving(self._previous)
 
     def __call__(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """`func` run inside a fresh `no_grad()` on every call (or every generator step)."""

@@ -99,7 +99,7 @@ def test_a_graph_built_before_no_grad_still_backpropagates() -> None:
 
 
 def test_a_recursive_decorated_function_restores_the_mode(monkeypatch) -> None:
-    monkeypatch.setattr(grad_mode.mode, "recording", True)  # undone at teardown if it leaks
+    monkeypatch.setattr(grad_mode.mode, "now", grad_mode.Mode())  # undone at teardown if it leaks
 
     @no_grad()
     def depth(n: int) -> int:
