@@ -194,12 +194,14 @@ def sum_rows(block: Array) -> Array:
     into the running total: numpy sums pairwise only along the axis that is contiguous
     in memory. A block of one column would be that axis, so its running sums are taken
     instead (`np.add.accumulate`: each the one before plus the next, in order) and the
-    last kept. (A test holds this against an explicit loop.)
+    last kept. `np.add.reduce` starts from 0.0, and 0.0 + -0.0 is 0.0: it starts here
+    from -0.0, which adds to any number x as x, -0.0 itself included. (A test holds
+    this against an explicit loop, on signed zeros too.)
     """
     block = np.ascontiguousarray(block)
     if block.ndim == 2 and block.shape[1] == 1:  # one column: its running sums, the last
         return np.add.accumulate(block.ravel())[-1:]
-    return np.add.reduce(block, axis=0)
+    return np.add.reduce(block, axis=0, initial=-0.0)
 
 
 class Sum(VectorisedRule):

@@ -342,10 +342,18 @@ def test_sum_rows_adds_row_after_row_as_a_loop_does(shape) -> None:
 
     rng = np.random.default_rng(sum(shape))
     block = rng.normal(size=shape) * np.exp(rng.normal(size=shape) * 20)
+    expected = loop_sum(block)
+    assert same_bits(sum_rows(block).tolist(), expected.tolist())
+    zeros = rng.choice([0.0, -0.0, 1.5], size=shape)
+    zeros[:, 0] = -0.0  # a sum of -0.0 only is -0.0
+    assert same_bits(sum_rows(zeros).tolist(), loop_sum(zeros).tolist())
+
+
+def loop_sum(block: np.ndarray) -> np.ndarray:
     expected = block[0].copy()
     for row in block[1:]:
         expected = expected + row
-    assert same_bits(sum_rows(block).tolist(), expected.tolist())
+    return expected
 
 
 def test_a_leaf_first_met_twice_in_one_node_gets_one_slot_and_the_sum_of_its_gradients():
