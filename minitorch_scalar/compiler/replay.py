@@ -130,11 +130,11 @@ class CompiledProgram:
         copies = [Value(x) for x in data]  # fresh leaves: see arguments.py
         traced_args, inputs = traced(args, call.key, call, copies)
         version = structure.version()
-        with structure.watching() as used:
-            result, made = record(fn, traced_args)
-        outputs: list[Value] = []
-        shape = output_structure(result, outputs)
         with cyclic_gc_paused():  # many small objects, no cycles: the collector would rescan
+            with structure.watching() as used:
+                result, made = record(fn, traced_args)
+            outputs: list[Value] = []
+            shape = output_structure(result, outputs)
             tape = build(outputs, inputs + copies, made)
             for out in outputs:
                 if out not in tape.slot_of:  # a leaf returned as it is

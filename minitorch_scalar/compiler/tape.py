@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, repeat
 from operator import is_
 from typing import Any, NamedTuple
 
@@ -119,68 +118,178 @@ NO_BIAS = 0.0  # the bias of a row whose dot was given none (one object: rows co
 
 
 def layer_records(heard: list[Heard]) -> Made:
-    """`heard`, each run of consecutive dot nodes that share their input (a layer on a
-    batch, for one input) regrouped as one `LayerInput`.
+    """`heard`, but each run of consecutive dot nodes that share their input (a layer
+    on a batch, for one input) regrouped as one `LayerInput`.
 
     Every record of a layer shares one list of rows (found by the identity of the
     rows' items), which the tape turns into slots once. A run is a record when its
     weights are Values and its inputs all Values or all numbers, and it has two rows or
     more, or shares its rows with another record; every other node stays as it was.
     """
-    runs, rows_of, uses, last = _dot_runs(heard), {}, Counter(), []
-    for run in runs:
-        if type(run) is list:
-            if not _same_items(run[1], last):  # (the next input of the same layer: no key)
-                key = tuple(map(id, chain.from_iterable(run[1])))
-                if key not in rows_of:
-                    rows_of[key] = run[1] if _weights_are_values(run[1]) else None
-                last = run[1] = rows_of[key]
-            else:
-                run[1] = last
-            uses[id(run[1])] += 1
     made: Made = []
-    for run in runs:
-        if type(run) is not list:
-            made.append(run)
-        elif run[1] is not None and (len(run[0]) > 1 or uses[id(run[1])] > 1):
-            made.append(LayerInput([node for node, _ in run[0]], *run[1:]))
+    done = 0  # the nodes before it are in `made`
+    for start, end, rows, inputs in _dot_runs(heard):
+        made.extend(heard[done:start])
+        if rows.weights_are_values and (end - start > 1 or rows.uses > 1):
+            made.append(LayerInput([node for node, _ in heard[start:end]], rows.rows, inputs))
         else:
-            made.extend(run[0])
+            made.extend(heard[start:end])
+        done = end
+    made.extend(heard[done:])
     return made
 
 
-def _dot_runs(heard: list[Heard]) -> list:
-    """`heard`, each run of dot nodes with one input (all Values or all numbers) as a
-    list [(node, operands) each, rows, inputs]; every other node as it is."""
-    runs: list = []
-    i, count = 0, len(heard)
-    while i < count:
-        node, operands = heard[i]
-        k = _dot_inputs(node, operands) if node.op == "dot" else 0
+@dataclass(slots=True)
+class _Rows:
+    """A layer's rows, as its dot nodes were made from them: node j of a run has the
+    operands ``prefixes[j] + inputs`` (its bias if given, its weights, then the input)."""
+
+    prefixes: list[tuple]
+    rows: list[tuple]  # (bias, w_1, ..., w_k) each, a bias of NO_BIAS where none was given
+    weights_are_values: bool
+    zero_free: bool  # no number among the prefixes is a zero (see `_same_objects`)
+    inputs: int  # how many inputs each of its nodes takes
+    uses: int = 0  # how many runs were made from these rows
+
+
+class _Run(NamedTuple):
+    """The dot nodes start..end-1 of the trace: one row each of `rows`, on `inputs`."""
+
+    start: int
+    end: int
+    rows: _Rows
+    inputs: tuple
+
+
+def _dot_runs(heard: list[Heard]) -> list[_Run]:
+    """Each run of consecutive dot nodes with one input (all Values or all numbers).
+
+    A layer on a batch makes a run per input from the same rows, one after another:
+    once a run is found node by node (`_run_end`), the runs that follow are checked
+    against its rows, a run at a time (`_runs_of_rows`). Rows met again later (a layer
+    called once per sample) are found by their first operand."""
+    runs: list[_Run] = []
+    ops = [node.op for node, _ in heard]
+    rows_by_ids: dict[tuple, _Rows] = {}
+    rows_by_first: dict[Value, _Rows] = {}  # the rows last seen with this first operand
+    by_identity = _values_compare_by_identity()
+    i = _next_dot(ops, 0)
+    while i < len(ops):
+        operands = heard[i][1]
+        k = _dot_inputs(operands)
         if not k:
-            runs.append(heard[i])
-            i += 1
+            i = _next_dot(ops, i + 1)
             continue
-        width, inputs = len(operands), operands[-k:]
-        j = _run_end(heard, i + 1, width, inputs)
-        end = width - k  # the rows: (bias, weights), a bias of NO_BIAS where none was given
-        if width % 2:
-            rows = [operands[:end] for _, operands in heard[i:j]]
-        else:
-            rows = [(NO_BIAS, *operands[:end]) for _, operands in heard[i:j]]
-        runs.append([heard[i:j], rows, inputs])
-        i = j
+        first = operands[0]
+        rows = rows_by_first.get(first) if isinstance(first, Value) else None
+        found = _runs_of_rows(rows, heard, ops, i, by_identity) if rows else []
+        if not found:
+            j = _run_end(ops, heard, i + 1, len(operands), operands[-k:])
+            prefixes = [each[:-k] for _, each in heard[i:j]]  # (the operands before the input)
+            rows = _rows_of(prefixes, k, rows_by_ids)
+            if isinstance(first, Value):
+                rows_by_first[first] = rows
+            found = [_Run(i, j, rows, operands[-k:])]
+            found += _runs_of_rows(rows, heard, ops, j, by_identity)
+        rows.uses += len(found)
+        runs += found
+        i = _next_dot(ops, found[-1].end)
     return runs
 
 
-def _run_end(heard: list[Heard], j: int, width: int, inputs: tuple) -> int:
+def _next_dot(ops: list[str], i: int) -> int:
+    """The index of the first dot node from i on; len(ops) if none."""
+    try:
+        return ops.index("dot", i)
+    except ValueError:
+        return len(ops)
+
+
+def _rows_of(prefixes: list[tuple], k: int, rows_by_ids: dict[tuple, _Rows]) -> _Rows:
+    """The `_Rows` of these prefixes (for k inputs): the same object for every run made
+    from the very same items (the key: their ids, which the rows kept alive cannot
+    pass on)."""
+    key = (len(prefixes), *map(id, chain.from_iterable(prefixes)))
+    found = rows_by_ids.get(key)
+    if found is None:
+        has_bias = len(prefixes[0]) > k  # (bias, w_1, ..., w_k), or (w_1, ..., w_k)
+        rows = prefixes if has_bias else [(NO_BIAS, *prefix) for prefix in prefixes]
+        zero_free = all(map(_zero_free, prefixes))
+        found = _Rows(prefixes, rows, _weights_are_values(rows), zero_free, k)
+        rows_by_ids[key] = found
+    return found
+
+
+def _runs_of_rows(
+    rows: _Rows, heard: list[Heard], ops: list[str], i: int, by_identity: bool
+) -> list[_Run]:
+    """The runs from node i on made of `rows`, each on its input, as long as they come
+    one after another: node j of a run has the operands ``rows.prefixes[j] + inputs``
+    (the very objects), the input is all Values or all numbers, and the run ends there.
+    `by_identity`: == between Values is `is` (see `_same_objects`)."""
+    runs: list[_Run] = []
+    prefixes, k = rows.prefixes, rows.inputs
+    size, first, width = len(prefixes), prefixes[0][0], len(prefixes[0]) + k
+    while i + size <= len(heard) and heard[i][1][0] is first:
+        inputs, end = heard[i][1][-k:], i + size
+        by_eq = by_identity and rows.zero_free and _zero_free_inputs(inputs)
+        expected = [prefix + inputs for prefix in prefixes]
+        if not (
+            _dot_inputs(heard[i][1]) == k
+            and ops[i:end].count("dot") == size
+            and _same_objects([each for _, each in heard[i:end]], expected, by_eq)
+            and _run_end(ops, heard, end, width, inputs) == end
+        ):
+            break
+        runs.append(_Run(i, end, rows, inputs))
+        i = end
+    return runs
+
+
+def _same_objects(found: list[tuple], expected: list[tuple], by_eq: bool) -> bool:
+    """Is `found`, tuple for tuple and item for item, the very objects `expected` holds?
+
+    A dot's operands are Values and numbers, so == answers it, in a fraction of the
+    time `is` item by item takes, if `expected` holds no zero and no subclass of Value
+    defines __eq__ (`by_eq`): == is then identity for Values, and a number equal to a
+    nonzero number is the same constant; but 0.0 == -0.0, and a zero's sign matters.
+    """
+    if by_eq:
+        return found == expected
+    return len(found) == len(expected) and all(
+        len(a) == len(b) and all(map(is_, a, b)) for a, b in zip(found, expected)
+    )
+
+
+def _zero_free(items: tuple) -> bool:
+    """No number among `items` is a zero (of either sign)."""
+    return all(isinstance(x, Value) or x != 0 for x in items)
+
+
+def _zero_free_inputs(inputs: tuple) -> bool:
+    """`_zero_free` for a dot's inputs, which are all Values or all numbers."""
+    return isinstance(inputs[0], Value) or _zero_free(inputs)
+
+
+def _values_compare_by_identity() -> bool:
+    """Whether == between Values is `is`: no subclass of Value defines __eq__."""
+    classes = [Value]
+    while classes:
+        cls = classes.pop()
+        if cls.__eq__ is not object.__eq__:
+            return False
+        classes.extend(cls.__subclasses__())
+    return True
+
+
+def _run_end(ops: list[str], heard: list[Heard], j: int, width: int, inputs: tuple) -> int:
     """Where the run of dot nodes from `j` on, each of `width` operands ending with these
     very `inputs`, ends (the index of the first node that is not one of them)."""
-    start, last, count = width - len(inputs), inputs[-1], len(heard)
-    while j < count:
-        node, operands = heard[j]
+    start, last = width - len(inputs), inputs[-1]
+    while j < len(ops):
+        operands = heard[j][1]
         if (
-            node.op != "dot"
+            ops[j] != "dot"
             or len(operands) != width
             or operands[-1] is not last  # (the quick test; then every input)
             or not all(map(is_, operands[start:], inputs))
@@ -191,21 +300,14 @@ def _run_end(heard: list[Heard], j: int, width: int, inputs: tuple) -> int:
     return j
 
 
-def _dot_inputs(node: Value, operands: tuple) -> int:
-    """How many inputs a dot node has if they are all Values or all numbers, else 0
-    (and 0 for any other node)."""
-    if node.op != "dot" or len(operands) < 2 or isinstance(operands[0], CustomOp):
+def _dot_inputs(operands: tuple) -> int:
+    """How many inputs a dot node of these operands has if they are all Values or all
+    numbers, else 0."""
+    if len(operands) < 2 or isinstance(operands[0], CustomOp):
         return 0
     k = len(operands) // 2
-    kinds = {isinstance(x, Value) for x in operands[-k:]}
-    return k if len(kinds) == 1 else 0
-
-
-def _same_items(rows: list[tuple], other: list[tuple] | None) -> bool:
-    """Are these rows item for item the very objects of `other`'s?"""
-    if other is None or len(rows) != len(other) or len(rows[0]) != len(other[0]):
-        return False
-    return all(map(is_, chain.from_iterable(rows), chain.from_iterable(other)))
+    values = sum(map(isinstance, operands[-k:], repeat(Value)))
+    return k if values in (0, k) else 0
 
 
 def _weights_are_values(rows: list[tuple]) -> bool:
@@ -245,13 +347,13 @@ def _needed(outputs: list[Value], made: Made) -> set[Value]:
                     rows_seen.add(id(heard.rows))
                     needed.update(chain.from_iterable(heard.rows))
         elif heard[0] in needed:
-            needed.update(heard[0].parents)
+            needed.update(heard[0]._parents)
     return needed
 
 
 def _add_layer(tape: Tape, heard: LayerInput, rows_found: dict[int, tuple]) -> None:
-    """A layer's nodes for one input on the tape. The record is made by `fast_linear`
-    from the very tuples it made the nodes' parents from: no check node by node."""
+    """A layer's nodes for one input on the tape. `layer_records` checked each node's
+    operands against the rows and the input: the rows' slots are found once."""
     found = rows_found.get(id(heard.rows))
     if found is None:  # (the record keeps its rows alive: no other takes their id)
         rows = heard.rows
@@ -312,28 +414,41 @@ def _node_adder(tape: Tape) -> Callable[[Value, tuple], None]:
             # (a dot's rule starts from its bias: one given no bias goes the long way)
             rule, flags = built_in(op) or _rule(node, operands), PARENT * len(parents)
         elif len(parents) == 1 and op in CONSTANT_OPERAND and len(operands) == 2:
-            a, b = operands
-            if a is parents[0] and type(b) is float:
-                rule, flags = built_in(op), PARENT_CONSTANT
-            elif b is parents[0] and type(a) is float:
-                rule, flags = built_in(op), CONSTANT_PARENT
-            else:
-                rule, operands, flags = _operands(node, operands)
+            rule, operands, flags = _parent_and_constant(node, operands)
         else:
             rule, operands, flags = _operands(node, operands)
-        slots = list(map(get, operands))  # None: a new leaf, a zero or a nan
-        if None in slots:
-            slots = _slots_of(tape, operands)
+        if len(operands) == 1:  # (the commonest node, as relu(x): the shortest way)
+            operand_slot = get(operands[0])
+            if operand_slot is None:  # a new leaf, a zero or a nan
+                operand_slot = _slots_of(tape, operands)[0]
+            operand_slots.append(operand_slot)
+            depth.append(1 + depth[operand_slot])
+        else:
+            slots = list(map(get, operands))  # None: a new leaf, a zero or a nan
+            if None in slots:
+                slots = _slots_of(tape, operands)
+            operand_slots.extend(slots)
+            depth.append(1 + max(map(depth.__getitem__, slots)) if slots else 1)
         slot = slot_of[node] = len(template)
         template.append(node.data)
-        depth.append(1 + max(map(depth.__getitem__, slots)) if slots else 1)
         rules.append(rule)
         node_slots.append(slot)
-        operand_slots.extend(slots)
         is_parent.frombytes(flags)
         starts.append(len(operand_slots))
 
     return add
+
+
+def _parent_and_constant(node: Value, operands: tuple) -> tuple[VectorisedRule, tuple, bytes]:
+    """The rule, operands and flags of a node of two operands, one its parent: the
+    parent and a float (``a * 2.0``, ``2.0 - a``) in a short way, else `_operands`."""
+    a, b = operands
+    parent = node._parents[0]
+    if a is parent and type(b) is float:
+        return BUILT_IN[node.op], operands, PARENT_CONSTANT
+    if b is parent and type(a) is float:
+        return BUILT_IN[node.op], operands, CONSTANT_PARENT
+    return _operands(node, operands)
 
 
 def _operands(node: Value, operands: tuple) -> tuple[VectorisedRule, list, bytearray]:
