@@ -101,8 +101,9 @@ def run_guarded(main: Callable[[], object]) -> None:
     removes its temporary file); before and after, the handler that was there
     (`interrupt_guard`'s, in a script) is in place.
     """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    previous = signal.getsignal(signal.SIGINT)
+    try:  # (before the handler changes: a Ctrl-C from then on is caught below)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         main()
         sys.stdout.flush()  # a closed pipe shows up here, while we can still catch it
     except RunError as error:

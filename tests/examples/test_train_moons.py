@@ -407,3 +407,26 @@ def test_the_recorder_sees_relus_die_at_a_too_large_learning_rate(lr, least, mos
     assert first[0].dead == () and first[1].dead == ()
     assert least <= len(last[1].dead) <= most  # of 16
     assert len(recorder.ratios) == 40 and all(len(r) == 3 for r in recorder.ratios)
+
+
+def test_ctrl_c_the_moment_the_guard_hands_it_to_python_ends_with_one_line(capsys, monkeypatch):
+    """A Ctrl-C that comes while `run_guarded` is still installing Python's handler (it
+    raises KeyboardInterrupt there) ends as any other: one line, status 130."""
+    real_signal, calls = signal.signal, []
+
+    def signal_then_ctrl_c(number, handler):
+        previous = real_signal(number, handler)
+        calls.append(handler)
+        if len(calls) == 1:  # the guard's first call, handing Ctrl-C to Python
+            raise KeyboardInterrupt  # as the signal would, arriving now
+        return previous
+
+    monkeypatch.setattr(sys, "argv", ["train_moons.py"])
+    monkeypatch.setattr(signal, "signal", signal_then_ctrl_c)
+    ran = []
+    with pytest.raises((SystemExit, KeyboardInterrupt)) as exit_info:  # (not stop pytest)
+        run_guarded(lambda: ran.append("main"))
+    assert exit_info.type is SystemExit and exit_info.value.code == 130
+    assert capsys.readouterr().err == "train_moons.py: interrupted\n"
+    assert ran == []
+    assert calls[0] is signal.default_int_handler and len(calls) == 2  # then restored
