@@ -13,26 +13,51 @@ These tests hold, for random mixes of layers, single dots and other ops:
 - the compiled function gives the eager values and gradients to the bit.
 """
 
+import gc
 import math
 import struct
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import minitorch_scalar as ms
 from minitorch_scalar import Value
-from minitorch_scalar.compiler.tape import NO_BIAS, LayerInput, layer_records
+from minitorch_scalar.compiler.tape import (
+    NO_BIAS,
+    LayerInput,
+    _values_compare_by_identity,
+    layer_records,
+)
 from minitorch_scalar.grad_mode import listening
 
 
-class EqualToEveryone(Value):
-    """A Value whose == says True to anything: the regrouping must not trust ==."""
+class PlainSubclass(Value):
+    """A subclass of Value that keeps Value's == (identity): the quick comparison holds."""
 
     __slots__ = ()
-    __hash__ = Value.__hash__
 
-    def __eq__(self, other: object) -> bool:
-        return True
+
+@pytest.fixture
+def equal_to_everyone():
+    """A subclass of Value whose == says True to anything, for one test. While it exists
+    the regrouping compares by `is`; it is collected after the test, so that every other
+    test runs with the quick comparison (== on tuples) on."""
+    made = {}
+
+    class EqualToEveryone(Value):
+        __slots__ = ()
+        __hash__ = Value.__hash__
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    made["class"] = EqualToEveryone
+    del EqualToEveryone
+    yield made
+    made.clear()
+    gc.collect()
+    assert _values_compare_by_identity(), "the class outlived its test"
 
 
 def heard_while(fn) -> list[tuple]:
@@ -80,7 +105,7 @@ NUMBERS = st.sampled_from([0.0, -0.0, 1.5, -2.0, float("nan"), 3.0])
 def layer_programs(draw):
     """A function of a few leaves that calls layers, single dots and other ops."""
     width = draw(st.integers(1, 3))
-    kind = draw(st.sampled_from([Value, EqualToEveryone]))
+    kind = draw(st.sampled_from([Value, PlainSubclass]))
     leaf_data = draw(st.lists(st.floats(-2, 2), min_size=12, max_size=12))
     layers = []
     for _ in range(draw(st.integers(1, 3))):
@@ -145,10 +170,33 @@ def program_of(width, kind, leaf_data, layers, calls, number):
     return leaves, fn
 
 
+def test_the_test_session_compares_operands_the_quick_way() -> None:
+    """No Value class of the tests turns the quick comparison off: the tests exercise
+    the way every user's trace takes."""
+    assert _values_compare_by_identity()
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layer_programs())
 def test_every_record_holds_exactly_its_nodes_operands(program) -> None:
+    assert _values_compare_by_identity()  # (== on tuples, where no zero is among them)
     _, fn = program_of(*program)
+    heard = heard_while(fn)
+    assert_records_hold_their_nodes(heard, layer_records(heard))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(program=layer_programs())
+def test_records_hold_their_nodes_whatever_a_values_equality_says(
+    program, equal_to_everyone
+) -> None:
+    assert not _values_compare_by_identity()  # (`is`, item by item)
+    width, _, *rest = program
+    _, fn = program_of(width, equal_to_everyone["class"], *rest)
     heard = heard_while(fn)
     assert_records_hold_their_nodes(heard, layer_records(heard))
 
@@ -199,12 +247,12 @@ def test_rows_whose_bias_differs_by_the_sign_of_zero_are_two_layers() -> None:
     assert [bits(row[0]) for row in records[1].rows] == [bits(0.0)] * 2
 
 
-def test_a_value_class_with_its_own_equality_is_compared_by_identity() -> None:
+def test_a_value_class_with_its_own_equality_is_compared_by_identity(equal_to_everyone):
     """Rows of other weights with the same first operand are not the same rows,
     whatever their == says."""
-    bias = Value(0.0)
-    first = [[EqualToEveryone(1.0)], [EqualToEveryone(2.0)]]
-    other = [[EqualToEveryone(3.0)], [EqualToEveryone(4.0)]]
+    kind, bias = equal_to_everyone["class"], Value(0.0)
+    first = [[kind(1.0)], [kind(2.0)]]
+    other = [[kind(3.0)], [kind(4.0)]]
     x, y = [Value(1.0)], [Value(2.0)]
 
     def fn():
